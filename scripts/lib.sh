@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# Common settings for the scripts in this folder. Source it; do not run it.
+#
+#   ROOT      the repository root
+#   PATH      ~/.cargo/bin and the project-local wasm-opt (tools/binaryen) first
+#
+# The pinned versions live here so that every script agrees on them.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+CARGO_LEPTOS_VERSION="0.3.10"
+BINARYEN_MAJOR="132" # tools/binaryen/package.json pins binaryen 132.0.0
+RUST_TARGETS=(wasm32-unknown-unknown)
+RUST_COMPONENTS=(rustfmt clippy)
+
+# Release builds run `wasm-opt` from PATH. Debian's binaryen is too old (its output never
+# hydrates), so the npm build pinned in tools/binaryen must come first.
+export PATH="$ROOT/tools/binaryen/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+# The version of the wasm-bindgen crate in Cargo.lock; the CLI must match it exactly.
+lockfile_wasm_bindgen_version() {
+  awk '
+    $0 == "name = \"wasm-bindgen\"" { found = 1; next }
+    found && /^version = / { gsub(/"/, "", $3); print $3; exit }
+    /^\[\[package\]\]/ { found = 0 }
+  ' "$ROOT/Cargo.lock"
+}
+
+# The environment cargo-leptos gives `cargo build` in a debug build (see cargo-leptos
+# 0.3.10 src/config/project.rs `to_envs`). Running clippy and nextest with the same
+# RUSTFLAGS and the same compile-time LEPTOS_* variables (leptos reads LEPTOS_OUTPUT_NAME
+# with option_env!) lets them reuse the dependencies cargo-leptos already built instead
+# of rebuilding them.
+leptos_build_env() {
+  local output_name
+  output_name="$(awk -F'"' '/^output-name *=/ { print $2; exit }' "$ROOT/Cargo.toml")"
+  export RUSTFLAGS="--cfg erase_components"
+  export LEPTOS_OUTPUT_NAME="${output_name:-latchkey}"
+  export LEPTOS_SITE_ROOT="target/site"
+  export LEPTOS_SITE_PKG_DIR="pkg"
+  export LEPTOS_SITE_ADDR="127.0.0.1:3000"
+  export LEPTOS_RELOAD_PORT="3001"
+  export LEPTOS_LIB_DIR="."
+  export LEPTOS_BIN_DIR="."
+  export LEPTOS_JS_MINIFY="false"
+  export LEPTOS_HASH_FILES="false"
+}
+
+# Runs a command as the `postgres` system user when we are root (initdb and postgres
+# refuse to run as root); as ourselves otherwise.
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# The newest PostgreSQL server bin directory (Debian layout), preferring 15.
+postgres_bindir() {
+  if [ -n "${LATCHKEY_PG_BINDIR:-}" ]; then
+    echo "$LATCHKEY_PG_BINDIR"
+  elif [ -x /usr/lib/postgresql/15/bin/postgres ]; then
+    echo /usr/lib/postgresql/15/bin
+  else
+    local dir
+    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+      if [ -x "$dir/postgres" ]; then
+        echo "$dir"
+        return 0
+      fi
+    done
+    return 1
+  fi
+}
