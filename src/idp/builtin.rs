@@ -1,0 +1,211 @@
+//! The builtin identity provider: email + password, argon2id, in the app's database.
+//!
+//! It stands for "the login system you already have". Password hashing is deliberately slow,
+//! so it runs on the blocking pool behind a semaphore: a burst of logins queues instead of
+//! starving the async workers.
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash as ParsedHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use async_trait::async_trait;
+use sqlx::Row;
+use tokio::sync::Semaphore;
+
+use super::{normalize_email, Identity, IdentityProvider, IdpError};
+use crate::store::{now, Store, StoreError};
+
+pub const ISSUER: &str = "builtin";
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Long enough for any passphrase, short enough that hashing stays bounded.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// OWASP's minimum for argon2id: 19 MiB memory, 2 iterations, 1 lane.
+const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+const ARGON2_ITERATIONS: u32 = 2;
+const ARGON2_LANES: u32 = 1;
+
+/// A stored PHC-format password hash. Never serialised, never printed.
+#[derive(Clone)]
+pub struct PasswordHash(String);
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(…)")
+    }
+}
+
+pub struct BuiltinIdp {
+    store: Store,
+    /// Compared against when the email is unknown, so both paths cost one argon2 verify.
+    dummy_hash: PasswordHash,
+    hashing: Arc<Semaphore>,
+}
+
+fn argon2() -> Argon2<'static> {
+    // The parameters are constants within argon2's documented bounds.
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_LANES, None)
+        .unwrap_or_else(|_| unreachable!("constant argon2 parameters are valid"));
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_password(password: &str) -> Result<PasswordHash, IdpError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| PasswordHash(hash.to_string()))
+        .map_err(|err| IdpError::Internal(format!("hashing failed: {err}")))
+}
+
+fn verify_password(password: &str, hash: &PasswordHash) -> bool {
+    match ParsedHash::new(&hash.0) {
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+impl BuiltinIdp {
+    pub fn new(store: Store) -> Result<Self, IdpError> {
+        let dummy_hash = hash_password(&crate::random::token(16))?;
+        let permits = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            store,
+            dummy_hash,
+            hashing: Arc::new(Semaphore::new(permits)),
+        })
+    }
+
+    /// Runs CPU-heavy hashing off the async workers, at most one per core at a time.
+    async fn on_hashing_pool<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, IdpError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| IdpError::Internal("hashing pool closed".into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|err| IdpError::Internal(format!("hashing task failed: {err}")))
+    }
+
+    async fn find_user(&self, email: &str) -> Result<Option<(String, PasswordHash)>, IdpError> {
+        let row = sqlx::query("SELECT id, password_hash FROM builtin_idp_users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(StoreError::from)?;
+        row.map(|row| {
+            let id: String = row.try_get("id").map_err(StoreError::from)?;
+            let hash: String = row.try_get("password_hash").map_err(StoreError::from)?;
+            Ok((id, PasswordHash(hash)))
+        })
+        .transpose()
+    }
+}
+
+fn check_new_password(password: &str) -> Result<(), IdpError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(IdpError::Invalid(format!(
+            "Choose a password of at least {MIN_PASSWORD_CHARS} characters."
+        )));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(IdpError::Invalid("That password is too long.".into()));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl IdentityProvider for BuiltinIdp {
+    fn issuer(&self) -> &str {
+        ISSUER
+    }
+
+    fn supports_password(&self) -> bool {
+        true
+    }
+
+    async fn sign_up(&self, email: &str, password: &str) -> Result<Identity, IdpError> {
+        let email = normalize_email(email)?;
+        check_new_password(password)?;
+        let password = password.to_string();
+        let hash = self.on_hashing_pool(move || hash_password(&password)).await??;
+        let id = crate::random::id("bu");
+        // The UNIQUE constraint decides races between two sign-ups for one email.
+        let inserted = sqlx::query(
+            "INSERT INTO builtin_idp_users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(&email)
+        .bind(&hash.0)
+        .bind(now())
+        .execute(self.store.pool())
+        .await
+        .map_err(StoreError::from);
+        match inserted {
+            Ok(_) => Ok(Identity {
+                issuer: ISSUER.into(),
+                subject: id,
+                email,
+            }),
+            Err(StoreError::Conflict) => Err(IdpError::EmailTaken),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn sign_in_with_password(&self, email: &str, password: &str) -> Result<Identity, IdpError> {
+        // A malformed email or an over-long password is just a failed login: same answer.
+        let email = normalize_email(email).unwrap_or_default();
+        let password = if password.len() > MAX_PASSWORD_BYTES {
+            String::new()
+        } else {
+            password.to_string()
+        };
+        let user = if email.is_empty() {
+            None
+        } else {
+            self.find_user(&email).await?
+        };
+        let (subject, hash, known) = match user {
+            Some((id, hash)) => (id, hash, true),
+            None => (String::new(), self.dummy_hash.clone(), false),
+        };
+        let matches = self
+            .on_hashing_pool(move || !password.is_empty() && verify_password(&password, &hash))
+            .await?;
+        if known && matches {
+            Ok(Identity {
+                issuer: ISSUER.into(),
+                subject,
+                email,
+            })
+        } else {
+            Err(IdpError::InvalidCredentials)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_with_owasp_parameters() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.0);
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse batterY", &hash));
+        assert_eq!(format!("{hash:?}"), "PasswordHash(…)");
+    }
+
+    #[test]
+    fn new_passwords_need_eight_characters() {
+        assert!(check_new_password("1234567").is_err());
+        assert!(check_new_password("12345678").is_ok());
+        assert!(check_new_password("ééééééé").is_err());
+        assert!(check_new_password(&"x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
+    }
+}

@@ -1,0 +1,298 @@
+//! The journey rules of design.md §1 as pure functions.
+//!
+//! The server applies them to every page request (answering with a redirect) and every
+//! server function; the browser applies the same rules on client-side navigation. Keeping
+//! them pure and shared means one table test covers both.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a signed-in user goes when nothing else was asked for.
+pub const DEFAULT_TARGET: &str = "/dashboard";
+pub const LOGIN_PATH: &str = "/login";
+pub const SIGNUP_PATH: &str = "/signup";
+pub const APPEND_PATH: &str = "/append";
+
+/// Longest `next` we accept; longer ones are dropped rather than truncated.
+const MAX_NEXT_LEN: usize = 1024;
+
+/// What the journey knows about the visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionState {
+    Anonymous,
+    /// Logged in, but the passkey append step has not been passed yet.
+    AppendPending,
+    Active,
+}
+
+/// What kind of page a path is, for the guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// Login, sign-up, 404s, static pages: anyone may see them.
+    Public,
+    /// The post-login passkey step.
+    Append,
+    /// Everything behind login.
+    Protected,
+    /// `/`: sends everyone to where they belong.
+    Root,
+}
+
+/// The guard's answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Redirect(String),
+}
+
+/// The paths the router knows that need a login. Unknown paths are public (they 404).
+const PROTECTED_PREFIXES: &[&str] = &["/dashboard", "/passkeys"];
+
+pub fn route_kind(path: &str) -> RouteKind {
+    if path == "/" || path.is_empty() {
+        return RouteKind::Root;
+    }
+    if path == APPEND_PATH {
+        return RouteKind::Append;
+    }
+    let protected = PROTECTED_PREFIXES.iter().any(|prefix| {
+        path == *prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    });
+    if protected {
+        RouteKind::Protected
+    } else {
+        RouteKind::Public
+    }
+}
+
+/// Decides what happens to a request for `path` (with its raw `query`, without `?`).
+pub fn decide(path: &str, query: &str, state: SessionState) -> Decision {
+    match (route_kind(path), state) {
+        (RouteKind::Public, _) => Decision::Allow,
+        (RouteKind::Root, SessionState::Anonymous) => Decision::Redirect(LOGIN_PATH.into()),
+        (RouteKind::Root, SessionState::AppendPending) => Decision::Redirect(APPEND_PATH.into()),
+        (RouteKind::Root, SessionState::Active) => Decision::Redirect(DEFAULT_TARGET.into()),
+        // The append page keeps the target it was given, so login sends the user on to it.
+        (RouteKind::Append, SessionState::Anonymous) => {
+            Decision::Redirect(with_next(LOGIN_PATH, next_param(query).as_deref()))
+        }
+        (RouteKind::Append, SessionState::AppendPending) => Decision::Allow,
+        (RouteKind::Append, SessionState::Active) => Decision::Redirect(
+            next_param(query).unwrap_or_else(|| DEFAULT_TARGET.to_string()),
+        ),
+        (RouteKind::Protected, SessionState::Anonymous) => {
+            Decision::Redirect(with_next(LOGIN_PATH, Some(&join(path, query))))
+        }
+        (RouteKind::Protected, SessionState::AppendPending) => {
+            Decision::Redirect(with_next(APPEND_PATH, Some(&join(path, query))))
+        }
+        (RouteKind::Protected, SessionState::Active) => Decision::Allow,
+    }
+}
+
+/// Where to go after the append step, given the `next` the user carried.
+pub fn target_after_append(next: Option<&str>) -> String {
+    next.and_then(safe_next)
+        .unwrap_or_else(|| DEFAULT_TARGET.to_string())
+}
+
+/// Where a fresh login goes: always the append step first, carrying the target.
+pub fn target_after_login(next: Option<&str>) -> String {
+    with_next(APPEND_PATH, next.and_then(safe_next).as_deref())
+}
+
+/// Accepts only same-origin absolute paths; anything that could leave the site is refused.
+///
+/// Pages of the login journey itself are refused too, so `next` can never loop.
+pub fn safe_next(next: &str) -> Option<String> {
+    let next = next.trim();
+    if next.is_empty() || next.len() > MAX_NEXT_LEN {
+        return None;
+    }
+    let bytes = next.as_bytes();
+    // Must be a path ("/x"), not scheme-relative ("//host") or a browser-normalised "/\host".
+    if bytes[0] != b'/' || bytes.get(1).is_some_and(|b| *b == b'/' || *b == b'\\') {
+        return None;
+    }
+    if next.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let path = next.split(['?', '#']).next().unwrap_or(next);
+    if path.contains("/../") || path.ends_with("/..") || path.contains("/./") {
+        return None;
+    }
+    match route_kind(path) {
+        RouteKind::Root | RouteKind::Append => None,
+        _ if path == LOGIN_PATH || path == SIGNUP_PATH => None,
+        _ => Some(next.to_string()),
+    }
+}
+
+/// Reads and validates `next` from a raw query string.
+pub fn next_param(query: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "next")
+        .and_then(|(_, value)| percent_decode(value))
+        .and_then(|value| safe_next(&value))
+}
+
+/// `base?next=<encoded>` when there is a valid target, else just `base`.
+pub fn with_next(base: &str, next: Option<&str>) -> String {
+    match next.and_then(safe_next) {
+        Some(next) => format!("{base}?next={}", percent_encode(&next)),
+        None => base.to_string(),
+    }
+}
+
+fn join(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// Encodes everything but RFC 3986 unreserved characters and `/`, so the value survives a
+/// round trip through a query string.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` and `+`; `None` for malformed escapes or invalid UTF-8.
+pub fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = value.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SessionState::*;
+
+    fn redirect(to: &str) -> Decision {
+        Decision::Redirect(to.to_string())
+    }
+
+    /// Every route kind × every session state, with and without a target.
+    #[test]
+    fn guard_table() {
+        let cases: &[(&str, &str, SessionState, Decision)] = &[
+            ("/", "", Anonymous, redirect("/login")),
+            ("/", "", AppendPending, redirect("/append")),
+            ("/", "", Active, redirect("/dashboard")),
+            ("/login", "", Anonymous, Decision::Allow),
+            ("/login", "", AppendPending, Decision::Allow),
+            ("/login", "", Active, Decision::Allow),
+            ("/signup", "", Anonymous, Decision::Allow),
+            ("/signup", "", AppendPending, Decision::Allow),
+            ("/signup", "", Active, Decision::Allow),
+            ("/no-such-page", "", Anonymous, Decision::Allow),
+            ("/no-such-page", "", Active, Decision::Allow),
+            ("/append", "", Anonymous, redirect("/login")),
+            ("/append", "next=%2Fpasskeys", Anonymous, redirect("/login?next=/passkeys")),
+            ("/append", "", AppendPending, Decision::Allow),
+            ("/append", "next=%2Fpasskeys", AppendPending, Decision::Allow),
+            ("/append", "", Active, redirect("/dashboard")),
+            ("/append", "next=%2Fpasskeys", Active, redirect("/passkeys")),
+            ("/append", "next=https%3A%2F%2Fevil.example", Active, redirect("/dashboard")),
+            ("/dashboard", "", Anonymous, redirect("/login?next=/dashboard")),
+            ("/dashboard", "", AppendPending, redirect("/append?next=/dashboard")),
+            ("/dashboard", "", Active, Decision::Allow),
+            ("/passkeys", "", Anonymous, redirect("/login?next=/passkeys")),
+            ("/passkeys", "", AppendPending, redirect("/append?next=/passkeys")),
+            ("/passkeys", "", Active, Decision::Allow),
+            ("/passkeys/x", "a=1", Anonymous, redirect("/login?next=/passkeys/x%3Fa%3D1")),
+            ("/dashboardx", "", Anonymous, Decision::Allow),
+        ];
+        for (path, query, state, expected) in cases {
+            assert_eq!(
+                &decide(path, query, *state),
+                expected,
+                "{path}?{query} as {state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn next_accepts_same_origin_paths_only() {
+        assert_eq!(safe_next("/dashboard").as_deref(), Some("/dashboard"));
+        assert_eq!(safe_next("/passkeys?tab=1#x").as_deref(), Some("/passkeys?tab=1#x"));
+        for bad in [
+            "",
+            "dashboard",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/a\\b",
+            "/a\n",
+            "/../etc",
+            "/x/..",
+            "/login",
+            "/signup",
+            "/append",
+            "/",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?} must be refused");
+        }
+        assert_eq!(safe_next(&format!("/{}", "a".repeat(2000))), None);
+    }
+
+    #[test]
+    fn next_round_trips_through_a_query_string() {
+        let target = "/passkeys?x=1&y=a b";
+        let url = with_next(APPEND_PATH, Some(target));
+        let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        assert_eq!(next_param(query).as_deref(), Some(target));
+    }
+
+    #[test]
+    fn decoding_refuses_malformed_escapes() {
+        assert_eq!(percent_decode("%2"), None);
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%FF"), None);
+        assert_eq!(percent_decode("a+b%2F").as_deref(), Some("a b/"));
+    }
+
+    #[test]
+    fn logins_always_go_to_append_first() {
+        assert_eq!(target_after_login(None), "/append");
+        assert_eq!(target_after_login(Some("/passkeys")), "/append?next=/passkeys");
+        assert_eq!(target_after_login(Some("//evil.example")), "/append");
+        assert_eq!(target_after_append(Some("/passkeys")), "/passkeys");
+        assert_eq!(target_after_append(Some("https://evil.example")), "/dashboard");
+        assert_eq!(target_after_append(None), "/dashboard");
+    }
+}

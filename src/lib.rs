@@ -1,0 +1,31 @@
+//! Latchkey: passkeys on top of the identity provider you already run.
+//!
+//! One crate, two builds: `ssr` (the axum server, the store, the IdP adapters, the passkey
+//! service) and `hydrate` (the same Leptos pages compiled to wasm for the browser).
+
+pub mod account;
+pub mod app;
+pub mod error;
+pub mod journey;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod idp;
+#[cfg(feature = "ssr")]
+pub mod random;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// The browser entry point: attaches the server-rendered page to the wasm app.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

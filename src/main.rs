@@ -1,0 +1,35 @@
+//! The Latchkey server binary.
+
+use std::process::ExitCode;
+
+use latchkey::config::Config;
+use latchkey::server;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("latchkey: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match server::build_state(config).await {
+        Ok(state) => server::serve(state).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("latchkey: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

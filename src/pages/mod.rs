@@ -1,0 +1,25 @@
+//! One module per route.
+
+pub mod append;
+pub mod dashboard;
+pub mod login;
+pub mod not_found;
+pub mod signup;
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The error of the last submission of a form, in an alert so screen readers announce it.
+#[component]
+pub fn FormError<T>(result: Signal<Option<Result<T, AppError>>>) -> impl IntoView
+where
+    T: Send + Sync + 'static,
+{
+    move || {
+        result.with(|result| match result {
+            Some(Err(err)) => Some(view! { <p class="alert" role="alert">{err.to_string()}</p> }),
+            _ => None,
+        })
+    }
+}

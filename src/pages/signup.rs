@@ -1,0 +1,46 @@
+//! `/signup`: the IdP's classic registration. Passkeys do not change it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::FormError;
+use crate::account::SignUp;
+use crate::journey::{with_next, LOGIN_PATH};
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let login_href = move || with_next(LOGIN_PATH, Some(&next()));
+    let sign_up = ServerAction::<SignUp>::new();
+    let pending = sign_up.pending();
+
+    view! {
+        <Title text="Create an account" />
+        <section class="card">
+            <h1>"Create an account"</h1>
+            <ActionForm action=sign_up attr:class="stack">
+                <input type="hidden" name="next" prop:value=next />
+                <label for="signup-email">"Email"</label>
+                <input id="signup-email" name="email" type="email" autocomplete="email" required />
+                <label for="signup-password">"Password"</label>
+                <input
+                    id="signup-password"
+                    name="password"
+                    type="password"
+                    autocomplete="new-password"
+                    minlength="8"
+                    aria-describedby="signup-password-hint"
+                    required
+                />
+                <p id="signup-password-hint" class="hint">"At least 8 characters."</p>
+                <FormError result=sign_up.value().into() />
+                <button type="submit" class="primary" disabled=pending>
+                    "Create account"
+                </button>
+            </ActionForm>
+            <p class="muted">"Already have an account? " <a href=login_href>"Sign in"</a></p>
+        </section>
+    }
+}

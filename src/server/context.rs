@@ -1,0 +1,87 @@
+//! Helpers for server functions: reach the app state and the current session, set cookies,
+//! enforce the journey, and answer errors with the right status.
+
+use axum::http::header::{HeaderValue, ACCEPT, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use super::state::AppState;
+use crate::error::AppError;
+use crate::idp::Identity;
+use crate::journey::SessionState;
+use crate::session::{AuthMethod, CurrentSession, Session};
+
+pub fn app() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| AppError::internal("server function", "AppState missing from context"))
+}
+
+/// The session the middleware found for this request.
+pub fn current_session() -> CurrentSession {
+    use_context::<Parts>()
+        .and_then(|parts| parts.extensions.get::<CurrentSession>().cloned())
+        .unwrap_or_default()
+}
+
+/// What a server function needs from the session before it does anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Any logged-in session, even one still at the append step.
+    SignedIn,
+    /// A session that has passed the append step.
+    Active,
+}
+
+pub fn require(need: Need) -> Result<Session, AppError> {
+    let current = current_session();
+    match (current.state(), need) {
+        (SessionState::Anonymous, _) => Err(AppError::Unauthenticated),
+        (SessionState::AppendPending, Need::Active) => Err(AppError::AppendPending),
+        _ => current.0.ok_or(AppError::Unauthenticated),
+    }
+}
+
+pub fn set_cookie(value: HeaderValue) {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.append_header(SET_COOKIE, value);
+    }
+}
+
+/// Turns an IdP identity into an app session: account upsert, fresh session id, cookie, and
+/// the redirect to the append step (with the target carried in `next`).
+pub async fn log_in(app: &AppState, identity: Identity, method: AuthMethod, next: &str) -> Result<(), AppError> {
+    let account = app
+        .store
+        .upsert_account(&identity.issuer, &identity.subject, &identity.email)
+        .await
+        .map_err(|err| AppError::internal("saving the account", err))?;
+    let previous = current_session().0;
+    let (_, cookie) = app
+        .sessions
+        .start(&account.id, &account.email, method, previous.as_ref())
+        .await
+        .map_err(|err| AppError::internal("starting a session", err))?;
+    set_cookie(cookie);
+    leptos_axum::redirect(&crate::journey::target_after_login(Some(next)));
+    Ok(())
+}
+
+/// Gives an error its HTTP status. Plain form posts (no JavaScript) are left alone: they get
+/// a redirect back to the form with the error in the URL, which a status would break.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(err) = &result {
+        let plain_form = use_context::<Parts>()
+            .and_then(|parts| parts.headers.get(ACCEPT).cloned())
+            .and_then(|accept| accept.to_str().ok().map(|v| v.contains("text/html")))
+            .unwrap_or(false);
+        if !plain_form {
+            if let (Some(response), Ok(status)) =
+                (use_context::<ResponseOptions>(), StatusCode::from_u16(err.status()))
+            {
+                response.set_status(status);
+            }
+        }
+    }
+    result
+}

@@ -1,0 +1,109 @@
+//! Request middleware: cross-site refusal, session loading + journey guard, response headers.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::state::AppState;
+use crate::error::AppError;
+use crate::journey::{decide, Decision};
+use crate::session::CurrentSession;
+
+/// State-changing requests must come from our own origin (design.md §3).
+///
+/// Browsers send `Origin` on every POST; a request without it is accepted only when the
+/// browser marks it same-origin through `Sec-Fetch-Site`. Anything else is refused, which
+/// also refuses non-browser clients that do not say where they come from.
+pub async fn refuse_cross_site(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if is_safe_method(req.method()) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let allowed = match headers.get(header::ORIGIN) {
+        Some(origin) => origin.as_bytes() == app.config.origin_string().as_bytes(),
+        None => headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() == b"same-origin"),
+    };
+    if allowed {
+        next.run(req).await
+    } else {
+        tracing::warn!(
+            method = %req.method(),
+            path = %req.uri().path(),
+            origin = ?headers.get(header::ORIGIN),
+            "refused a cross-site request"
+        );
+        AppError::ForeignOrigin.into_response()
+    }
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Loads the session named by the cookie into the request, and applies the journey guard to
+/// page requests: a redirect status with no body, before any page is rendered.
+pub async fn session_and_guard(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let resolved = match app.sessions.resolve(req.headers()).await {
+        Ok(resolved) => resolved,
+        Err(err) => return AppError::internal("loading the session", err).into_response(),
+    };
+    let current = CurrentSession(resolved.session);
+    let clear_cookie = resolved.clear_cookie.then(|| app.sessions.clear_cookie());
+
+    let mut response = match guard_page(&req, &current) {
+        Some(location) => redirect(&location),
+        None => {
+            req.extensions_mut().insert(current);
+            next.run(req).await
+        }
+    };
+    if let Some(cookie) = clear_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Where a page request must go instead, if anywhere.
+fn guard_page(req: &Request, current: &CurrentSession) -> Option<String> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    let uri = req.uri();
+    match decide(uri.path(), uri.query().unwrap_or_default(), current.state()) {
+        Decision::Allow => None,
+        Decision::Redirect(location) => Some(location),
+    }
+}
+
+fn redirect(location: &str) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// Headers every response gets: no framing, no sniffing, no caching of personal pages.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let is_asset = req.uri().path().starts_with("/pkg/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"),
+    );
+    // Same-origin referrers carry `next` through plain (no-JS) form posts.
+    headers.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
+    if !is_asset && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

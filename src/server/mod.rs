@@ -1,0 +1,143 @@
+//! The server: assembles the app state and the axum router, and runs it.
+
+pub mod context;
+pub mod middleware;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::app::{shell, App};
+use crate::config::Config;
+use crate::idp::builtin::BuiltinIdp;
+use crate::idp::{IdentityProvider, IdpError};
+use crate::session::Sessions;
+use crate::store::{Store, StoreError};
+pub use state::AppState;
+
+/// Why the server could not start (each is printed as one line).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("identity provider: {0}")]
+    Idp(#[from] IdpError),
+    #[error("the identity provider kind {0:?} is not available in this build yet")]
+    IdpKind(crate::config::IdpKind),
+    #[error("Leptos settings: {0}")]
+    Leptos(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Everything the app needs, built from a validated configuration.
+pub async fn build_state(config: Config) -> Result<AppState, StartError> {
+    let mut leptos_options = leptos::config::get_configuration(None)
+        .map_err(|err| StartError::Leptos(err.to_string()))?
+        .leptos_options;
+    leptos_options.site_addr = config.site_addr;
+    let store = Store::open(&config.database_url).await?;
+    let idp: Arc<dyn IdentityProvider> = match config.idp {
+        crate::config::IdpKind::Builtin => Arc::new(BuiltinIdp::new(store.clone())?),
+        other => return Err(StartError::IdpKind(other)),
+    };
+    let sessions = Sessions::new(store.clone(), &config);
+    Ok(AppState {
+        leptos_options,
+        config: Arc::new(config),
+        store,
+        idp,
+        sessions,
+    })
+}
+
+/// The whole HTTP surface: pages, server functions, static files, health check.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(&state, routes, context.clone(), render)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session_and_guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::refuse_cross_site))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .with_state(state)
+}
+
+/// Starts the background jobs and serves until Ctrl-C or SIGTERM.
+pub async fn serve(state: AppState) -> Result<(), StartError> {
+    let addr = state.leptos_options.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
+    spawn_session_purge(state.sessions.clone());
+    tracing::info!(
+        "Latchkey listening on http://{addr} (public origin {}, RP ID {})",
+        state.config.origin_string(),
+        state.config.rp_id
+    );
+    let store = state.store.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    store.close().await;
+    Ok(())
+}
+
+fn spawn_session_purge(sessions: Sessions) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            match sessions.purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(sessions = n, "purged expired sessions"),
+                Err(err) => tracing::warn!(%err, "purging expired sessions failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

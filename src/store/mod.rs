@@ -1,0 +1,154 @@
+//! The database: one sqlx `Any` pool that is SQLite (default) or PostgreSQL, from the same code.
+//!
+//! All SQL in this crate is written to run unchanged on both: `$n` placeholders (sqlx's SQLite
+//! driver reads them as positional), TEXT and BIGINT columns, `DELETE … RETURNING` for
+//! consume-once rows. Each concept keeps its queries next to it (`accounts`, `sessions`,
+//! the builtin IdP, the passkey service).
+
+pub mod accounts;
+pub mod sessions;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+use crate::config::{redact_url, DatabaseKind};
+
+/// The app's own tables (accounts, sessions, builtin IdP).
+fn app_migrations() -> Migrator {
+    sqlx::migrate!("./migrations/app")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the row already exists")]
+    Conflict,
+    #[error("cannot open the database {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder { path: String, source: std::io::Error },
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            _ => Self::Database(err),
+        }
+    }
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    kind: DatabaseKind,
+}
+
+impl Store {
+    /// Opens the database (creating a SQLite file and its folder if needed) and runs the app's
+    /// migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let kind = if url.starts_with("sqlite:") {
+            DatabaseKind::Sqlite
+        } else {
+            DatabaseKind::Postgres
+        };
+        let connect_url = match kind {
+            DatabaseKind::Sqlite => prepare_sqlite_url(url)?,
+            DatabaseKind::Postgres => url.to_string(),
+        };
+        let connect_error = |source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        };
+        let options = AnyConnectOptions::from_str(&connect_url).map_err(connect_error)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match kind {
+                DatabaseKind::Sqlite => 8,
+                DatabaseKind::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        // WAL lets readers run beside the writer; the busy timeout makes a
+                        // second writer wait instead of failing with SQLITE_BUSY.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        let store = Self { pool, kind };
+        store.migrate(app_migrations()).await?;
+        Ok(store)
+    }
+
+    /// Applies one component's migrations. Components keep separate migration folders with
+    /// disjoint version numbers, so each ignores the others' rows in `_sqlx_migrations`.
+    pub async fn migrate(&self, mut migrator: Migrator) -> Result<(), StoreError> {
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn kind(&self) -> &DatabaseKind {
+        &self.kind
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates the SQLite file's folder and asks the driver to create the file (`mode=rwc`).
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(match query {
+        Some(query) if query.contains("mode=") => url.to_string(),
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    })
+}
+
+/// Now, in unix seconds (the unit of every time column).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Booleans are stored as 0/1 so one schema fits both databases.
+pub fn flag(value: bool) -> i64 {
+    i64::from(value)
+}

@@ -1,0 +1,106 @@
+//! Rows of the `sessions` table. The policy (timeouts, cookies) lives in `crate::session`.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{flag, Store, StoreError};
+
+/// A stored session joined with its account. Holds no token: only its keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub account_id: String,
+    pub email: String,
+    pub auth_method: String,
+    pub append_pending: bool,
+    pub created_at: i64,
+    pub authenticated_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+impl SessionRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id_hash: row.try_get("id_hash")?,
+            account_id: row.try_get("account_id")?,
+            email: row.try_get("email")?,
+            auth_method: row.try_get("auth_method")?,
+            append_pending: row.try_get::<i64, _>("append_pending")? != 0,
+            created_at: row.try_get("created_at")?,
+            authenticated_at: row.try_get("authenticated_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    }
+}
+
+impl Store {
+    pub async fn insert_session(&self, row: &SessionRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, account_id, auth_method, append_pending,
+                                   created_at, authenticated_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&row.id_hash)
+        .bind(&row.account_id)
+        .bind(&row.auth_method)
+        .bind(flag(row.append_pending))
+        .bind(row.created_at)
+        .bind(row.authenticated_at)
+        .bind(row.last_seen_at)
+        .bind(row.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.id_hash, s.account_id, a.email, s.auth_method, s.append_pending,
+                    s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at
+             FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(SessionRow::from_row).transpose()?)
+    }
+
+    pub async fn touch_session(&self, id_hash: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Marks the append step as passed; false when the session no longer exists.
+    pub async fn clear_append_pending(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET append_pending = 0 WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes sessions past their absolute expiry or idle for longer than allowed.
+    pub async fn purge_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+            .bind(now)
+            .bind(idle_cutoff)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
