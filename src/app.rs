@@ -87,7 +87,13 @@ where
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Decision::Redirect(to)) = decision.get() {
-            navigate(&to, NavigateOptions { replace: true, ..Default::default() });
+            navigate(
+                &to,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
         }
     });
     view! {

@@ -180,7 +180,8 @@ impl Config {
             }
         };
 
-        let public_origin = parse_public_origin(&settings.string("public-origin", "http://localhost:3000"))?;
+        let public_origin =
+            parse_public_origin(&settings.string("public-origin", "http://localhost:3000"))?;
         let host = public_origin.host_str().unwrap_or_default().to_string();
         let rp_id = match settings.optional("rp-id") {
             Some(rp_id) => rp_id.to_ascii_lowercase(),
@@ -224,9 +225,15 @@ impl Config {
         };
 
         let session = SessionSettings {
-            idle_timeout: Duration::from_secs(60 * settings.number("session-idle-minutes", 30, 1, 60 * 24)?),
-            absolute_timeout: Duration::from_secs(3600 * settings.number("session-absolute-hours", 12, 1, 24 * 90)?),
-            reauth_window: Duration::from_secs(60 * settings.number("reauth-window-minutes", 5, 1, 60)?),
+            idle_timeout: Duration::from_secs(
+                60 * settings.number("session-idle-minutes", 30, 1, 60 * 24)?,
+            ),
+            absolute_timeout: Duration::from_secs(
+                3600 * settings.number("session-absolute-hours", 12, 1, 24 * 90)?,
+            ),
+            reauth_window: Duration::from_secs(
+                60 * settings.number("reauth-window-minutes", 5, 1, 60)?,
+            ),
         };
 
         let is_https = public_origin.scheme() == "https";
@@ -305,10 +312,13 @@ impl Settings {
     fn new(file_text: &str, env: HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut file = HashMap::new();
         if !file_text.trim().is_empty() {
-            let doc: toml::Table = file_text.parse().map_err(|err: toml::de::Error| ConfigError {
-                key: "Leptos.toml".into(),
-                message: format!("not valid TOML: {}", err.message()),
-            })?;
+            let doc: toml::Table =
+                file_text
+                    .parse()
+                    .map_err(|err: toml::de::Error| ConfigError {
+                        key: "Leptos.toml".into(),
+                        message: format!("not valid TOML: {}", err.message()),
+                    })?;
             if let Some(table) = doc.get("latchkey") {
                 let table = table.as_table().ok_or_else(|| ConfigError {
                     key: "Leptos.toml".into(),
@@ -331,9 +341,7 @@ impl Settings {
                         toml::Value::String(s) => s.clone(),
                         toml::Value::Integer(i) => i.to_string(),
                         toml::Value::Boolean(b) => b.to_string(),
-                        _ => {
-                            return Err(ConfigError::new(key, "must be a string or a number"))
-                        }
+                        _ => return Err(ConfigError::new(key, "must be a string or a number")),
                     };
                     file.insert(key.clone(), value);
                 }
@@ -370,7 +378,12 @@ impl Settings {
 
     /// A secret from `LATCHKEY_X` or the file named by `LATCHKEY_X_FILE`; generated locally
     /// when allowed and not `required`.
-    fn secret(&self, key: &str, local: &LocalSecrets, required: bool) -> Result<Secret, ConfigError> {
+    fn secret(
+        &self,
+        key: &str,
+        local: &LocalSecrets,
+        required: bool,
+    ) -> Result<Secret, ConfigError> {
         let name = env_name(key);
         if let Some(value) = self.env.get(&name).filter(|v| !v.is_empty()) {
             return Ok(Secret(value.clone()));
@@ -391,7 +404,10 @@ impl Settings {
             return Ok(Secret(value));
         }
         if required {
-            return Err(ConfigError::new(key, format!("required (set {name} or {file_var})")));
+            return Err(ConfigError::new(
+                key,
+                format!("required (set {name} or {file_var})"),
+            ));
         }
         if !local.allowed {
             return Err(ConfigError::new(
@@ -412,7 +428,11 @@ struct LocalSecrets<'a> {
 }
 
 impl LocalSecrets<'_> {
-    fn load_or_create(&self, key: &str, generate: impl FnOnce() -> String) -> Result<String, ConfigError> {
+    fn load_or_create(
+        &self,
+        key: &str,
+        generate: impl FnOnce() -> String,
+    ) -> Result<String, ConfigError> {
         let dir = self.data_dir.join("secrets");
         let path = dir.join(key);
         match std::fs::read_to_string(&path) {
@@ -420,12 +440,16 @@ impl LocalSecrets<'_> {
             Ok(_) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => {
-                return Err(ConfigError::new(key, format!("cannot read {}: {err}", path.display())))
+                return Err(ConfigError::new(
+                    key,
+                    format!("cannot read {}: {err}", path.display()),
+                ))
             }
         }
         let value = generate();
-        write_private_file(&dir, &path, &value)
-            .map_err(|err| ConfigError::new(key, format!("cannot write {}: {err}", path.display())))?;
+        write_private_file(&dir, &path, &value).map_err(|err| {
+            ConfigError::new(key, format!("cannot write {}: {err}", path.display()))
+        })?;
         Ok(value)
     }
 }
@@ -434,7 +458,10 @@ impl LocalSecrets<'_> {
 pub fn write_private_file(dir: &Path, path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     // Write to a temporary name and rename, so a crash never leaves half a secret behind.
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::OpenOptions::new()
@@ -453,13 +480,22 @@ fn parse_public_origin(value: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(value)
         .map_err(|err| ConfigError::new(key, format!("{value:?} is not a URL: {err}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::new(key, "must start with https:// (or http://localhost)"));
+        return Err(ConfigError::new(
+            key,
+            "must start with https:// (or http://localhost)",
+        ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::new(key, "must be an origin only (scheme, host, port), with no path"));
+        return Err(ConfigError::new(
+            key,
+            "must be an origin only (scheme, host, port), with no path",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(ConfigError::new(key, "must not contain a user name or password"));
+        return Err(ConfigError::new(
+            key,
+            "must not contain a user name or password",
+        ));
     }
     let host = match url.host() {
         Some(url::Host::Domain(host)) => host.to_string(),
@@ -485,7 +521,10 @@ fn parse_public_origin(value: &str) -> Result<Url, ConfigError> {
 fn validate_rp_id(rp_id: &str, host: &str) -> Result<(), ConfigError> {
     let key = "rp-id";
     if rp_id.is_empty() || rp_id.contains(['/', ':', ' ']) {
-        return Err(ConfigError::new(key, format!("{rp_id:?} must be a bare domain name")));
+        return Err(ConfigError::new(
+            key,
+            format!("{rp_id:?} must be a bare domain name"),
+        ));
     }
     if rp_id == host {
         return Ok(());
@@ -507,14 +546,22 @@ fn parse_database_url(value: &str) -> Result<DatabaseKind, ConfigError> {
     let key = "database-url";
     let redacted = redact_url(value);
     let url = Url::parse(value).map_err(|err| {
-        ConfigError::new(key, format!("{redacted:?} is not a URL ({err}); use sqlite://… or postgres://…"))
+        ConfigError::new(
+            key,
+            format!("{redacted:?} is not a URL ({err}); use sqlite://… or postgres://…"),
+        )
     })?;
     match url.scheme() {
         "sqlite" => {
-            let path = value.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = value
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or_default();
             if path.is_empty() {
-                return Err(ConfigError::new(key, "sqlite:// needs a file path, e.g. sqlite://data/latchkey.db"));
+                return Err(ConfigError::new(
+                    key,
+                    "sqlite:// needs a file path, e.g. sqlite://data/latchkey.db",
+                ));
             }
             Ok(DatabaseKind::Sqlite)
         }
@@ -560,9 +607,18 @@ mod tests {
     fn https_secrets() -> Vec<(&'static str, &'static str)> {
         vec![
             ("LATCHKEY_PUBLIC_ORIGIN", "https://login.example.com"),
-            ("LATCHKEY_SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
-            ("LATCHKEY_CONNECT_API_SECRET", "another-secret-another-secret-xx"),
-            ("LATCHKEY_SIGNING_KEY_FILE", "/run/secrets/latchkey-signing.pem"),
+            (
+                "LATCHKEY_SESSION_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+            (
+                "LATCHKEY_CONNECT_API_SECRET",
+                "another-secret-another-secret-xx",
+            ),
+            (
+                "LATCHKEY_SIGNING_KEY_FILE",
+                "/run/secrets/latchkey-signing.pem",
+            ),
         ]
     }
 
@@ -577,12 +633,17 @@ mod tests {
         assert_eq!(config.connect, ConnectMode::InProcess);
         assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
         let secret_path = dir.path().join("secrets").join("session-secret");
-        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secret_path).unwrap().permissions());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&secret_path).unwrap().permissions(),
+        );
         assert_eq!(mode & 0o777, 0o600);
         // A second start reuses the same secrets.
         let again = Config::from_sources("", env(&[], dir.path())).unwrap();
         assert_eq!(again.secrets.session_secret, config.secrets.session_secret);
-        assert_eq!(again.secrets.connect_project_id, config.secrets.connect_project_id);
+        assert_eq!(
+            again.secrets.connect_project_id,
+            config.secrets.connect_project_id
+        );
         assert!(config.secrets.connect_project_id.starts_with("pro-"));
     }
 
@@ -590,7 +651,9 @@ mod tests {
     fn environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = "[latchkey]\nrp-name = \"From file\"\nsession-idle-minutes = 10\n";
-        let config = Config::from_sources(file, env(&[("LATCHKEY_RP_NAME", "From env")], dir.path())).unwrap();
+        let config =
+            Config::from_sources(file, env(&[("LATCHKEY_RP_NAME", "From env")], dir.path()))
+                .unwrap();
         assert_eq!(config.rp_name, "From env");
         assert_eq!(config.session.idle_timeout, Duration::from_secs(600));
     }
@@ -598,8 +661,14 @@ mod tests {
     #[test]
     fn bad_database_url_names_the_key() {
         let dir = tempfile::tempdir().unwrap();
-        for bad in ["mysql://x/y", "not a url", "sqlite://", "postgres://:pw@/db"] {
-            let err = Config::from_sources("", env(&[("LATCHKEY_DATABASE_URL", bad)], dir.path())).unwrap_err();
+        for bad in [
+            "mysql://x/y",
+            "not a url",
+            "sqlite://",
+            "postgres://:pw@/db",
+        ] {
+            let err = Config::from_sources("", env(&[("LATCHKEY_DATABASE_URL", bad)], dir.path()))
+                .unwrap_err();
             assert_eq!(err.key, "LATCHKEY_DATABASE_URL", "{bad}: {err}");
         }
     }
@@ -609,7 +678,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = Config::from_sources(
             "",
-            env(&[("LATCHKEY_DATABASE_URL", "mysql://user:hunter2@db/x")], dir.path()),
+            env(
+                &[("LATCHKEY_DATABASE_URL", "mysql://user:hunter2@db/x")],
+                dir.path(),
+            ),
         )
         .unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
@@ -622,7 +694,13 @@ mod tests {
         ok.push(("LATCHKEY_RP_ID", "example.com"));
         let config = Config::from_sources("", env(&ok, dir.path())).unwrap();
         assert_eq!(config.rp_id, "example.com");
-        for bad in ["other.com", "com", "ample.com", "login.example.com.evil", "https://example.com"] {
+        for bad in [
+            "other.com",
+            "com",
+            "ample.com",
+            "login.example.com.evil",
+            "https://example.com",
+        ] {
             let mut vars = https_secrets();
             vars.push(("LATCHKEY_RP_ID", bad));
             let err = Config::from_sources("", env(&vars, dir.path())).unwrap_err();
@@ -639,35 +717,56 @@ mod tests {
             "LATCHKEY_CONNECT_API_SECRET",
             "LATCHKEY_SIGNING_KEY_FILE",
         ] {
-            let vars: Vec<_> = https_secrets().into_iter().filter(|(k, _)| *k != missing).collect();
+            let vars: Vec<_> = https_secrets()
+                .into_iter()
+                .filter(|(k, _)| *k != missing)
+                .collect();
             let err = Config::from_sources("", env(&vars, dir.path())).unwrap_err();
             assert_eq!(err.key, missing, "{err}");
         }
-        assert!(!dir.path().join("secrets").exists(), "nothing may be generated for https");
+        assert!(
+            !dir.path().join("secrets").exists(),
+            "nothing may be generated for https"
+        );
     }
 
     #[test]
     fn secrets_in_the_file_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Config::from_sources("[latchkey]\nsession-secret = \"x\"\n", env(&[], dir.path())).unwrap_err();
+        let err =
+            Config::from_sources("[latchkey]\nsession-secret = \"x\"\n", env(&[], dir.path()))
+                .unwrap_err();
         assert_eq!(err.key, "LATCHKEY_SESSION_SECRET");
     }
 
     #[test]
     fn unknown_file_keys_and_bad_values_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(Config::from_sources("[latchkey]\nrp-idd = \"x\"\n", env(&[], dir.path())).is_err());
-        let err = Config::from_sources("", env(&[("LATCHKEY_SESSION_IDLE_MINUTES", "0")], dir.path())).unwrap_err();
+        assert!(
+            Config::from_sources("[latchkey]\nrp-idd = \"x\"\n", env(&[], dir.path())).is_err()
+        );
+        let err = Config::from_sources(
+            "",
+            env(&[("LATCHKEY_SESSION_IDLE_MINUTES", "0")], dir.path()),
+        )
+        .unwrap_err();
         assert_eq!(err.key, "LATCHKEY_SESSION_IDLE_MINUTES");
-        let err = Config::from_sources("", env(&[("LATCHKEY_IDP", "ldap")], dir.path())).unwrap_err();
+        let err =
+            Config::from_sources("", env(&[("LATCHKEY_IDP", "ldap")], dir.path())).unwrap_err();
         assert_eq!(err.key, "LATCHKEY_IDP");
     }
 
     #[test]
     fn public_origin_must_be_a_secure_origin() {
         let dir = tempfile::tempdir().unwrap();
-        for bad in ["http://example.com", "https://127.0.0.1", "https://example.com/app", "ftp://x"] {
-            let err = Config::from_sources("", env(&[("LATCHKEY_PUBLIC_ORIGIN", bad)], dir.path())).unwrap_err();
+        for bad in [
+            "http://example.com",
+            "https://127.0.0.1",
+            "https://example.com/app",
+            "ftp://x",
+        ] {
+            let err = Config::from_sources("", env(&[("LATCHKEY_PUBLIC_ORIGIN", bad)], dir.path()))
+                .unwrap_err();
             assert_eq!(err.key, "LATCHKEY_PUBLIC_ORIGIN", "{bad}: {err}");
         }
     }
@@ -675,14 +774,23 @@ mod tests {
     #[test]
     fn short_session_secret_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Config::from_sources("", env(&[("LATCHKEY_SESSION_SECRET", "short")], dir.path())).unwrap_err();
+        let err =
+            Config::from_sources("", env(&[("LATCHKEY_SESSION_SECRET", "short")], dir.path()))
+                .unwrap_err();
         assert_eq!(err.key, "LATCHKEY_SESSION_SECRET");
     }
 
     #[test]
     fn remote_passkey_service_needs_its_credentials() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Config::from_sources("", env(&[("LATCHKEY_CONNECT_URL", "http://127.0.0.1:4000")], dir.path())).unwrap_err();
+        let err = Config::from_sources(
+            "",
+            env(
+                &[("LATCHKEY_CONNECT_URL", "http://127.0.0.1:4000")],
+                dir.path(),
+            ),
+        )
+        .unwrap_err();
         assert_eq!(err.key, "LATCHKEY_CONNECT_API_SECRET");
     }
 }

@@ -79,9 +79,9 @@ pub fn decide(path: &str, query: &str, state: SessionState) -> Decision {
             Decision::Redirect(with_next(LOGIN_PATH, next_param(query).as_deref()))
         }
         (RouteKind::Append, SessionState::AppendPending) => Decision::Allow,
-        (RouteKind::Append, SessionState::Active) => Decision::Redirect(
-            next_param(query).unwrap_or_else(|| DEFAULT_TARGET.to_string()),
-        ),
+        (RouteKind::Append, SessionState::Active) => {
+            Decision::Redirect(next_param(query).unwrap_or_else(|| DEFAULT_TARGET.to_string()))
+        }
         (RouteKind::Protected, SessionState::Anonymous) => {
             Decision::Redirect(with_next(LOGIN_PATH, Some(&join(path, query))))
         }
@@ -221,19 +221,59 @@ mod tests {
             ("/no-such-page", "", Anonymous, Decision::Allow),
             ("/no-such-page", "", Active, Decision::Allow),
             ("/append", "", Anonymous, redirect("/login")),
-            ("/append", "next=%2Fpasskeys", Anonymous, redirect("/login?next=/passkeys")),
+            (
+                "/append",
+                "next=%2Fpasskeys",
+                Anonymous,
+                redirect("/login?next=/passkeys"),
+            ),
             ("/append", "", AppendPending, Decision::Allow),
-            ("/append", "next=%2Fpasskeys", AppendPending, Decision::Allow),
+            (
+                "/append",
+                "next=%2Fpasskeys",
+                AppendPending,
+                Decision::Allow,
+            ),
             ("/append", "", Active, redirect("/dashboard")),
             ("/append", "next=%2Fpasskeys", Active, redirect("/passkeys")),
-            ("/append", "next=https%3A%2F%2Fevil.example", Active, redirect("/dashboard")),
-            ("/dashboard", "", Anonymous, redirect("/login?next=/dashboard")),
-            ("/dashboard", "", AppendPending, redirect("/append?next=/dashboard")),
+            (
+                "/append",
+                "next=https%3A%2F%2Fevil.example",
+                Active,
+                redirect("/dashboard"),
+            ),
+            (
+                "/dashboard",
+                "",
+                Anonymous,
+                redirect("/login?next=/dashboard"),
+            ),
+            (
+                "/dashboard",
+                "",
+                AppendPending,
+                redirect("/append?next=/dashboard"),
+            ),
             ("/dashboard", "", Active, Decision::Allow),
-            ("/passkeys", "", Anonymous, redirect("/login?next=/passkeys")),
-            ("/passkeys", "", AppendPending, redirect("/append?next=/passkeys")),
+            (
+                "/passkeys",
+                "",
+                Anonymous,
+                redirect("/login?next=/passkeys"),
+            ),
+            (
+                "/passkeys",
+                "",
+                AppendPending,
+                redirect("/append?next=/passkeys"),
+            ),
             ("/passkeys", "", Active, Decision::Allow),
-            ("/passkeys/x", "a=1", Anonymous, redirect("/login?next=/passkeys/x%3Fa%3D1")),
+            (
+                "/passkeys/x",
+                "a=1",
+                Anonymous,
+                redirect("/login?next=/passkeys/x%3Fa%3D1"),
+            ),
             ("/dashboardx", "", Anonymous, Decision::Allow),
         ];
         for (path, query, state, expected) in cases {
@@ -248,7 +288,10 @@ mod tests {
     #[test]
     fn next_accepts_same_origin_paths_only() {
         assert_eq!(safe_next("/dashboard").as_deref(), Some("/dashboard"));
-        assert_eq!(safe_next("/passkeys?tab=1#x").as_deref(), Some("/passkeys?tab=1#x"));
+        assert_eq!(
+            safe_next("/passkeys?tab=1#x").as_deref(),
+            Some("/passkeys?tab=1#x")
+        );
         for bad in [
             "",
             "dashboard",
@@ -289,10 +332,16 @@ mod tests {
     #[test]
     fn logins_always_go_to_append_first() {
         assert_eq!(target_after_login(None), "/append");
-        assert_eq!(target_after_login(Some("/passkeys")), "/append?next=/passkeys");
+        assert_eq!(
+            target_after_login(Some("/passkeys")),
+            "/append?next=/passkeys"
+        );
         assert_eq!(target_after_login(Some("//evil.example")), "/append");
         assert_eq!(target_after_append(Some("/passkeys")), "/passkeys");
-        assert_eq!(target_after_append(Some("https://evil.example")), "/dashboard");
+        assert_eq!(
+            target_after_append(Some("https://evil.example")),
+            "/dashboard"
+        );
         assert_eq!(target_after_append(None), "/dashboard");
     }
 }

@@ -21,7 +21,16 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match server::build_state(config).await {
+    // cargo-leptos passes the site layout (output name, site root, reload port) through the
+    // environment and at build time.
+    let leptos_options = match leptos::config::get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(err) => {
+            eprintln!("latchkey: Leptos settings: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match server::build_state(config, leptos_options).await {
         Ok(state) => server::serve(state).await,
         Err(err) => Err(err),
     };

@@ -231,7 +231,10 @@ impl Sessions {
 
     fn cookie(&self, token: &str) -> HeaderValue {
         let max_age = secs(self.settings.absolute_timeout);
-        self.cookie_header(&format!("{}={token}; Max-Age={max_age}", self.cookie_name()))
+        self.cookie_header(&format!(
+            "{}={token}; Max-Age={max_age}",
+            self.cookie_name()
+        ))
     }
 
     /// A `Set-Cookie` value that removes the session cookie.

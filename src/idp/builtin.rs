@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash as ParsedHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    PasswordHash as ParsedHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use sqlx::Row;
@@ -60,7 +62,9 @@ fn hash_password(password: &str) -> Result<PasswordHash, IdpError> {
 
 fn verify_password(password: &str, hash: &PasswordHash) -> bool {
     match ParsedHash::new(&hash.0) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -132,7 +136,9 @@ impl IdentityProvider for BuiltinIdp {
         let email = normalize_email(email)?;
         check_new_password(password)?;
         let password = password.to_string();
-        let hash = self.on_hashing_pool(move || hash_password(&password)).await??;
+        let hash = self
+            .on_hashing_pool(move || hash_password(&password))
+            .await??;
         let id = crate::random::id("bu");
         // The UNIQUE constraint decides races between two sign-ups for one email.
         let inserted = sqlx::query(
@@ -156,7 +162,11 @@ impl IdentityProvider for BuiltinIdp {
         }
     }
 
-    async fn sign_in_with_password(&self, email: &str, password: &str) -> Result<Identity, IdpError> {
+    async fn sign_in_with_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Identity, IdpError> {
         // A malformed email or an over-long password is just a failed login: same answer.
         let email = normalize_email(email).unwrap_or_default();
         let password = if password.len() > MAX_PASSWORD_BYTES {
@@ -195,7 +205,11 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
         let hash = hash_password("correct horse battery").unwrap();
-        assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.0);
+        assert!(
+            hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.0
+        );
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("correct horse batterY", &hash));
         assert_eq!(format!("{hash:?}"), "PasswordHash(…)");

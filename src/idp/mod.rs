@@ -44,7 +44,9 @@ impl From<IdpError> for AppError {
             IdpError::InvalidCredentials => Self::InvalidCredentials,
             IdpError::EmailTaken => Self::EmailTaken,
             IdpError::Invalid(message) => Self::Invalid(message),
-            IdpError::Unsupported(what) => Self::Invalid(format!("Sign-in with {what} is not available here.")),
+            IdpError::Unsupported(what) => {
+                Self::Invalid(format!("Sign-in with {what} is not available here."))
+            }
             IdpError::Unavailable(reason) => {
                 tracing::warn!(%reason, "identity provider unavailable");
                 Self::Unavailable
@@ -67,7 +69,11 @@ pub trait IdentityProvider: Send + Sync {
     async fn sign_up(&self, email: &str, password: &str) -> Result<Identity, IdpError>;
 
     /// Checks a password login.
-    async fn sign_in_with_password(&self, email: &str, password: &str) -> Result<Identity, IdpError>;
+    async fn sign_in_with_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Identity, IdpError>;
 }
 
 /// Trims and lower-cases an email and checks its shape; the same rules for sign-up and login.
@@ -97,8 +103,21 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(normalize_email("  Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@@b.com", "a@b..com", "a@.b.com"] {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@@b.com",
+            "a@b..com",
+            "a@.b.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
         }
     }

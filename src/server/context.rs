@@ -14,7 +14,8 @@ use crate::journey::SessionState;
 use crate::session::{AuthMethod, CurrentSession, Session};
 
 pub fn app() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| AppError::internal("server function", "AppState missing from context"))
+    use_context::<AppState>()
+        .ok_or_else(|| AppError::internal("server function", "AppState missing from context"))
 }
 
 /// The session the middleware found for this request.
@@ -50,7 +51,12 @@ pub fn set_cookie(value: HeaderValue) {
 
 /// Turns an IdP identity into an app session: account upsert, fresh session id, cookie, and
 /// the redirect to the append step (with the target carried in `next`).
-pub async fn log_in(app: &AppState, identity: Identity, method: AuthMethod, next: &str) -> Result<(), AppError> {
+pub async fn log_in(
+    app: &AppState,
+    identity: Identity,
+    method: AuthMethod,
+    next: &str,
+) -> Result<(), AppError> {
     let account = app
         .store
         .upsert_account(&identity.issuer, &identity.subject, &identity.email)
@@ -76,9 +82,10 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             .and_then(|accept| accept.to_str().ok().map(|v| v.contains("text/html")))
             .unwrap_or(false);
         if !plain_form {
-            if let (Some(response), Ok(status)) =
-                (use_context::<ResponseOptions>(), StatusCode::from_u16(err.status()))
-            {
+            if let (Some(response), Ok(status)) = (
+                use_context::<ResponseOptions>(),
+                StatusCode::from_u16(err.status()),
+            ) {
                 response.set_status(status);
             }
         }

@@ -47,7 +47,11 @@ fn is_safe_method(method: &Method) -> bool {
 
 /// Loads the session named by the cookie into the request, and applies the journey guard to
 /// page requests: a redirect status with no body, before any page is rendered.
-pub async fn session_and_guard(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn session_and_guard(
+    State(app): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let resolved = match app.sessions.resolve(req.headers()).await {
         Ok(resolved) => resolved,
         Err(err) => return AppError::internal("loading the session", err).into_response(),
@@ -94,14 +98,22 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert(
         "content-security-policy",
-        HeaderValue::from_static("frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"),
+        HeaderValue::from_static(
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        ),
     );
     // Same-origin referrers carry `next` through plain (no-JS) form posts.
-    headers.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(
+        "referrer-policy",
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
     if !is_asset && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

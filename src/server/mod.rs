@@ -29,19 +29,20 @@ pub enum StartError {
     Idp(#[from] IdpError),
     #[error("the identity provider kind {0:?} is not available in this build yet")]
     IdpKind(crate::config::IdpKind),
-    #[error("Leptos settings: {0}")]
-    Leptos(String),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
 
 /// Everything the app needs, built from a validated configuration.
-pub async fn build_state(config: Config) -> Result<AppState, StartError> {
-    let mut leptos_options = leptos::config::get_configuration(None)
-        .map_err(|err| StartError::Leptos(err.to_string()))?
-        .leptos_options;
+pub async fn build_state(
+    config: Config,
+    mut leptos_options: LeptosOptions,
+) -> Result<AppState, StartError> {
     leptos_options.site_addr = config.site_addr;
     let store = Store::open(&config.database_url).await?;
     let idp: Arc<dyn IdentityProvider> = match config.idp {
@@ -72,14 +73,23 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .leptos_routes_with_context(&state, routes, context.clone(), render)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session_and_guard))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::refuse_cross_site))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::session_and_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::refuse_cross_site,
+        ))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .with_state(state)
 }
 
-/// Starts the background jobs and serves until Ctrl-C or SIGTERM.
+/// Binds the configured address and serves until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState) -> Result<(), StartError> {
     let addr = state.leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -88,6 +98,16 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
             addr: addr.to_string(),
             source,
         })?;
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Starts the background jobs and serves on `listener` until `shutdown` resolves.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
     spawn_session_purge(state.sessions.clone());
     tracing::info!(
         "Latchkey listening on http://{addr} (public origin {}, RP ID {})",
@@ -96,7 +116,7 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     );
     let store = state.store.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartError::Serve)?;
     store.close().await;
