@@ -8,9 +8,13 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 CARGO_LEPTOS_VERSION="0.3.10"
+# shellcheck disable=SC2034
 BINARYEN_MAJOR="132" # tools/binaryen/package.json pins binaryen 132.0.0
+# shellcheck disable=SC2034
 RUST_TARGETS=(wasm32-unknown-unknown)
+# shellcheck disable=SC2034
 RUST_COMPONENTS=(rustfmt clippy)
 
 # Release builds run `wasm-opt` from PATH. Debian's binaryen is too old (its output never
@@ -63,13 +67,13 @@ postgres_bindir() {
   elif [ -x /usr/lib/postgresql/15/bin/postgres ]; then
     echo /usr/lib/postgresql/15/bin
   else
-    local dir
-    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-      if [ -x "$dir/postgres" ]; then
-        echo "$dir"
-        return 0
+    local dir best=""
+    for dir in /usr/lib/postgresql/*/bin; do
+      [ -x "$dir/postgres" ] || continue
+      if [ -z "$best" ] || [ "$(printf '%s\n' "$best" "$dir" | sort -V | tail -n 1)" = "$dir" ]; then
+        best="$dir"
       fi
     done
-    return 1
+    [ -n "$best" ] && echo "$best"
   fi
 }
