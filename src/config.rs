@@ -261,6 +261,12 @@ impl Config {
                     "required when LATCHKEY_CONNECT_URL points at a separate passkey service",
                 ))
             }
+            None if !local.allowed => {
+                return Err(ConfigError::new(
+                    "connect-project-id",
+                    "required when the public origin is https",
+                ))
+            }
             None => local.load_or_create("connect-project-id", || {
                 format!("pro-{}", crate::random::digits(12))
             })?,
@@ -619,6 +625,7 @@ mod tests {
                 "LATCHKEY_SIGNING_KEY_FILE",
                 "/run/secrets/latchkey-signing.pem",
             ),
+            ("LATCHKEY_CONNECT_PROJECT_ID", "pro-1234"),
         ]
     }
 
@@ -716,6 +723,7 @@ mod tests {
             "LATCHKEY_SESSION_SECRET",
             "LATCHKEY_CONNECT_API_SECRET",
             "LATCHKEY_SIGNING_KEY_FILE",
+            "LATCHKEY_CONNECT_PROJECT_ID",
         ] {
             let vars: Vec<_> = https_secrets()
                 .into_iter()

@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::refuse_cross_site,
         ))
+        .layer(axum::middleware::from_fn(middleware::server_fn_error_status))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .with_state(state)
 }
