@@ -75,6 +75,7 @@ export default defineConfig({
       LATCHKEY_DATABASE_URL: 'sqlite://target/e2e/data/latchkey.db',
       LATCHKEY_PUBLIC_ORIGIN: BASE_URL,
       RUST_LOG: 'info,latchkey=debug',
+      NO_COLOR: '1', // plain text in target/e2e/server.log
       LEPTOS_OUTPUT_NAME: 'latchkey',
       LEPTOS_SITE_ROOT: 'target/site',
       LEPTOS_SITE_PKG_DIR: 'pkg',
