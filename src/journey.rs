@@ -107,7 +107,6 @@ pub fn target_after_login(next: Option<&str>) -> String {
 ///
 /// Pages of the login journey itself are refused too, so `next` can never loop.
 pub fn safe_next(next: &str) -> Option<String> {
-    let next = next.trim();
     if next.is_empty() || next.len() > MAX_NEXT_LEN {
         return None;
     }
