@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod app;
+pub mod connect;
 pub mod error;
 pub mod journey;
 pub mod pages;
