@@ -245,18 +245,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ConnectError::InvalidJson("the body is empty".to_string()));
         }
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|err| {
-            use serde_json::error::Category;
-            match err.classify() {
-                Category::Data => ConnectError::Validation {
-                    field: None,
-                    message: err.to_string(),
-                },
-                Category::Syntax | Category::Eof | Category::Io => {
-                    ConnectError::InvalidJson(err.to_string())
-                }
-            }
-        })
+        // Syntax first (is it JSON at all?), then shape: serde's own classification calls
+        // some shape errors syntax errors.
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|err| ConnectError::InvalidJson(err.to_string()))?;
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|err| ConnectError::Validation {
+                field: None,
+                message: err.to_string(),
+            })
     }
 }
 
