@@ -232,11 +232,36 @@ impl Front {
     }
 }
 
-/// A passkey service under test.
+/// What a client of the service holds: its frontend API and its backend API.
+#[derive(Clone)]
+pub struct Client {
+    pub front: Front,
+    pub backend: Arc<dyn ConnectBackend>,
+}
+
+impl Client {
+    /// Both APIs of a service at `base` over HTTP.
+    pub fn http(base: &str) -> Self {
+        let backend = HttpBackend::new(
+            url::Url::parse(base).expect("base URL"),
+            PROJECT_ID.into(),
+            latchkey::config::Secret::new(API_SECRET),
+        )
+        .expect("HTTP backend");
+        Self {
+            front: Front::Http {
+                client: reqwest::Client::new(),
+                base: base.to_string(),
+            },
+            backend: Arc::new(backend),
+        }
+    }
+}
+
+/// A passkey service under test (its client API through `Deref`).
 pub struct TestService {
     pub service: ConnectService,
-    pub backend: Arc<dyn ConnectBackend>,
-    pub front: Front,
+    pub client: Client,
     pub db: TestDb,
     pub base: Option<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -263,8 +288,10 @@ impl TestService {
             .expect("service");
         match transport {
             Transport::InProcess => Self {
-                backend: Arc::new(InProcessBackend::new(service.clone())),
-                front: Front::Router(service.router()),
+                client: Client {
+                    backend: Arc::new(InProcessBackend::new(service.clone())),
+                    front: Front::Router(service.router()),
+                },
                 service,
                 db,
                 base: None,
@@ -284,18 +311,8 @@ impl TestService {
                         })
                         .await;
                 });
-                let backend = HttpBackend::new(
-                    url::Url::parse(&base).expect("base URL"),
-                    PROJECT_ID.into(),
-                    latchkey::config::Secret::new(API_SECRET),
-                )
-                .expect("HTTP backend");
                 Self {
-                    backend: Arc::new(backend),
-                    front: Front::Http {
-                        client: reqwest::Client::new(),
-                        base: base.clone(),
-                    },
+                    client: Client::http(&base),
                     service,
                     db,
                     base: Some(base),
@@ -304,7 +321,17 @@ impl TestService {
             }
         }
     }
+}
 
+impl std::ops::Deref for TestService {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Client {
     /// A connect token's secret from the backend API.
     pub async fn token(&self, kind: ConnectTokenType, identifier: &str) -> String {
         connect_token_secret(

@@ -89,6 +89,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
         .route("/v2/connect/manage/delete", post(frontend::manage_delete))
         .route("/v2/connect/process/clear", post(frontend::process_clear))
         .route("/v2/connect/events", post(frontend::events))
+        // Before the layers, so that they wrap the 405 answers too (CORS preflights).
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(service.clone(), frontend_guard))
         .layer(cors(&service));
     let backend = Router::new()
@@ -117,12 +119,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
             "/v2/users/{user_id}/credentials/{credential_id}",
             axum::routing::delete(backend::delete_user_credential),
         )
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(service.clone(), basic_auth));
+    let public = Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(frontend)
         .merge(backend)
-        .route("/.well-known/jwks.json", get(jwks))
-        .method_not_allowed_fallback(|| async { ConnectError::MethodNotAllowed })
+        .merge(public)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn(with_request_meta))
         .with_state(service)
@@ -134,6 +139,10 @@ pub fn standalone_router(service: ConnectService) -> Router {
     router(service)
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ConnectError::not_found("no such endpoint") })
+}
+
+async fn method_not_allowed() -> ConnectError {
+    ConnectError::MethodNotAllowed
 }
 
 async fn jwks(State(service): State<ConnectService>) -> Response {
