@@ -28,6 +28,15 @@ const FILE_KEYS: &[&str] = &[
     "session-idle-minutes",
     "session-absolute-hours",
     "reauth-window-minutes",
+    "connect-enabled",
+    "connect-login-rollout-percent",
+    "connect-append-rollout-percent",
+    "connect-require-login-token",
+    "connect-token-lifetime-seconds",
+    "connect-token-max-lifetime-seconds",
+    "connect-process-lifetime-minutes",
+    "connect-frontend-url",
+    "connect-service-addr",
 ];
 
 /// Keys that must never be written in a file inside the repository.
@@ -57,6 +66,10 @@ impl ConfigError {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -97,6 +110,31 @@ pub struct SessionSettings {
     pub reauth_window: Duration,
 }
 
+/// The passkey service's own settings (`connect-…` keys), used when it runs in this process
+/// or alone (`latchkey connect-service`).
+#[derive(Debug, Clone)]
+pub struct ConnectServiceSettings {
+    /// Kill switch: when false every init answers "not allowed" and no ceremony starts.
+    pub enabled: bool,
+    /// Share of clients (0–100, by a stable hash of the client) offered passkey login.
+    pub login_rollout_percent: u8,
+    /// Share of clients (0–100) offered passkey creation after a login.
+    pub append_rollout_percent: u8,
+    /// Login start needs a `passkey-login` connect token from the backend (Corbado's
+    /// `requireConnectLoginToken`); the typed identifier alone is not enough.
+    pub require_login_token: bool,
+    /// Lifetime of a connect token when the backend asks for none.
+    pub token_lifetime: Duration,
+    /// Upper bound for `maxLifetimeInSeconds`.
+    pub token_max_lifetime: Duration,
+    /// Lifetime of a frontend-API process.
+    pub process_lifetime: Duration,
+    /// The base URL browsers use for the frontend API (`frontendApiUrl`).
+    pub frontend_url: Url,
+    /// Where `latchkey connect-service` listens.
+    pub service_addr: SocketAddr,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub site_addr: SocketAddr,
@@ -110,6 +148,7 @@ pub struct Config {
     pub idp: IdpKind,
     pub connect: ConnectMode,
     pub session: SessionSettings,
+    pub connect_service: ConnectServiceSettings,
     pub secrets: Secrets,
 }
 
@@ -236,6 +275,8 @@ impl Config {
             ),
         };
 
+        let connect_service = connect_service_settings(settings, &public_origin)?;
+
         let is_https = public_origin.scheme() == "https";
         let local = LocalSecrets {
             data_dir: &data_dir,
@@ -293,6 +334,7 @@ impl Config {
             idp,
             connect,
             session,
+            connect_service,
             secrets: Secrets {
                 session_secret,
                 connect_project_id,
@@ -301,6 +343,63 @@ impl Config {
             },
         })
     }
+}
+
+fn connect_service_settings(
+    settings: &Settings,
+    public_origin: &Url,
+) -> Result<ConnectServiceSettings, ConfigError> {
+    let token_max_lifetime =
+        settings.number("connect-token-max-lifetime-seconds", 3600, 30, 86400)?;
+    let token_lifetime = settings.number("connect-token-lifetime-seconds", 300, 30, 86400)?;
+    if token_lifetime > token_max_lifetime {
+        return Err(ConfigError::new(
+            "connect-token-lifetime-seconds",
+            format!(
+                "{token_lifetime} is longer than connect-token-max-lifetime-seconds ({token_max_lifetime})"
+            ),
+        ));
+    }
+    let frontend_url = match settings.optional("connect-frontend-url") {
+        None => public_origin.clone(),
+        Some(value) => {
+            let url = Url::parse(&value).map_err(|err| {
+                ConfigError::new(
+                    "connect-frontend-url",
+                    format!("{value:?} is not a URL: {err}"),
+                )
+            })?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(ConfigError::new(
+                    "connect-frontend-url",
+                    "must be an http(s) URL with a host",
+                ));
+            }
+            url
+        }
+    };
+    let addr = settings.string("connect-service-addr", "127.0.0.1:3100");
+    let service_addr = addr.parse().map_err(|_| {
+        ConfigError::new(
+            "connect-service-addr",
+            format!("{addr:?} is not an address like 127.0.0.1:3100"),
+        )
+    })?;
+    // The ranges are checked by `number`, so the narrowing casts cannot truncate.
+    Ok(ConnectServiceSettings {
+        enabled: settings.boolean("connect-enabled", true)?,
+        login_rollout_percent: settings.number("connect-login-rollout-percent", 100, 0, 100)? as u8,
+        append_rollout_percent: settings.number("connect-append-rollout-percent", 100, 0, 100)?
+            as u8,
+        require_login_token: settings.boolean("connect-require-login-token", true)?,
+        token_lifetime: Duration::from_secs(token_lifetime),
+        token_max_lifetime: Duration::from_secs(token_max_lifetime),
+        process_lifetime: Duration::from_secs(
+            60 * settings.number("connect-process-lifetime-minutes", 30, 1, 24 * 60)?,
+        ),
+        frontend_url,
+        service_addr,
+    })
 }
 
 /// `rp-id` → `LATCHKEY_RP_ID`.
@@ -378,6 +477,18 @@ impl Settings {
             _ => Err(ConfigError::new(
                 key,
                 format!("{value:?} must be a whole number from {min} to {max}"),
+            )),
+        }
+    }
+
+    fn boolean(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(key).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if v == "true" || v == "1" => Ok(true),
+            Some(v) if v == "false" || v == "0" => Ok(false),
+            Some(v) => Err(ConfigError::new(
+                key,
+                format!("{v:?} must be true or false"),
             )),
         }
     }
@@ -786,6 +897,32 @@ mod tests {
             Config::from_sources("", env(&[("LATCHKEY_SESSION_SECRET", "short")], dir.path()))
                 .unwrap_err();
         assert_eq!(err.key, "LATCHKEY_SESSION_SECRET");
+    }
+
+    #[test]
+    fn passkey_service_settings_have_defaults_and_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_sources("", env(&[], dir.path())).unwrap();
+        let connect = &config.connect_service;
+        assert!(connect.enabled);
+        assert_eq!(connect.login_rollout_percent, 100);
+        assert!(connect.require_login_token);
+        assert_eq!(connect.token_lifetime, Duration::from_secs(300));
+        assert_eq!(connect.frontend_url.as_str(), "http://localhost:3000/");
+        let file = "[latchkey]\nconnect-enabled = false\nconnect-append-rollout-percent = 25\n";
+        let config = Config::from_sources(file, env(&[], dir.path())).unwrap();
+        assert!(!config.connect_service.enabled);
+        assert_eq!(config.connect_service.append_rollout_percent, 25);
+        for (key, bad) in [
+            ("LATCHKEY_CONNECT_LOGIN_ROLLOUT_PERCENT", "101"),
+            ("LATCHKEY_CONNECT_ENABLED", "maybe"),
+            ("LATCHKEY_CONNECT_TOKEN_LIFETIME_SECONDS", "7200"),
+            ("LATCHKEY_CONNECT_FRONTEND_URL", "ftp://x"),
+            ("LATCHKEY_CONNECT_SERVICE_ADDR", "nowhere"),
+        ] {
+            let err = Config::from_sources("", env(&[(key, bad)], dir.path())).unwrap_err();
+            assert_eq!(err.key, key, "{bad}: {err}");
+        }
     }
 
     #[test]

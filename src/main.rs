@@ -1,9 +1,15 @@
 //! The Latchkey server binary.
+//!
+//! `latchkey` serves the web app (with the passkey service mounted unless
+//! `LATCHKEY_CONNECT_URL` points at a separate one); `latchkey connect-service` serves the
+//! passkey service alone.
 
 use std::process::ExitCode;
 
 use latchkey::config::Config;
 use latchkey::server;
+
+const USAGE: &str = "usage: latchkey [connect-service]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,6 +20,25 @@ async fn main() -> ExitCode {
         )
         .init();
 
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let standalone = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => false,
+        ["connect-service"] => true,
+        ["-h" | "--help"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+
     let config = match Config::load() {
         Ok(config) => config,
         Err(err) => {
@@ -21,18 +46,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // cargo-leptos passes the site layout (output name, site root, reload port) through the
-    // environment and at build time.
-    let leptos_options = match leptos::config::get_configuration(None) {
-        Ok(conf) => conf.leptos_options,
-        Err(err) => {
-            eprintln!("latchkey: Leptos settings: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = match server::build_state(config, leptos_options).await {
-        Ok(state) => server::serve(state).await,
-        Err(err) => Err(err),
+    let result = if standalone {
+        latchkey::connect::service::standalone::serve(config, server::shutdown_signal())
+            .await
+            .map_err(|err| err.to_string())
+    } else {
+        serve_app(config).await
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,4 +60,16 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn serve_app(config: Config) -> Result<(), String> {
+    // cargo-leptos passes the site layout (output name, site root, reload port) through the
+    // environment and at build time.
+    let leptos_options = leptos::config::get_configuration(None)
+        .map_err(|err| format!("Leptos settings: {err}"))?
+        .leptos_options;
+    let state = server::build_state(config, leptos_options)
+        .await
+        .map_err(|err| err.to_string())?;
+    server::serve(state).await.map_err(|err| err.to_string())
 }

@@ -13,7 +13,9 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
-use crate::config::Config;
+use crate::config::{Config, ConnectMode};
+use crate::connect::backend::{ConnectBackend, HttpBackend, InProcessBackend};
+use crate::connect::service::ConnectService;
 use crate::idp::builtin::BuiltinIdp;
 use crate::idp::{IdentityProvider, IdpError};
 use crate::session::Sessions;
@@ -27,6 +29,10 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("identity provider: {0}")]
     Idp(#[from] IdpError),
+    #[error("passkey service: {0}")]
+    Connect(#[from] crate::connect::service::StartError),
+    #[error("passkey service client: {0}")]
+    ConnectClient(#[from] crate::connect::backend::BackendError),
     #[error("the identity provider kind {0:?} is not available in this build yet")]
     IdpKind(crate::config::IdpKind),
     #[error("cannot listen on {addr}: {source}")]
@@ -50,12 +56,31 @@ pub async fn build_state(
         other => return Err(StartError::IdpKind(other)),
     };
     let sessions = Sessions::new(store.clone(), &config);
+    let (connect, connect_service): (Arc<dyn ConnectBackend>, _) = match &config.connect {
+        ConnectMode::InProcess => {
+            let service = ConnectService::start(&config, store.clone()).await?;
+            (
+                Arc::new(InProcessBackend::new(service.clone())),
+                Some(service),
+            )
+        }
+        ConnectMode::Remote(url) => {
+            let backend = HttpBackend::new(
+                url.clone(),
+                config.secrets.connect_project_id.clone(),
+                config.secrets.connect_api_secret.clone(),
+            )?;
+            (Arc::new(backend), None)
+        }
+    };
     Ok(AppState {
         leptos_options,
         config: Arc::new(config),
         store,
         idp,
         sessions,
+        connect,
+        connect_service,
     })
 }
 
@@ -69,6 +94,13 @@ pub fn router(state: AppState) -> Router {
     let render = {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
+    };
+    // The passkey service's routes sit outside the app's cross-site and session layers: the
+    // backend API authenticates servers by API key, and the frontend API checks `Origin`
+    // itself (it must, when it runs alone).
+    let connect = match &state.connect_service {
+        Some(service) => service.router(),
+        None => Router::new(),
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -88,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             middleware::server_fn_error_status,
         ))
+        .merge(connect)
         .layer(axum::middleware::from_fn(middleware::security_headers))
         // A bug must never show a stack trace or internals to the visitor.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -118,6 +151,9 @@ pub async fn serve_on(
 ) -> Result<(), StartError> {
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     spawn_session_purge(state.sessions.clone());
+    if let Some(service) = &state.connect_service {
+        service.spawn_purge();
+    }
     tracing::info!(
         "Latchkey listening on http://{addr} (public origin {}, RP ID {})",
         state.config.origin_string(),
@@ -146,7 +182,7 @@ fn spawn_session_purge(sessions: Sessions) {
     });
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::warn!(%err, "cannot listen for Ctrl-C");

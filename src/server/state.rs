@@ -6,6 +6,8 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
+use crate::connect::backend::ConnectBackend;
+use crate::connect::service::ConnectService;
 use crate::idp::IdentityProvider;
 use crate::session::Sessions;
 use crate::store::Store;
@@ -17,4 +19,8 @@ pub struct AppState {
     pub store: Store,
     pub idp: Arc<dyn IdentityProvider>,
     pub sessions: Sessions,
+    /// The passkey service's backend API (in process or over HTTP).
+    pub connect: Arc<dyn ConnectBackend>,
+    /// The passkey service when it runs in this process (its routes are mounted).
+    pub connect_service: Option<ConnectService>,
 }

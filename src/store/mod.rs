@@ -60,6 +60,14 @@ impl Store {
     /// Opens the database (creating a SQLite file and its folder if needed) and runs the app's
     /// migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate(app_migrations()).await?;
+        Ok(store)
+    }
+
+    /// Opens the database without any migration; each component then runs its own (the
+    /// passkey service, running alone, never creates the app's tables).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let kind = if url.starts_with("sqlite:") {
             DatabaseKind::Sqlite
@@ -97,9 +105,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(connect_error)?;
-        let store = Self { pool, kind };
-        store.migrate(app_migrations()).await?;
-        Ok(store)
+        Ok(Self { pool, kind })
     }
 
     /// Applies one component's migrations. Components keep separate migration folders with

@@ -1,0 +1,231 @@
+//! Passkey enrolment (`/v2/connect/append/…`) for a user the backend vouched for with a
+//! `passkey-append` connect token. Start decides whether to offer a passkey at all (rollout,
+//! a passkey already made on this browser, no platform authenticator) and otherwise returns
+//! creation options: discoverable credential required, user verification required, no
+//! attestation, every passkey of the user excluded. Finish lets webauthn-rs verify and stores
+//! the passkey; a credential id that already exists is refused.
+
+use std::collections::BTreeMap;
+
+use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential};
+use webauthn_rs_core::proto::{ResidentKeyRequirement, UserVerificationPolicy};
+
+use super::challenges::{Ceremony, Slot};
+use super::credentials::{encode_credential_id, CredentialRow};
+use super::login::{identifier_type, options_json, refused};
+use super::{new_id, ConnectError, ConnectService};
+use crate::connect::api::{
+    AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendSkipReason, AppendStartReq,
+    AppendStartRsp, AppendVariant, ConnectTokenType, InitReq, PasskeyOperation,
+};
+
+/// The AAGUID of an authenticator, from the authenticator data of a registration that
+/// webauthn-rs has already verified; all zeros when it sends none.
+fn aaguid_of(registration: &RegisterPublicKeyCredential) -> String {
+    use webauthn_rs_core::internals::AuthenticatorData;
+    use webauthn_rs_core::proto::Registration;
+    let zero = webauthn_rs::prelude::Uuid::nil().to_string();
+    let Ok(serde_cbor_2::Value::Map(map)) = serde_cbor_2::from_slice::<serde_cbor_2::Value>(
+        registration.response.attestation_object.as_ref(),
+    ) else {
+        return zero;
+    };
+    let auth_data = map.iter().find_map(|(key, value)| match (key, value) {
+        (serde_cbor_2::Value::Text(key), serde_cbor_2::Value::Bytes(bytes))
+            if key == "authData" =>
+        {
+            Some(bytes)
+        }
+        _ => None,
+    });
+    auth_data
+        .and_then(|bytes| AuthenticatorData::<Registration>::try_from(bytes.as_slice()).ok())
+        .and_then(|data| data.acd)
+        .map(|acd| webauthn_rs::prelude::Uuid::from_bytes(acd.aaguid).to_string())
+        .unwrap_or(zero)
+}
+
+fn skip(reason: AppendSkipReason) -> AppendStartRsp {
+    AppendStartRsp {
+        attestation_options: String::new(),
+        variant: AppendVariant::Default,
+        is_restricted_browser: false,
+        auto_append: false,
+        conditional_append: false,
+        expires_ms: 0,
+        custom_data: None,
+        reason: Some(reason),
+    }
+}
+
+impl ConnectService {
+    /// `POST /v2/connect/append/init`.
+    pub async fn append_init(
+        &self,
+        req: &InitReq,
+        user_agent: Option<&str>,
+    ) -> Result<AppendInitRsp, ConnectError> {
+        let created = self.create_process(req, user_agent).await?;
+        Ok(AppendInitRsp {
+            process_id: created.id,
+            expires_at: created.row.expires_at,
+            frontend_api_url: self.frontend_api_url(),
+            append_allowed: created.row.append_allowed,
+            flags: BTreeMap::new(),
+            new_client_env_handle: created.client.new_handle,
+        })
+    }
+
+    /// `POST /v2/connect/append/start`.
+    pub async fn append_start(
+        &self,
+        process_id: Option<&str>,
+        req: &AppendStartReq,
+    ) -> Result<AppendStartRsp, ConnectError> {
+        let process = self.process(process_id).await?;
+        let grant = self
+            .consume_connect_token(
+                "appendTokenValue",
+                &req.append_token_value,
+                ConnectTokenType::PasskeyAppend,
+            )
+            .await?;
+        // An explicit "Create passkey" click skips the rollout and the heuristics below, but
+        // not the kill switch.
+        let forced = req.force_passkey_append.unwrap_or(false);
+        if !self.settings().enabled || (!forced && !process.append_allowed) {
+            return Ok(skip(AppendSkipReason::RolloutDenied));
+        }
+        let user = self
+            .ensure_user(&grant.identifier, &grant.display_name)
+            .await?;
+        let credentials = self.credentials_of(&user.id).await?;
+        let mut variant = AppendVariant::Default;
+        if !forced {
+            if credentials
+                .iter()
+                .any(|c| c.created_client == process.client_hash)
+            {
+                return Ok(skip(AppendSkipReason::PasskeyOnThisClient));
+            }
+            if process.platform_authenticator == Some(false) {
+                return Ok(skip(AppendSkipReason::NoPlatformAuthenticator));
+            }
+            let last = self.last_login_on(&process.client_hash).await?;
+            if !credentials.is_empty()
+                && last.is_some_and(|last| last.user_id == user.id && last.cross_device)
+            {
+                variant = AppendVariant::AfterHybrid;
+            }
+        }
+        let exclude: Vec<CredentialID> = credentials
+            .iter()
+            .map(|c| c.passkey.cred_id().clone())
+            .collect();
+        let (mut options, state) = self
+            .webauthn()
+            .start_passkey_registration(
+                user.webauthn_user_id,
+                &user.display_name,
+                &user.display_name,
+                Some(exclude),
+            )
+            .map_err(|err| ConnectError::internal("starting a passkey registration", err))?;
+        // webauthn-rs asks for residentKey "discouraged"; conditional UI, one-tap and the
+        // identifier-less button all need a discoverable credential.
+        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+            selection.resident_key = Some(ResidentKeyRequirement::Required);
+            selection.require_resident_key = true;
+            selection.user_verification = UserVerificationPolicy::Required;
+        }
+        let (_, expires_at) = self
+            .put_challenge(
+                &process.id_hash,
+                Slot::Append,
+                Ceremony::Registration,
+                Some(&user.id),
+                &state,
+            )
+            .await?;
+        Ok(AppendStartRsp {
+            attestation_options: options_json(&options)?,
+            variant,
+            is_restricted_browser: false,
+            auto_append: false,
+            conditional_append: false,
+            expires_ms: expires_at * 1000,
+            custom_data: None,
+            reason: None,
+        })
+    }
+
+    /// `POST /v2/connect/append/finish`.
+    pub async fn append_finish(
+        &self,
+        process_id: Option<&str>,
+        req: &AppendFinishReq,
+    ) -> Result<AppendFinishRsp, ConnectError> {
+        const FIELD: &str = "attestationResponse";
+        let process = self.process(process_id).await?;
+        let registration: RegisterPublicKeyCredential =
+            serde_json::from_str(&req.attestation_response).map_err(|err| {
+                ConnectError::validation(FIELD, format!("is not a PublicKeyCredential: {err}"))
+            })?;
+        let challenge = self
+            .take_challenge(&process.id_hash, Slot::Append)
+            .await?
+            .ok_or_else(|| {
+                ConnectError::validation(
+                    FIELD,
+                    "no passkey creation is pending in this process (it expired, was already \
+                     finished, or was never started)",
+                )
+            })?;
+        let state: PasskeyRegistration = serde_json::from_str(&challenge.state)
+            .map_err(|err| ConnectError::internal("stored registration state", err))?;
+        let passkey = self
+            .webauthn()
+            .finish_passkey_registration(&registration, &state)
+            .map_err(|err| refused(FIELD, &err))?;
+        let user_id = challenge.user_id.as_deref().unwrap_or_default();
+        let user = self
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(|| ConnectError::internal("append finish", "the user vanished"))?;
+        let details = webauthn_rs::prelude::Credential::from(passkey.clone());
+        let transports = details
+            .transports
+            .iter()
+            .flatten()
+            .filter_map(|t| serde_json::to_value(t).ok())
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let row = CredentialRow {
+            id: new_id("cre"),
+            user_id: user.id.clone(),
+            credential_id: encode_credential_id(passkey.cred_id()),
+            aaguid: aaguid_of(&registration),
+            transports,
+            backup_eligible: details.backup_eligible,
+            backup_state: details.backup_state,
+            sign_count: i64::from(details.counter),
+            created_at: self.now(),
+            created_browser: process.browser.clone(),
+            created_os: process.os.clone(),
+            created_client: process.client_hash.clone(),
+            last_used_at: None,
+            passkey,
+        };
+        self.insert_credential(&row).await?;
+        tracing::info!(user = %user.id, credential = %row.id, "passkey created");
+        Ok(AppendFinishRsp {
+            passkey_operation: PasskeyOperation {
+                operation_type: "append".to_string(),
+                identifier_value: user.display_name.clone(),
+                identifier_type: identifier_type(&user.display_name).to_string(),
+                ceremony_type: "local".to_string(),
+                aaguid_details: Some(row.to_api().aaguid_details),
+            },
+        })
+    }
+}

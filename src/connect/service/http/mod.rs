@@ -1,0 +1,339 @@
+//! The passkey service's HTTP surfaces: the frontend API under `/v2/connect/…` (browsers;
+//! `Origin` checked, CORS for the configured origin), the backend API under `/v2/…` (servers;
+//! HTTP Basic with the project id and API secret), and the public key at
+//! `/.well-known/jwks.json`. Every error is Corbado's `errorRsp`; malformed JSON is a clear
+//! 400, never a panic.
+
+mod backend;
+mod frontend;
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::Method;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::Router;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{ConnectError, ConnectService};
+use crate::connect::api::{GenericRsp, ListQuery, RequestData};
+
+/// Request bodies larger than this are refused.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub const PROCESS_ID_HEADER: &str = "x-corbado-process-id";
+pub const PROJECT_ID_HEADER: &str = "x-corbado-projectid";
+
+tokio::task_local! {
+    static REQUEST: RequestMeta;
+}
+
+#[derive(Clone)]
+struct RequestMeta {
+    id: String,
+    started: Instant,
+}
+
+/// `requestData` and `runtime` for the response being built (a fresh id outside requests).
+pub(crate) fn request_meta() -> (RequestData, f64) {
+    let (id, runtime) = REQUEST
+        .try_with(|meta| (meta.id.clone(), meta.started.elapsed().as_secs_f64()))
+        .unwrap_or_else(|_| (super::new_id("req"), 0.0));
+    (
+        RequestData {
+            request_id: id,
+            link: None,
+        },
+        runtime,
+    )
+}
+
+async fn with_request_meta(req: Request, next: Next) -> Response {
+    let meta = RequestMeta {
+        id: super::new_id("req"),
+        started: Instant::now(),
+    };
+    REQUEST.scope(meta, next.run(req)).await
+}
+
+/// Corbado's `genericRsp` with status 200.
+pub(crate) fn ok_generic() -> axum::Json<GenericRsp> {
+    let (request_data, runtime) = request_meta();
+    axum::Json(GenericRsp {
+        http_status_code: 200,
+        message: "OK".to_string(),
+        request_data,
+        runtime,
+    })
+}
+
+/// The routes, for any router state (they carry the service as their own state).
+pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Router<S> {
+    let frontend = Router::new()
+        .route("/v2/connect/login/init", post(frontend::login_init))
+        .route("/v2/connect/login/start", post(frontend::login_start))
+        .route("/v2/connect/login/finish", post(frontend::login_finish))
+        .route("/v2/connect/append/init", post(frontend::append_init))
+        .route("/v2/connect/append/start", post(frontend::append_start))
+        .route("/v2/connect/append/finish", post(frontend::append_finish))
+        .route("/v2/connect/manage/init", post(frontend::manage_init))
+        .route("/v2/connect/manage/list", post(frontend::manage_list))
+        .route("/v2/connect/manage/delete", post(frontend::manage_delete))
+        .route("/v2/connect/process/clear", post(frontend::process_clear))
+        .route("/v2/connect/events", post(frontend::events))
+        // Before the layers, so that they wrap the 405 answers too (CORS preflights).
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(service.clone(), frontend_guard))
+        .layer(cors(&service));
+    let backend = Router::new()
+        .route(
+            "/v2/connectTokens",
+            post(backend::create_connect_token).get(backend::list_connect_tokens),
+        )
+        .route(
+            "/v2/connectTokens/{id}",
+            patch(backend::patch_connect_token).delete(backend::delete_connect_token),
+        )
+        .route(
+            "/v2/passkey/verifySignedData",
+            post(backend::verify_signed_data),
+        )
+        .route(
+            "/v2/passkeys/verifySignedData",
+            post(backend::verify_signed_data),
+        )
+        .route("/v2/identifiers", get(backend::list_identifiers))
+        .route(
+            "/v2/users/{user_id}/credentials",
+            get(backend::list_user_credentials),
+        )
+        .route(
+            "/v2/users/{user_id}/credentials/{credential_id}",
+            axum::routing::delete(backend::delete_user_credential),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(service.clone(), basic_auth));
+    let public = Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .merge(frontend)
+        .merge(backend)
+        .merge(public)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn(with_request_meta))
+        .with_state(service)
+}
+
+/// The service alone (`latchkey connect-service`): its routes, a JSON 404 for anything else,
+/// and a health check.
+pub fn standalone_router(service: ConnectService) -> Router {
+    router(service)
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { ConnectError::not_found("no such endpoint") })
+}
+
+async fn method_not_allowed() -> ConnectError {
+    ConnectError::MethodNotAllowed
+}
+
+async fn jwks(State(service): State<ConnectService>) -> Response {
+    let mut response = axum::Json(service.signer().jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// Browsers may call the frontend API from the app's origin only (a separate service needs
+/// CORS for it; in process the calls are same-origin and CORS does nothing).
+fn cors(service: &ConnectService) -> tower_http::cors::CorsLayer {
+    let mut layer = tower_http::cors::CorsLayer::new()
+        .allow_methods([Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static(PROCESS_ID_HEADER),
+            HeaderName::from_static(PROJECT_ID_HEADER),
+            HeaderName::from_static("x-corbado-sdk"),
+            HeaderName::from_static("x-corbado-client-timezone"),
+        ])
+        .max_age(std::time::Duration::from_secs(600));
+    if let Ok(origin) = HeaderValue::from_str(&service.config().origin_string()) {
+        layer = layer.allow_origin(origin);
+    }
+    layer
+}
+
+/// Frontend API: a state-changing request must come from the configured origin (a request
+/// without `Origin` only when the browser marks it same-origin), and a project id header, if
+/// sent, must be ours.
+async fn frontend_guard(
+    State(service): State<ConnectService>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let allowed = match headers.get(header::ORIGIN) {
+        Some(origin) => origin.as_bytes() == service.config().origin_string().as_bytes(),
+        None => headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() == b"same-origin"),
+    };
+    if !allowed {
+        tracing::warn!(path = %req.uri().path(), origin = ?headers.get(header::ORIGIN), "frontend API: foreign origin refused");
+        return ConnectError::InvalidOrigin.into_response();
+    }
+    if let Some(project) = headers.get(PROJECT_ID_HEADER) {
+        if project.as_bytes() != service.config().project_id.as_bytes() {
+            return ConnectError::ProjectIdMismatch.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Backend API: HTTP Basic with the project id and the API secret, compared in constant time.
+async fn basic_auth(State(service): State<ConnectService>, req: Request, next: Next) -> Response {
+    let config = service.config();
+    if credentials_match(
+        req.headers(),
+        &config.project_id,
+        config.api_secret.expose(),
+    ) {
+        next.run(req).await
+    } else {
+        tracing::info!(path = %req.uri().path(), "backend API: wrong or missing credentials");
+        ConnectError::Login.into_response()
+    }
+}
+
+fn credentials_match(headers: &HeaderMap, project_id: &str, secret: &str) -> bool {
+    let Some((user, password)) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|v| STANDARD.decode(v.trim()).ok())
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|v| {
+            v.split_once(':')
+                .map(|(u, p)| (u.to_string(), p.to_string()))
+        })
+    else {
+        return false;
+    };
+    // Hash first so the comparison does not depend on lengths; evaluate both halves.
+    let same = |a: &str, b: &str| Sha256::digest(a.as_bytes()).ct_eq(&Sha256::digest(b.as_bytes()));
+    bool::from(same(&user, project_id) & same(&password, secret))
+}
+
+/// A JSON body: not JSON → `invalid_json`; JSON of the wrong shape → `validation_error`.
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ConnectError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|err| ConnectError::Validation {
+                    field: None,
+                    message: format!("the request body could not be read: {err}"),
+                })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ConnectError::InvalidJson("the body is empty".to_string()));
+        }
+        // Syntax first (is it JSON at all?), then shape: serde's own classification calls
+        // some shape errors syntax errors.
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|err| ConnectError::InvalidJson(err.to_string()))?;
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|err| ConnectError::Validation {
+                field: None,
+                message: err.to_string(),
+            })
+    }
+}
+
+/// Corbado's list query (`sort`, repeated `filter[]`, `page`, `pageSize`).
+pub(crate) fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, ConnectError> {
+    let mut query = ListQuery::default();
+    let number = |field: &str, value: &str| {
+        value
+            .parse::<u32>()
+            .map_err(|_| ConnectError::validation(field, format!("{value:?} is not a number")))
+    };
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "sort" => query.sort = Some(value.into_owned()),
+            "filter[]" | "filter" => query.filters.push(value.into_owned()),
+            "page" => query.page = Some(number("page", &value)?),
+            "pageSize" => query.page_size = Some(number("pageSize", &value)?),
+            other => return Err(ConnectError::validation(other, "unknown query parameter")),
+        }
+    }
+    Ok(query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(value))).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn basic_credentials_must_match_both_halves() {
+        assert!(credentials_match(
+            &basic("pro-1:s3cret:with:colons"),
+            "pro-1",
+            "s3cret:with:colons"
+        ));
+        assert!(!credentials_match(&basic("pro-1:wrong"), "pro-1", "s3cret"));
+        assert!(!credentials_match(
+            &basic("pro-2:s3cret"),
+            "pro-1",
+            "s3cret"
+        ));
+        assert!(!credentials_match(&basic("pro-1"), "pro-1", "s3cret"));
+        assert!(!credentials_match(&HeaderMap::new(), "pro-1", "s3cret"));
+        let mut bearer = HeaderMap::new();
+        bearer.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
+        assert!(!credentials_match(&bearer, "pro-1", "s3cret"));
+    }
+
+    #[test]
+    fn list_queries_take_repeated_filters() {
+        let query = parse_list_query(Some(
+            "filter%5B%5D=tokenType:eq:passkey-append&filter[]=status:eq:initial&page=2&pageSize=5&sort=expires:desc",
+        ))
+        .unwrap();
+        assert_eq!(query.filters.len(), 2);
+        assert_eq!(query.page, Some(2));
+        assert_eq!(query.page_size, Some(5));
+        assert_eq!(query.sort.as_deref(), Some("expires:desc"));
+        assert!(parse_list_query(Some("page=two")).is_err());
+        assert!(parse_list_query(Some("limit=3")).is_err());
+    }
+}

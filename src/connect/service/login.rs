@@ -1,0 +1,505 @@
+//! Passkey login (`/v2/connect/login/…`): init (rollout decision and a conditional-UI
+//! challenge), start (identifier-first or one-tap with the user's passkeys, or identifier-less
+//! with a discoverable credential), finish (webauthn-rs verifies; the counter is written
+//! back with a compare-and-set; signed passkey data is issued).
+
+use std::collections::BTreeMap;
+
+use webauthn_rs::prelude::{
+    AuthenticationResult, DiscoverableAuthentication, PasskeyAuthentication, PublicKeyCredential,
+    WebauthnError,
+};
+
+use super::challenges::{Ceremony, Slot, TakenChallenge};
+use super::credentials::{encode_credential_id, CredentialRow, LoginUpdate};
+use super::events::{EventSubject, COUNTER_REGRESSION, CREDENTIAL_USER_MISMATCH};
+use super::processes::ProcessRow;
+use super::signed_data::LoginProof;
+use super::users::UserRow;
+use super::{ConnectError, ConnectService};
+use crate::connect::api::{
+    ConnectTokenType, FallbackError, FallbackOperationError, InitReq, LoginFinishReq,
+    LoginFinishRsp, LoginInitRsp, LoginStartReq, LoginStartRsp, PasskeyOperation,
+};
+
+/// Fallback codes of login start (`fallbackOperationError.error.code`).
+pub const FALLBACK_ROLLOUT_DENIED: &str = "rollout_denied";
+/// The service has no passkey for this user. Deliberately the same whether the user is
+/// unknown to the service or has deleted every passkey.
+pub const FALLBACK_NO_PASSKEY: &str = "no_passkey_available";
+
+/// Serialises WebAuthn options to the JSON string the frontend API carries.
+pub(super) fn options_json(options: &impl serde::Serialize) -> Result<String, ConnectError> {
+    serde_json::to_string(options).map_err(|err| ConnectError::internal("serialising options", err))
+}
+
+/// A WebAuthn failure the client caused: logged with its reason, answered as a 400.
+pub(super) fn refused(field: &str, err: &WebauthnError) -> ConnectError {
+    tracing::info!(%err, "passkey ceremony refused");
+    ConnectError::validation(field, format!("the passkey could not be verified ({err})"))
+}
+
+/// `email` when it looks like one, else `username` (Corbado's identifierType).
+pub(super) fn identifier_type(display_name: &str) -> &'static str {
+    if display_name.contains('@') {
+        "email"
+    } else {
+        "username"
+    }
+}
+
+/// `local`, `cda` or `security-key`, from the browser's `authenticatorAttachment` and the
+/// credential's transports.
+fn ceremony_type(attachment: Option<&str>, transports: &[String]) -> &'static str {
+    match attachment {
+        Some("cross-platform") => {
+            let roaming_key = transports
+                .iter()
+                .any(|t| matches!(t.as_str(), "usb" | "nfc" | "ble"))
+                && !transports.iter().any(|t| t == "hybrid");
+            if roaming_key {
+                "security-key"
+            } else {
+                "cda"
+            }
+        }
+        _ => "local",
+    }
+}
+
+fn start_fallback(identifier: &str, code: &str, message: &str) -> LoginStartRsp {
+    LoginStartRsp {
+        assertion_options: String::new(),
+        is_cda: false,
+        fallback_operation_error: FallbackOperationError {
+            init_fallback: true,
+            identifier: Some(identifier.to_string()),
+            error: Some(FallbackError {
+                code: code.to_string(),
+                message: message.to_string(),
+            }),
+        },
+        prefer_immediately_available: None,
+    }
+}
+
+fn start_options(options: String, is_cda: bool) -> LoginStartRsp {
+    LoginStartRsp {
+        assertion_options: options,
+        is_cda,
+        fallback_operation_error: FallbackOperationError {
+            init_fallback: false,
+            identifier: None,
+            error: None,
+        },
+        prefer_immediately_available: None,
+    }
+}
+
+impl ConnectService {
+    /// The frontend API's base URL as browsers use it.
+    pub(super) fn frontend_api_url(&self) -> String {
+        self.settings()
+            .frontend_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// `POST /v2/connect/login/init`.
+    pub async fn login_init(
+        &self,
+        req: &InitReq,
+        user_agent: Option<&str>,
+    ) -> Result<LoginInitRsp, ConnectError> {
+        let created = self.create_process(req, user_agent).await?;
+        let mut flags = BTreeMap::new();
+        let mut conditional_ui_challenge = String::new();
+        let cui_possible = req.client_information.is_conditional_mediation_available != Some(false);
+        if created.row.login_allowed && cui_possible {
+            let (options, state) = self
+                .webauthn()
+                .start_discoverable_authentication()
+                .map_err(|err| ConnectError::internal("starting conditional UI", err))?;
+            self.put_challenge(
+                &created.row.id_hash,
+                Slot::LoginConditional,
+                Ceremony::Discoverable,
+                None,
+                &state,
+            )
+            .await?;
+            conditional_ui_challenge = options_json(&options)?;
+            flags.insert("conditional-ui-allowed".to_string(), "true".to_string());
+        }
+        Ok(LoginInitRsp {
+            token: created.id,
+            expires_at: created.row.expires_at,
+            frontend_api_url: self.frontend_api_url(),
+            login_allowed: created.row.login_allowed,
+            flags,
+            conditional_ui_challenge,
+            new_client_env_handle: created.client.new_handle,
+        })
+    }
+
+    /// `POST /v2/connect/login/start`.
+    pub async fn login_start(
+        &self,
+        process_id: Option<&str>,
+        req: &LoginStartReq,
+    ) -> Result<LoginStartRsp, ConnectError> {
+        let process = self.process(process_id).await?;
+        let typed = req.identifier.trim();
+        if !self.settings().enabled || !process.login_allowed {
+            return Ok(start_fallback(
+                typed,
+                FALLBACK_ROLLOUT_DENIED,
+                "passkey login is not offered to this client",
+            ));
+        }
+        let identifier = match req.login_connect_token.as_deref() {
+            Some(secret) => {
+                self.consume_connect_token(
+                    "loginConnectToken",
+                    secret,
+                    ConnectTokenType::PasskeyLogin,
+                )
+                .await?
+                .identifier
+            }
+            None if typed.is_empty() => return self.start_discoverable(&process).await,
+            None if self.settings().require_login_token => {
+                return Err(ConnectError::validation(
+                    "loginConnectToken",
+                    "this service needs a passkey-login connect token from the backend",
+                ))
+            }
+            None => typed.to_string(),
+        };
+        let user = self.user_by_identifier(&identifier).await?;
+        let credentials = match &user {
+            Some(user) => self.credentials_of(&user.id).await?,
+            None => Vec::new(),
+        };
+        let (Some(user), false) = (user, credentials.is_empty()) else {
+            return Ok(start_fallback(
+                typed,
+                FALLBACK_NO_PASSKEY,
+                "no passkey is registered for this user",
+            ));
+        };
+        let passkeys: Vec<_> = credentials.iter().map(|c| c.passkey.clone()).collect();
+        let (options, state) = self
+            .webauthn()
+            .start_passkey_authentication(&passkeys)
+            .map_err(|err| ConnectError::internal("starting a passkey login", err))?;
+        self.put_challenge(
+            &process.id_hash,
+            Slot::Login,
+            Ceremony::Authentication,
+            Some(&user.id),
+            &state,
+        )
+        .await?;
+        // The passkey is expected on another device when the last passkey login on this
+        // browser came from one and none of the user's passkeys was created here.
+        let created_here = credentials
+            .iter()
+            .any(|c| c.created_client == process.client_hash);
+        let last = self.last_login_on(&process.client_hash).await?;
+        let is_cda =
+            !created_here && last.is_some_and(|last| last.user_id == user.id && last.cross_device);
+        Ok(start_options(options_json(&options)?, is_cda))
+    }
+
+    /// Identifier-less login ("Sign in with a passkey"): a modal request for any discoverable
+    /// credential of this RP.
+    async fn start_discoverable(
+        &self,
+        process: &ProcessRow,
+    ) -> Result<LoginStartRsp, ConnectError> {
+        let (mut options, state) = self
+            .webauthn()
+            .start_discoverable_authentication()
+            .map_err(|err| ConnectError::internal("starting a passkey login", err))?;
+        // webauthn-rs marks these options conditional; this one is a modal request.
+        options.mediation = None;
+        self.put_challenge(
+            &process.id_hash,
+            Slot::Login,
+            Ceremony::Discoverable,
+            None,
+            &state,
+        )
+        .await?;
+        Ok(start_options(options_json(&options)?, false))
+    }
+
+    /// `POST /v2/connect/login/finish`.
+    pub async fn login_finish(
+        &self,
+        process_id: Option<&str>,
+        req: &LoginFinishReq,
+    ) -> Result<LoginFinishRsp, ConnectError> {
+        const FIELD: &str = "assertionResponse";
+        let process = self.process(process_id).await?;
+        let raw: serde_json::Value = serde_json::from_str(&req.assertion_response)
+            .map_err(|_| ConnectError::validation(FIELD, "is not a JSON PublicKeyCredential"))?;
+        let attachment = raw
+            .get("authenticatorAttachment")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let credential: PublicKeyCredential = serde_json::from_value(raw).map_err(|err| {
+            ConnectError::validation(FIELD, format!("is not a PublicKeyCredential: {err}"))
+        })?;
+        let slot = if req.is_conditional_ui {
+            Slot::LoginConditional
+        } else {
+            Slot::Login
+        };
+        let challenge = self
+            .take_challenge(&process.id_hash, slot)
+            .await?
+            .ok_or_else(|| {
+                ConnectError::validation(
+                    FIELD,
+                    "no passkey login is pending in this process (it expired, was already \
+                     finished, or was never started)",
+                )
+            })?;
+        let (user, stored, result) = match challenge.ceremony {
+            Ceremony::Authentication => {
+                self.finish_known_user(&process, &challenge, &credential)
+                    .await?
+            }
+            Ceremony::Discoverable => {
+                self.finish_discoverable(&process, &challenge, &credential)
+                    .await?
+            }
+            Ceremony::Registration => {
+                return Err(ConnectError::internal(
+                    "login finish",
+                    "a registration challenge in a login slot",
+                ))
+            }
+        };
+        match self.record_login(&stored, &result).await? {
+            LoginUpdate::Written => {}
+            LoginUpdate::CounterRegression {
+                stored: old,
+                presented,
+            } => {
+                return Err(self
+                    .counter_regression(
+                        &process,
+                        &stored,
+                        &format!("stored {old}, presented {presented}"),
+                    )
+                    .await);
+            }
+        }
+        let signed_passkey_data = self
+            .issue_signed_data(LoginProof {
+                process_id_hash: &process.id_hash,
+                user_id: &user.id,
+                identifier: &user.identifier,
+                credential_id: &stored.id,
+                challenge_id: &challenge.id,
+                is_cui: req.is_conditional_ui,
+            })
+            .await?;
+        let cross_device = attachment.as_deref() == Some("cross-platform");
+        self.record_last_login(&process.client_hash, &user.id, cross_device)
+            .await?;
+        tracing::info!(user = %user.id, credential = %stored.id, cui = req.is_conditional_ui, "passkey login");
+        Ok(LoginFinishRsp {
+            signed_passkey_data,
+            session: String::new(),
+            passkey_operation: Some(PasskeyOperation {
+                operation_type: "verify".to_string(),
+                identifier_value: user.display_name.clone(),
+                identifier_type: identifier_type(&user.display_name).to_string(),
+                ceremony_type: ceremony_type(attachment.as_deref(), &stored.transports).to_string(),
+                aaguid_details: Some(stored.to_api().aaguid_details),
+            }),
+            fallback_operation_error: None,
+        })
+    }
+
+    /// The stored credential the response names; unknown credentials are a 404 (the client
+    /// reads it as "this passkey was deleted").
+    async fn presented_credential(
+        &self,
+        credential: &PublicKeyCredential,
+    ) -> Result<CredentialRow, ConnectError> {
+        let id = encode_credential_id(credential.get_credential_id());
+        self.credential_by_credential_id(&id)
+            .await?
+            .ok_or_else(|| ConnectError::not_found("this passkey is not registered (any more)"))
+    }
+
+    /// Identifier-first or one-tap: the challenge is bound to a user, and the passkey must be
+    /// one of theirs.
+    async fn finish_known_user(
+        &self,
+        process: &ProcessRow,
+        challenge: &TakenChallenge,
+        credential: &PublicKeyCredential,
+    ) -> Result<(UserRow, CredentialRow, AuthenticationResult), ConnectError> {
+        let stored = self.presented_credential(credential).await?;
+        let user_id = challenge.user_id.as_deref().unwrap_or_default();
+        if stored.user_id != user_id {
+            return Err(self
+                .user_mismatch(process, &stored, "credential of another user")
+                .await);
+        }
+        let state: PasskeyAuthentication = serde_json::from_str(&challenge.state)
+            .map_err(|err| ConnectError::internal("stored login state", err))?;
+        let result = match self
+            .webauthn()
+            .finish_passkey_authentication(credential, &state)
+        {
+            Ok(result) => result,
+            Err(err) => return Err(self.login_refused(process, &stored, &err).await),
+        };
+        let user = self
+            .user_by_id(&stored.user_id)
+            .await?
+            .ok_or_else(|| ConnectError::not_found("this passkey's user no longer exists"))?;
+        Ok((user, stored, result))
+    }
+
+    /// Conditional UI or identifier-less: the user comes from the credential's user handle,
+    /// and must be the credential's owner.
+    async fn finish_discoverable(
+        &self,
+        process: &ProcessRow,
+        challenge: &TakenChallenge,
+        credential: &PublicKeyCredential,
+    ) -> Result<(UserRow, CredentialRow, AuthenticationResult), ConnectError> {
+        let (handle, _) = self
+            .webauthn()
+            .identify_discoverable_authentication(credential)
+            .map_err(|err| refused("assertionResponse", &err))?;
+        let stored = self.presented_credential(credential).await?;
+        let user = self.user_by_webauthn_id(handle).await?;
+        let user = match user {
+            Some(user) if user.id == stored.user_id => user,
+            _ => {
+                return Err(self
+                    .user_mismatch(process, &stored, "user handle mismatch")
+                    .await)
+            }
+        };
+        let state: DiscoverableAuthentication = serde_json::from_str(&challenge.state)
+            .map_err(|err| ConnectError::internal("stored login state", err))?;
+        let result = match self.webauthn().finish_discoverable_authentication_v2(
+            credential,
+            state,
+            &stored.passkey,
+        ) {
+            Ok(result) => result,
+            Err(err) => return Err(self.login_refused(process, &stored, &err).await),
+        };
+        Ok((user, stored, result))
+    }
+
+    async fn login_refused(
+        &self,
+        process: &ProcessRow,
+        stored: &CredentialRow,
+        err: &WebauthnError,
+    ) -> ConnectError {
+        if matches!(err, WebauthnError::CredentialPossibleCompromise) {
+            return self
+                .counter_regression(process, stored, "counter not above the stored value")
+                .await;
+        }
+        refused("assertionResponse", err)
+    }
+
+    /// Records and refuses a counter that did not move forward (a cloned authenticator or a
+    /// replayed assertion).
+    async fn counter_regression(
+        &self,
+        process: &ProcessRow,
+        stored: &CredentialRow,
+        detail: &str,
+    ) -> ConnectError {
+        tracing::warn!(credential = %stored.id, user = %stored.user_id, detail, "passkey counter regression refused");
+        if let Err(err) = self
+            .record_event(
+                COUNTER_REGRESSION,
+                EventSubject {
+                    process_hash: Some(&process.id_hash),
+                    user_id: Some(&stored.user_id),
+                    credential_id: Some(&stored.id),
+                },
+                detail,
+            )
+            .await
+        {
+            return err;
+        }
+        ConnectError::validation(
+            "assertionResponse",
+            "the passkey's signature counter went backwards; it may have been cloned",
+        )
+    }
+
+    async fn user_mismatch(
+        &self,
+        process: &ProcessRow,
+        stored: &CredentialRow,
+        detail: &str,
+    ) -> ConnectError {
+        tracing::warn!(credential = %stored.id, detail, "passkey presented for the wrong user");
+        if let Err(err) = self
+            .record_event(
+                CREDENTIAL_USER_MISMATCH,
+                EventSubject {
+                    process_hash: Some(&process.id_hash),
+                    user_id: Some(&stored.user_id),
+                    credential_id: Some(&stored.id),
+                },
+                detail,
+            )
+            .await
+        {
+            return err;
+        }
+        ConnectError::validation(
+            "assertionResponse",
+            "this passkey does not belong to the user being signed in",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceremony_types_follow_the_attachment_and_transports() {
+        assert_eq!(ceremony_type(Some("platform"), &[]), "local");
+        assert_eq!(ceremony_type(None, &["internal".into()]), "local");
+        assert_eq!(
+            ceremony_type(
+                Some("cross-platform"),
+                &["hybrid".into(), "internal".into()]
+            ),
+            "cda"
+        );
+        assert_eq!(
+            ceremony_type(Some("cross-platform"), &["usb".into(), "nfc".into()]),
+            "security-key"
+        );
+    }
+
+    #[test]
+    fn identifier_types() {
+        assert_eq!(identifier_type("a@example.com"), "email");
+        assert_eq!(identifier_type("acc_123"), "username");
+    }
+}

@@ -1,0 +1,183 @@
+//! Passkey management: the frontend's list and delete (`/v2/connect/manage/…`, each with its
+//! own connect token) and the backend's user, identifier and credential calls.
+
+use std::collections::BTreeMap;
+
+use super::tokens::{paging, paging_of};
+use super::{ConnectError, ConnectService};
+use crate::connect::api::{
+    ConnectTokenType, CredentialList, Identifier, IdentifierList, InitReq, ListQuery,
+    ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp, PasskeyItem,
+};
+
+impl ConnectService {
+    /// `POST /v2/connect/manage/init`.
+    pub async fn manage_init(
+        &self,
+        req: &InitReq,
+        user_agent: Option<&str>,
+    ) -> Result<ManageInitRsp, ConnectError> {
+        let created = self.create_process(req, user_agent).await?;
+        Ok(ManageInitRsp {
+            process_id: created.id,
+            expires_at: created.row.expires_at,
+            frontend_api_url: self.frontend_api_url(),
+            manage_allowed: created.row.manage_allowed,
+            flags: BTreeMap::new(),
+            new_client_env_handle: created.client.new_handle,
+        })
+    }
+
+    /// `POST /v2/connect/manage/list`.
+    pub async fn manage_list(
+        &self,
+        process_id: Option<&str>,
+        req: &ManageListReq,
+    ) -> Result<ManageListRsp, ConnectError> {
+        let process = self.process(process_id).await?;
+        let grant = self
+            .consume_connect_token(
+                "connectToken",
+                &req.connect_token,
+                ConnectTokenType::PasskeyList,
+            )
+            .await?;
+        let (user_id, credentials) = match self.user_by_identifier(&grant.identifier).await? {
+            Some(user) => {
+                let credentials = self.credentials_of(&user.id).await?;
+                (user.id, credentials)
+            }
+            // A user who never made a passkey has an empty list.
+            None => (String::new(), Vec::new()),
+        };
+        let passkeys = credentials
+            .iter()
+            .map(|c| {
+                let mut tags = Vec::new();
+                if c.backup_state {
+                    tags.push("synced".to_string());
+                }
+                if c.transports.iter().any(|t| t == "hybrid") {
+                    tags.push("hybrid".to_string());
+                }
+                PasskeyItem {
+                    credential: c.to_api(),
+                    tags,
+                    created_on_this_client: c.created_client == process.client_hash,
+                }
+            })
+            .collect();
+        Ok(ManageListRsp {
+            passkeys,
+            rp_id: self.config().rp_id.clone(),
+            user_id,
+            signal_all_accepted_credentials: true,
+        })
+    }
+
+    /// `POST /v2/connect/manage/delete`.
+    pub async fn manage_delete(
+        &self,
+        process_id: Option<&str>,
+        req: &ManageDeleteReq,
+    ) -> Result<ManageDeleteRsp, ConnectError> {
+        self.process(process_id).await?;
+        let grant = self
+            .consume_connect_token(
+                "connectToken",
+                &req.connect_token,
+                ConnectTokenType::PasskeyDelete,
+            )
+            .await?;
+        let not_found = || ConnectError::not_found("this user has no such passkey");
+        let user = self
+            .user_by_identifier(&grant.identifier)
+            .await?
+            .ok_or_else(not_found)?;
+        let deleted = self
+            .delete_credential_of(&user.id, &req.credential_id)
+            .await?
+            .ok_or_else(not_found)?;
+        tracing::info!(user = %user.id, credential = %deleted.id, "passkey deleted by its user");
+        Ok(ManageDeleteRsp {
+            credential_id: req.credential_id.clone(),
+        })
+    }
+
+    /// `GET /v2/identifiers`: the only filter is `identifierValue:eq:<identifier>` (the
+    /// backend's way from its user id to ours).
+    pub async fn list_identifiers(
+        &self,
+        query: &ListQuery,
+    ) -> Result<IdentifierList, ConnectError> {
+        let (page, size) = paging(query)?;
+        let mut value = None;
+        for filter in &query.filters {
+            match filter.strip_prefix("identifierValue:eq:") {
+                Some(v) => value = Some(v.to_string()),
+                None => {
+                    return Err(ConnectError::validation(
+                        "filter[]",
+                        format!("{filter:?}: only identifierValue:eq:<value> is supported"),
+                    ))
+                }
+            }
+        }
+        let value = value.ok_or_else(|| {
+            ConnectError::validation("filter[]", "identifierValue:eq:<value> is required")
+        })?;
+        let user = self.user_by_identifier(&value).await?;
+        let total = i64::from(user.is_some());
+        let identifiers: Vec<Identifier> = match user {
+            Some(user) if page == 1 => vec![Identifier {
+                identifier_id: format!("ide-{}", user.id.trim_start_matches("usr-")),
+                identifier_type: "username".to_string(),
+                value: user.identifier,
+                status: "verified".to_string(),
+                user_id: user.id,
+            }],
+            _ => Vec::new(),
+        };
+        Ok(IdentifierList {
+            paging: paging_of(page, size, total),
+            identifiers,
+        })
+    }
+
+    /// `GET /v2/users/{userID}/credentials`.
+    pub async fn list_user_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<CredentialList, ConnectError> {
+        let user = self
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(|| ConnectError::not_found("user not found"))?;
+        let credentials: Vec<_> = self
+            .credentials_of(&user.id)
+            .await?
+            .iter()
+            .map(|c| c.to_api())
+            .collect();
+        let total = credentials.len() as i64;
+        Ok(CredentialList {
+            credentials,
+            paging: paging_of(1, u32::try_from(total.max(1)).unwrap_or(u32::MAX), total),
+        })
+    }
+
+    /// `DELETE /v2/users/{userID}/credentials/{credentialID}`.
+    pub async fn delete_user_credential(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+    ) -> Result<(), ConnectError> {
+        match self.delete_credential_of(user_id, credential_id).await? {
+            Some(deleted) => {
+                tracing::info!(user = %user_id, credential = %deleted.id, "passkey deleted by the backend");
+                Ok(())
+            }
+            None => Err(ConnectError::not_found("this user has no such passkey")),
+        }
+    }
+}

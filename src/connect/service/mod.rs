@@ -1,0 +1,303 @@
+//! The passkey service (design.md §2): a self-hosted service with Corbado Connect's two API
+//! surfaces. It runs the WebAuthn ceremonies with webauthn-rs, issues connect tokens and
+//! signed passkey data, and stores passkeys. All state (processes, challenges, tokens) lives in
+//! the store, so any instance can finish a ceremony another instance started.
+//!
+//! One concept per module: the rows (`users`, `credentials`, `clients`, `processes`,
+//! `challenges`, `tokens`, `events`), the flows (`login`, `append`, `manage`), signed passkey
+//! data (`signed_data`), the rollout decision (`rollout`), browser and OS names
+//! (`user_agent`), errors (`error`), and the HTTP surfaces (`http`).
+
+pub mod append;
+pub mod challenges;
+pub mod clients;
+pub mod credentials;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod login;
+pub mod manage;
+pub mod processes;
+pub mod rollout;
+pub mod signed_data;
+pub mod standalone;
+pub mod tokens;
+pub mod user_agent;
+pub mod users;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
+
+use crate::config::{Config, ConnectServiceSettings, Secret};
+use crate::store::{Store, StoreError};
+pub use error::ConnectError;
+pub use signed_data::Signer;
+
+/// How long a WebAuthn challenge may wait for its finish step.
+pub const CHALLENGE_LIFETIME_SECS: i64 = 300;
+/// Signed passkey data is valid this long (Corbado: 5 minutes).
+pub const SIGNED_DATA_LIFETIME_SECS: i64 = 300;
+/// How long events are kept.
+const EVENT_RETENTION_SECS: i64 = 90 * 24 * 3600;
+/// Clients not seen for this long are forgotten.
+const CLIENT_RETENTION_SECS: i64 = 400 * 24 * 3600;
+/// Connect tokens stay listable for a day after they expire.
+const TOKEN_RETENTION_SECS: i64 = 24 * 3600;
+
+fn migrations() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("./migrations/connect")
+}
+
+/// Why the passkey service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing key: {0}")]
+    SigningKey(#[from] signed_data::SigningKeyError),
+    #[error("WebAuthn settings (RP ID {rp_id:?}, origin {origin}): {message}")]
+    Webauthn {
+        rp_id: String,
+        origin: String,
+        message: String,
+    },
+}
+
+/// The service's notion of "now" (unix seconds). Production uses the system clock; tests can
+/// move it forward to reach expiry without waiting.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> i64 {
+        crate::store::now() + self.offset.load(Ordering::Relaxed)
+    }
+
+    /// Moves this service's clock forward (tests only need this; production never calls it).
+    pub fn advance(&self, secs: i64) {
+        self.offset.fetch_add(secs, Ordering::Relaxed);
+    }
+}
+
+/// What the service needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub rp_id: String,
+    pub rp_name: String,
+    /// The WebAuthn origin, also the only origin allowed to call the frontend API.
+    pub origin: Url,
+    pub project_id: String,
+    pub api_secret: Secret,
+    pub settings: ConnectServiceSettings,
+}
+
+impl ServiceConfig {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            rp_id: config.rp_id.clone(),
+            rp_name: config.rp_name.clone(),
+            origin: config.public_origin.clone(),
+            project_id: config.secrets.connect_project_id.clone(),
+            api_secret: config.secrets.connect_api_secret.clone(),
+            settings: config.connect_service.clone(),
+        }
+    }
+
+    /// The origin as browsers send it in `Origin`.
+    pub fn origin_string(&self) -> String {
+        self.origin.origin().ascii_serialization()
+    }
+}
+
+/// The passkey service; cheap to clone.
+#[derive(Clone)]
+pub struct ConnectService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    webauthn: Webauthn,
+    signer: Signer,
+    config: ServiceConfig,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for ConnectService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectService")
+            .field("rp_id", &self.inner.config.rp_id)
+            .field("origin", &self.inner.config.origin_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectService {
+    /// Builds the service from the app's configuration: runs its migrations and loads (or, for
+    /// a local http site, generates) the signing key.
+    pub async fn start(config: &Config, store: Store) -> Result<Self, StartError> {
+        let signer =
+            Signer::load_or_generate(&config.secrets.signing_key_file, !config.is_https())?;
+        Self::with_parts(ServiceConfig::from_config(config), store, signer).await
+    }
+
+    /// Builds the service from explicit parts (tests and the standalone subcommand).
+    pub async fn with_parts(
+        config: ServiceConfig,
+        store: Store,
+        signer: Signer,
+    ) -> Result<Self, StartError> {
+        store.migrate(migrations()).await?;
+        let webauthn_error = |err: webauthn_rs::prelude::WebauthnError| StartError::Webauthn {
+            rp_id: config.rp_id.clone(),
+            origin: config.origin_string(),
+            message: err.to_string(),
+        };
+        let webauthn = WebauthnBuilder::new(&config.rp_id, &config.origin)
+            .map_err(webauthn_error)?
+            .rp_name(&config.rp_name)
+            .timeout(Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64))
+            .build()
+            .map_err(webauthn_error)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                webauthn,
+                signer,
+                config,
+                clock: Clock::default(),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
+    }
+
+    fn webauthn(&self) -> &Webauthn {
+        &self.inner.webauthn
+    }
+
+    fn settings(&self) -> &ConnectServiceSettings {
+        &self.inner.config.settings
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    /// The service's HTTP surfaces (frontend API, backend API, JWKS), for any router state.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
+        http::router(self.clone())
+    }
+
+    /// Deletes expired processes (with their challenges), challenges, connect tokens, signed
+    /// data and old events. Returns how many rows went.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let now = self.now();
+        let pool = self.store().pool();
+        let mut purged = 0;
+        for (sql, cutoff) in [
+            ("DELETE FROM connect_challenges WHERE expires_at <= $1", now),
+            ("DELETE FROM connect_processes WHERE expires_at <= $1", now),
+            (
+                "DELETE FROM connect_tokens WHERE expires_at <= $1",
+                now - TOKEN_RETENTION_SECS,
+            ),
+            (
+                "DELETE FROM connect_signed_data WHERE expires_at <= $1",
+                now,
+            ),
+            (
+                "DELETE FROM connect_events WHERE created_at <= $1",
+                now - EVENT_RETENTION_SECS,
+            ),
+            (
+                "DELETE FROM connect_clients WHERE last_seen_at <= $1",
+                now - CLIENT_RETENTION_SECS,
+            ),
+        ] {
+            purged += sqlx::query(sql)
+                .bind(cutoff)
+                .execute(pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(purged)
+    }
+
+    /// Purges expired rows every minute, for as long as the process runs.
+    pub fn spawn_purge(&self) {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match service.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "passkey service: purged expired rows"),
+                    Err(err) => tracing::warn!(%err, "passkey service: purge failed"),
+                }
+            }
+        });
+    }
+}
+
+/// SHA-256 of a secret or handle, hex: what the store keeps instead of the value.
+pub(crate) fn hash(value: &str) -> String {
+    format!("{:x}", Sha256::digest(value.as_bytes()))
+}
+
+/// A Corbado-style id: `prefix-` and 20 random digits.
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", crate::random::digits(20))
+}
+
+/// Unix seconds as RFC 3339 (UTC); empty for times out of range.
+pub(crate) fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hashes_ids_and_times_have_their_shapes() {
+        assert_eq!(super::hash("abc").len(), 64);
+        assert_ne!(super::hash("abc"), super::hash("abd"));
+        let id = super::new_id("cre");
+        assert!(id.starts_with("cre-") && id.len() == 24, "{id}");
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn the_clock_moves_forward_for_tests() {
+        let clock = super::Clock::default();
+        let before = clock.now();
+        clock.advance(3600);
+        assert!(clock.now() >= before + 3600);
+    }
+}

@@ -1,0 +1,493 @@
+//! The passkey service end to end, in process, on SQLite and PostgreSQL: append → login →
+//! verify → list → delete, conditional UI, identifier-less and one-tap logins, the append
+//! decisions, and rollout.
+
+mod connect_support;
+
+use connect_support::{client_info, Db, TestPasskey, TestService, Transport, Tweak};
+use latchkey::connect::api::{
+    AppendFinishRsp, AppendStartRsp, ConnectTokenType, LoginFinishRsp, LoginInitRsp, LoginStartRsp,
+    ManageListRsp, SignedPasskeyClaims, VerificationResult,
+};
+use latchkey::connect::backend::claimed_identifier;
+use serde_json::json;
+
+fn claims(signed: &str) -> SignedPasskeyClaims {
+    jsonwebtoken::dangerous::insecure_decode::<SignedPasskeyClaims>(signed)
+        .expect("a JWT")
+        .claims
+}
+
+async fn append_login_verify_list_delete(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+
+    // Append: the options ask for a discoverable credential, user verification, no
+    // attestation, and exclude nothing yet.
+    let finish = svc.append(&mut auth, "acc_1", &client_info(None)).await;
+    let appended: AppendFinishRsp = finish.typed();
+    assert_eq!(appended.passkey_operation.operation_type, "append");
+    assert_eq!(
+        appended.passkey_operation.identifier_value,
+        "acc_1@example.com"
+    );
+    assert_eq!(appended.passkey_operation.identifier_type, "email");
+    let options = auth.last_creation_options.clone().unwrap();
+    let selection = &options["publicKey"]["authenticatorSelection"];
+    assert_eq!(selection["residentKey"], "required");
+    assert_eq!(selection["requireResidentKey"], true);
+    assert_eq!(selection["userVerification"], "required");
+    assert_eq!(options["publicKey"]["attestation"], "none");
+    assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
+    assert_eq!(options["publicKey"]["user"]["name"], "acc_1@example.com");
+    assert!(options["publicKey"]["excludeCredentials"]
+        .as_array()
+        .is_none_or(|list| list.is_empty()));
+
+    // The backend sees the passkey with its columns.
+    let user_id = svc.backend.find_user_id("acc_1").await.unwrap().unwrap();
+    assert!(user_id.starts_with("usr-"));
+    let listed = svc.backend.list_credentials(&user_id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let credential = &listed[0];
+    assert!(credential.id.starts_with("cre-"));
+    assert_eq!(
+        credential.authenticator_aaguid,
+        "00000000-0000-0000-0000-000000000000"
+    );
+    assert_eq!(credential.source_browser, "Chrome");
+    assert_eq!(credential.source_os, "macOS");
+    assert_eq!(credential.status, "active");
+    assert!(credential.last_used.is_empty());
+    assert!(!credential.created.is_empty());
+
+    // Identifier-first login → signed passkey data → verified once.
+    let finish = svc.login(&mut auth, "acc_1", &Tweak::default()).await;
+    let login: LoginFinishRsp = finish.typed();
+    assert_eq!(login.session, "");
+    let operation = login.passkey_operation.unwrap();
+    assert_eq!(operation.operation_type, "verify");
+    assert_eq!(operation.ceremony_type, "local");
+    let token = claims(&login.signed_passkey_data);
+    assert_eq!(token.iss, connect_support::PROJECT_ID);
+    assert_eq!(token.sub, user_id);
+    assert_eq!(token.webauthn_id, "acc_1");
+    assert_eq!(token.credential, credential.id);
+    assert!(token.challenge_id.starts_with("was-"));
+    assert!(!token.is_cui);
+    assert!(token.exp - token.iat <= 300 && token.exp > token.iat);
+    let header = jsonwebtoken::decode_header(&login.signed_passkey_data).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(svc.service.signer().kid()));
+    assert_eq!(
+        svc.backend
+            .verify_signed_data(&login.signed_passkey_data, "acc_1")
+            .await
+            .unwrap(),
+        VerificationResult::Success
+    );
+    assert_eq!(
+        svc.backend
+            .verify_signed_data(&login.signed_passkey_data, "acc_1")
+            .await
+            .unwrap(),
+        VerificationResult::InvalidChallenge,
+        "signed passkey data verifies once"
+    );
+
+    // The login was written back: counter and last use.
+    let listed = svc.backend.list_credentials(&user_id).await.unwrap();
+    assert!(!listed[0].last_used.is_empty());
+    let stored = svc
+        .service
+        .credential_by_credential_id(&listed[0].credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.sign_count >= 1, "{}", stored.sign_count);
+
+    // A second passkey: the first is excluded.
+    let mut other_device = TestPasskey::new();
+    svc.append(&mut other_device, "acc_1", &client_info(None))
+        .await
+        .ok();
+    let excluded = other_device.last_creation_options.unwrap()["publicKey"]["excludeCredentials"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(excluded.len(), 1);
+    assert_eq!(excluded[0]["id"], json!(listed[0].credential_id));
+
+    // The user's list through the frontend API, with a list token.
+    let (process, _) = svc.init("manage", &client_info(None)).await;
+    let token = svc.token(ConnectTokenType::PasskeyList, "acc_1").await;
+    let list: ManageListRsp = svc
+        .front
+        .post(
+            "/v2/connect/manage/list",
+            Some(&process),
+            &json!({ "connectToken": token }),
+        )
+        .await
+        .typed();
+    assert_eq!(list.passkeys.len(), 2);
+    assert_eq!(list.rp_id, "localhost");
+    assert_eq!(list.user_id, user_id);
+
+    // Delete both (frontend with a delete token, backend directly); then login falls back.
+    let token = svc.token(ConnectTokenType::PasskeyDelete, "acc_1").await;
+    let deleted = svc
+        .front
+        .post(
+            "/v2/connect/manage/delete",
+            Some(&process),
+            &json!({ "connectToken": token, "credentialID": list.passkeys[0].credential.id }),
+        )
+        .await;
+    assert_eq!(
+        deleted.ok()["credentialID"],
+        json!(list.passkeys[0].credential.id)
+    );
+    svc.backend
+        .delete_credential(&user_id, &list.passkeys[1].credential.credential_id)
+        .await
+        .unwrap();
+    assert!(svc
+        .backend
+        .list_credentials(&user_id)
+        .await
+        .unwrap()
+        .is_empty());
+    let (_, start) = svc.login_start("acc_1", &json!({})).await;
+    let start: LoginStartRsp = start.typed();
+    assert_eq!(start.assertion_options, "");
+    assert!(start.fallback_operation_error.init_fallback);
+    assert_eq!(
+        start.fallback_operation_error.error.unwrap().code,
+        "no_passkey_available"
+    );
+}
+
+async fn conditional_ui_login(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, "acc_cui", &client_info(None))
+        .await
+        .ok();
+
+    let (process, init) = svc.init("login", &client_info(None)).await;
+    let init: LoginInitRsp = serde_json::from_value(init).unwrap();
+    assert!(init.login_allowed);
+    assert_eq!(
+        init.flags.get("conditional-ui-allowed").map(String::as_str),
+        Some("true")
+    );
+    assert!(init.new_client_env_handle.is_some());
+    let options: serde_json::Value = serde_json::from_str(&init.conditional_ui_challenge).unwrap();
+    assert_eq!(options["mediation"], "conditional");
+    assert!(options["publicKey"]["allowCredentials"]
+        .as_array()
+        .is_none_or(|list| list.is_empty()));
+    let assertion = auth.login(&init.conditional_ui_challenge, &Tweak::default());
+    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, true).await.typed();
+    let signed = finish.signed_passkey_data;
+    assert!(claims(&signed).is_cui);
+    // The app learns whom to verify from the (unverified) claim, then verifies.
+    let identifier = claimed_identifier(&signed).unwrap();
+    assert_eq!(identifier, "acc_cui");
+    assert_eq!(
+        svc.backend
+            .verify_signed_data(&signed, &identifier)
+            .await
+            .unwrap(),
+        VerificationResult::Success
+    );
+}
+
+async fn identifier_less_login(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, "acc_button", &client_info(None))
+        .await
+        .ok();
+
+    let (process, _) = svc.init("login", &client_info(None)).await;
+    let start: LoginStartRsp = svc
+        .front
+        .post(
+            "/v2/connect/login/start",
+            Some(&process),
+            &json!({ "identifier": "", "source": "text-field", "loadedMs": 1 }),
+        )
+        .await
+        .typed();
+    let options: serde_json::Value = serde_json::from_str(&start.assertion_options).unwrap();
+    assert!(
+        options.get("mediation").is_none(),
+        "a modal request: {options}"
+    );
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    let assertion = auth.login(&start.assertion_options, &Tweak::default());
+    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
+    assert_eq!(
+        claims(&finish.signed_passkey_data).webauthn_id,
+        "acc_button"
+    );
+    assert!(!claims(&finish.signed_passkey_data).is_cui);
+}
+
+async fn one_tap_login_uses_the_last_operation(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    let appended: AppendFinishRsp = svc
+        .append(&mut auth, "acc_tap", &client_info(None))
+        .await
+        .typed();
+    // The browser keeps passkeyOperation as the last login and offers one-tap with it.
+    let label = appended.passkey_operation.identifier_value;
+    let (process, _) = svc.init("login", &client_info(None)).await;
+    let token = svc.token(ConnectTokenType::PasskeyLogin, "acc_tap").await;
+    let start: LoginStartRsp = svc
+        .front
+        .post(
+            "/v2/connect/login/start",
+            Some(&process),
+            &json!({ "identifier": label, "source": "one-tap", "loadedMs": 1,
+                     "loginConnectToken": token }),
+        )
+        .await
+        .typed();
+    assert!(!start.fallback_operation_error.init_fallback);
+    let assertion = auth.login(&start.assertion_options, &Tweak::default());
+    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
+    assert_eq!(
+        finish.passkey_operation.unwrap().identifier_value,
+        "acc_tap@example.com"
+    );
+}
+
+async fn append_is_skipped_with_a_reason(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    // A passkey created on this browser (its client handle): the next offer is skipped.
+    let (_, init) = svc.init("append", &client_info(None)).await;
+    let handle = init["newClientEnvHandle"].as_str().unwrap().to_string();
+    let here = client_info(Some(&handle));
+    let (process, start) = svc.append_start("acc_skip", &here, false).await;
+    let options = start.ok()["attestationOptions"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let response = auth.register(&options);
+    svc.front
+        .post(
+            "/v2/connect/append/finish",
+            Some(&process),
+            &json!({ "attestationResponse": response }),
+        )
+        .await
+        .ok();
+    let (_, again) = svc.append_start("acc_skip", &here, false).await;
+    let again: AppendStartRsp = again.typed();
+    assert_eq!(again.attestation_options, "");
+    assert_eq!(
+        serde_json::to_value(again.reason).unwrap(),
+        json!("passkey-on-this-client")
+    );
+    // An explicit "Create passkey" still gets options.
+    let (_, forced) = svc.append_start("acc_skip", &here, true).await;
+    assert_ne!(forced.ok()["attestationOptions"], "");
+    // Another browser with no platform authenticator is not offered one either.
+    let no_platform = json!({ "isUserVerifyingPlatformAuthenticatorAvailable": false });
+    let (_, start) = svc.append_start("acc_skip", &no_platform, false).await;
+    assert_eq!(start.ok()["attestationOptions"], "");
+    assert_eq!(start.ok()["reason"], "no-platform-authenticator");
+    // A new user on a new capable browser is.
+    let (_, start) = svc.append_start("acc_new", &client_info(None), false).await;
+    assert_ne!(start.ok()["attestationOptions"], "");
+    assert!(start.ok().get("reason").is_none());
+}
+
+async fn after_a_login_from_another_device_append_offers_this_device(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut phone = TestPasskey::new();
+    svc.append(&mut phone, "acc_hybrid", &client_info(None))
+        .await
+        .ok();
+    // On a laptop (its own client handle), the login comes from the phone over hybrid.
+    let (_, init) = svc.init("login", &client_info(None)).await;
+    let laptop = client_info(init["newClientEnvHandle"].as_str());
+    let (process, start) = svc.login_start("acc_hybrid", &laptop).await;
+    assert_eq!(start.ok()["isCDA"], false);
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let tweak = Tweak {
+        attachment: Some("cross-platform"),
+        ..Tweak::default()
+    };
+    let assertion = phone.login(&options, &tweak);
+    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
+    assert_eq!(finish.passkey_operation.unwrap().ceremony_type, "cda");
+    // Next login on the laptop expects the other device; append offers a passkey for it.
+    let (_, start) = svc.login_start("acc_hybrid", &laptop).await;
+    assert_eq!(start.ok()["isCDA"], true);
+    let (_, append) = svc.append_start("acc_hybrid", &laptop, false).await;
+    let append: AppendStartRsp = append.typed();
+    assert_ne!(append.attestation_options, "");
+    assert_eq!(
+        serde_json::to_value(append.variant).unwrap(),
+        json!("after-hybrid")
+    );
+}
+
+async fn rollout_and_kill_switch_are_enforced_on_the_server(db: Db) {
+    let svc = TestService::start_with(db, Transport::InProcess, |s| {
+        s.login_rollout_percent = 0;
+        s.append_rollout_percent = 0;
+    })
+    .await;
+    let (_, init) = svc.init("login", &client_info(None)).await;
+    assert_eq!(init["loginAllowed"], false);
+    assert_eq!(init["conditionalUIChallenge"], "");
+    // A client that ignores the decision still gets a silent fallback.
+    let (_, start) = svc.login_start("acc_r", &json!({})).await;
+    assert_eq!(start.ok()["assertionOptions"], "");
+    assert_eq!(
+        start.ok()["fallbackOperationError"]["error"]["code"],
+        "rollout_denied"
+    );
+    let (_, append) = svc.append_start("acc_r", &client_info(None), false).await;
+    assert_eq!(append.ok()["reason"], "rollout-denied");
+    // The explicit button in the passkey list is not subject to the rollout.
+    let (_, forced) = svc.append_start("acc_r", &client_info(None), true).await;
+    assert_ne!(forced.ok()["attestationOptions"], "");
+    let (_, manage) = svc.init("manage", &client_info(None)).await;
+    assert_eq!(manage["manageAllowed"], true);
+
+    let off = TestService::start_with(db, Transport::InProcess, |s| s.enabled = false).await;
+    for component in ["login", "append", "manage"] {
+        let (_, init) = off.init(component, &client_info(None)).await;
+        let allowed = ["loginAllowed", "appendAllowed", "manageAllowed"]
+            .iter()
+            .find_map(|k| init.get(*k))
+            .cloned();
+        assert_eq!(allowed, Some(json!(false)), "{component}: {init}");
+    }
+    let (_, forced) = off.append_start("acc_r", &client_info(None), true).await;
+    assert_eq!(forced.ok()["reason"], "rollout-denied");
+}
+
+async fn rollout_is_stable_per_client(db: Db) {
+    let svc =
+        TestService::start_with(db, Transport::InProcess, |s| s.login_rollout_percent = 50).await;
+    let mut allowed = 0;
+    for _ in 0..40 {
+        let (_, init) = svc.init("login", &client_info(None)).await;
+        let handle = init["newClientEnvHandle"].as_str().unwrap().to_string();
+        let first = init["loginAllowed"].as_bool().unwrap();
+        let (_, again) = svc.init("login", &client_info(Some(&handle))).await;
+        assert_eq!(again["loginAllowed"].as_bool().unwrap(), first);
+        assert!(again.get("newClientEnvHandle").is_none());
+        allowed += usize::from(first);
+    }
+    // 40 clients at 50%: both outcomes occur (the chance that they do not is 2^-39).
+    assert!((1..40).contains(&allowed), "{allowed}");
+}
+
+async fn processes_clear_and_events(db: Db) {
+    let svc = TestService::start(db).await;
+    let (process, _) = svc.init("login", &client_info(None)).await;
+    let event = svc
+        .front
+        .post(
+            "/v2/connect/events",
+            Some(&process),
+            &json!({ "eventType": "login-explicit-abort", "message": "situation 7" }),
+        )
+        .await;
+    assert_eq!(event.status, 204);
+    assert_eq!(
+        svc.service
+            .events_of_type("login-explicit-abort", 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let unknown = svc
+        .front
+        .post(
+            "/v2/connect/events",
+            Some(&process),
+            &json!({ "eventType": "made-up" }),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.error_type()),
+        (400, "validation_error")
+    );
+    let cleared = svc
+        .front
+        .post(
+            "/v2/connect/process/clear",
+            None,
+            &json!({ "processId": process }),
+        )
+        .await;
+    assert_eq!(cleared.ok()["processId"], json!(process));
+    let again = svc
+        .front
+        .post(
+            "/v2/connect/process/clear",
+            None,
+            &json!({ "processId": process }),
+        )
+        .await;
+    assert_eq!((again.status, again.error_type()), (404, "not_found"));
+    // A cleared process cannot be used any more.
+    let event = svc
+        .front
+        .post(
+            "/v2/connect/events",
+            Some(&process),
+            &json!({ "eventType": "login-error" }),
+        )
+        .await;
+    assert_eq!(event.status, 404);
+}
+
+async fn expired_rows_are_purged(db: Db) {
+    let svc = TestService::start(db).await;
+    let (process, _) = svc.init("login", &client_info(None)).await;
+    svc.token(ConnectTokenType::PasskeyAppend, "acc_p").await;
+    assert_eq!(svc.service.purge_expired().await.unwrap(), 0);
+    svc.service.clock().advance(2 * 24 * 3600);
+    // The process, its conditional-UI challenge and the token are gone.
+    assert!(svc.service.purge_expired().await.unwrap() >= 3);
+    let event = svc
+        .front
+        .post(
+            "/v2/connect/events",
+            Some(&process),
+            &json!({ "eventType": "login-error" }),
+        )
+        .await;
+    assert_eq!(event.status, 404);
+    let tokens = svc
+        .backend
+        .list_connect_tokens(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(tokens.paging.total_items, 0);
+}
+
+on_both_stores!(
+    append_login_verify_list_delete,
+    conditional_ui_login,
+    identifier_less_login,
+    one_tap_login_uses_the_last_operation,
+    append_is_skipped_with_a_reason,
+    after_a_login_from_another_device_append_offers_this_device,
+    rollout_and_kill_switch_are_enforced_on_the_server,
+    rollout_is_stable_per_client,
+    processes_clear_and_events,
+    expired_rows_are_purged,
+);

@@ -1,0 +1,875 @@
+//! One failing-input test per rule of the passkey service, on SQLite and PostgreSQL:
+//! WebAuthn checks, connect-token misuse, signed-data misuse, backend authentication,
+//! malformed requests, and the double-submit races.
+
+mod connect_support;
+
+use connect_support::{
+    client_info, Db, TestPasskey, TestService, Transport, Tweak, API_SECRET, PROJECT_ID,
+};
+use latchkey::connect::api::{ConnectTokenType, SignedPasskeyClaims, VerificationResult};
+use latchkey::connect::service::events::{COUNTER_REGRESSION, CREDENTIAL_USER_MISMATCH};
+use serde_json::json;
+
+/// A user with one passkey on `auth`.
+async fn enrolled(db: Db, identifier: &str) -> (TestService, TestPasskey) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, identifier, &client_info(None))
+        .await
+        .ok();
+    (svc, auth)
+}
+
+/// Logs in with `tweak` and expects a 400 validation error mentioning `expect`.
+#[track_caller]
+fn assert_refused(answer: &connect_support::Answer, expect: &str) {
+    assert_eq!(answer.status, 400, "{answer:?}");
+    assert_eq!(answer.error_type(), "validation_error", "{answer:?}");
+    let message = answer.body["message"].as_str().unwrap_or_default();
+    assert!(message.contains(expect), "{expect:?} not in {message:?}");
+}
+
+async fn assert_refused_login(db: Db, tweak: Tweak, expect: &str) {
+    let (svc, mut auth) = enrolled(db, "acc_n").await;
+    let answer = svc.login(&mut auth, "acc_n", &tweak).await;
+    assert_refused(&answer, expect);
+    // Nothing was recorded as a use of the passkey.
+    let user = svc.backend.find_user_id("acc_n").await.unwrap().unwrap();
+    let listed = svc.backend.list_credentials(&user).await.unwrap();
+    assert!(listed[0].last_used.is_empty(), "{:?}", listed[0]);
+}
+
+async fn wrong_challenge(db: Db) {
+    let tweak = Tweak {
+        challenge: Some(vec![7; 32]),
+        ..Tweak::default()
+    };
+    assert_refused_login(db, tweak, "could not be verified").await;
+}
+
+async fn wrong_origin(db: Db) {
+    let tweak = Tweak {
+        origin: Some("https://evil.example".into()),
+        ..Tweak::default()
+    };
+    assert_refused_login(db, tweak, "could not be verified").await;
+}
+
+async fn wrong_rp_id_hash(db: Db) {
+    let tweak = Tweak {
+        rp_id: Some("evil.example".into()),
+        ..Tweak::default()
+    };
+    assert_refused_login(db, tweak, "could not be verified").await;
+}
+
+async fn wrong_client_data_type(db: Db) {
+    let tweak = Tweak {
+        client_data_type: Some("webauthn.create".into()),
+        ..Tweak::default()
+    };
+    assert_refused_login(db, tweak, "could not be verified").await;
+}
+
+async fn missing_user_verification(db: Db) {
+    let tweak = Tweak {
+        without_user_verification: true,
+        ..Tweak::default()
+    };
+    assert_refused_login(db, tweak, "could not be verified").await;
+}
+
+async fn replayed_assertion(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_replay").await;
+    let (process, start) = svc.login_start("acc_replay", &json!({})).await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let assertion = auth.login(&options, &Tweak::default());
+    svc.login_finish(&process, &assertion, false).await.ok();
+    assert_refused(
+        &svc.login_finish(&process, &assertion, false).await,
+        "no passkey login is pending",
+    );
+    // Nor does it work in a new login of the same user (its challenge differs).
+    let (process, _) = svc.login_start("acc_replay", &json!({})).await;
+    assert_refused(
+        &svc.login_finish(&process, &assertion, false).await,
+        "could not be verified",
+    );
+}
+
+async fn expired_challenge(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_slow").await;
+    let (process, start) = svc.login_start("acc_slow", &json!({})).await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let assertion = auth.login(&options, &Tweak::default());
+    svc.service.clock().advance(301);
+    assert_refused(
+        &svc.login_finish(&process, &assertion, false).await,
+        "no passkey login is pending",
+    );
+}
+
+/// Sets a credential's stored counter: the column, and the counter inside the serialised
+/// passkey (which webauthn-rs checks).
+async fn set_counter(svc: &TestService, credential_id: &str, column: i64, in_passkey: i64) {
+    let row = svc
+        .service
+        .credential_by_credential_id(credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut passkey = serde_json::to_value(&row.passkey).unwrap();
+    passkey["cred"]["counter"] = json!(in_passkey);
+    sqlx::query(
+        "UPDATE connect_credentials SET passkey = $1, sign_count = $2 WHERE credential_id = $3",
+    )
+    .bind(passkey.to_string())
+    .bind(column)
+    .bind(credential_id)
+    .execute(svc.service.store().pool())
+    .await
+    .unwrap();
+}
+
+async fn counter_regression(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_clone").await;
+    svc.login(&mut auth, "acc_clone", &Tweak::default())
+        .await
+        .ok();
+    let credential_id = base64_url(&auth.newest_credential());
+    // A clone has been used elsewhere: the stored counter is ahead of this authenticator.
+    // Caught by webauthn-rs (counter in the stored passkey) ...
+    set_counter(&svc, &credential_id, 1000, 1000).await;
+    let answer = svc.login(&mut auth, "acc_clone", &Tweak::default()).await;
+    assert_refused(&answer, "counter went backwards");
+    // ... and by the compare-and-set on the column (a login that raced ahead of this one).
+    set_counter(&svc, &credential_id, 1000, 0).await;
+    let answer = svc.login(&mut auth, "acc_clone", &Tweak::default()).await;
+    assert_refused(&answer, "counter went backwards");
+    let stored = svc
+        .service
+        .credential_by_credential_id(&credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.sign_count, 1000, "a regression is never written");
+    let events = svc
+        .service
+        .events_of_type(COUNTER_REGRESSION, 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].credential_id.as_deref(), Some(stored.id.as_str()));
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn credential_of_another_user(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, "acc_alice", &client_info(None))
+        .await
+        .ok();
+    svc.append(&mut auth, "acc_bob", &client_info(None))
+        .await
+        .ok();
+    let bobs = auth.newest_credential();
+    // Alice's login answered with Bob's passkey.
+    let tweak = Tweak {
+        credential: Some(bobs),
+        ..Tweak::default()
+    };
+    let answer = svc.login(&mut auth, "acc_alice", &tweak).await;
+    assert_refused(&answer, "does not belong");
+    let events = svc
+        .service
+        .events_of_type(CREDENTIAL_USER_MISMATCH, 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+async fn user_handle_mismatch(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, "acc_alice", &client_info(None))
+        .await
+        .ok();
+    let alices = auth.newest_credential();
+    svc.append(&mut auth, "acc_bob", &client_info(None))
+        .await
+        .ok();
+    let bobs = auth.newest_credential();
+    for user_handle in [auth.user_handle_of(&alices), vec![9; 16]] {
+        let (process, init) = svc.init("login", &client_info(None)).await;
+        let options = init["conditionalUIChallenge"].as_str().unwrap().to_string();
+        // Bob's passkey, claiming to be Alice's (or an unknown user's).
+        let tweak = Tweak {
+            credential: Some(bobs.clone()),
+            user_handle: Some(user_handle),
+            ..Tweak::default()
+        };
+        let assertion = auth.login(&options, &tweak);
+        assert_refused(
+            &svc.login_finish(&process, &assertion, true).await,
+            "does not belong",
+        );
+    }
+}
+
+async fn unknown_credential(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_gone").await;
+    let user = svc.backend.find_user_id("acc_gone").await.unwrap().unwrap();
+    let credential_id = base64_url(&auth.newest_credential());
+    svc.backend
+        .delete_credential(&user, &credential_id)
+        .await
+        .unwrap();
+    let (process, init) = svc.init("login", &client_info(None)).await;
+    let options = init["conditionalUIChallenge"].as_str().unwrap().to_string();
+    let assertion = auth.login(&options, &Tweak::default());
+    let answer = svc.login_finish(&process, &assertion, true).await;
+    assert_eq!(
+        (answer.status, answer.error_type()),
+        (404, "not_found"),
+        "{answer:?}"
+    );
+}
+
+async fn registration_checks(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    let (process, start) = svc.append_start("acc_reg", &client_info(None), true).await;
+    let options = start.ok()["attestationOptions"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Another origin's registration is refused and the challenge is spent.
+    let mut json: serde_json::Value = serde_json::from_str(&auth.register(&options)).unwrap();
+    let good = json.clone();
+    let client_data =
+        json!({"type": "webauthn.create", "challenge": "AAAA", "origin": "https://evil.example"});
+    json["response"]["clientDataJSON"] = json!(base64_url(client_data.to_string().as_bytes()));
+    let refused = svc
+        .front
+        .post(
+            "/v2/connect/append/finish",
+            Some(&process),
+            &json!({ "attestationResponse": json.to_string() }),
+        )
+        .await;
+    assert_refused(&refused, "could not be verified");
+    let again = svc
+        .front
+        .post(
+            "/v2/connect/append/finish",
+            Some(&process),
+            &json!({ "attestationResponse": good.to_string() }),
+        )
+        .await;
+    assert_refused(&again, "no passkey creation is pending");
+    assert!(svc.backend.find_user_id("acc_reg").await.unwrap().is_some());
+    let user = svc.backend.find_user_id("acc_reg").await.unwrap().unwrap();
+    assert!(svc
+        .backend
+        .list_credentials(&user)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A credential id that is already registered is refused with 409.
+    svc.append(&mut auth, "acc_reg", &client_info(None))
+        .await
+        .ok();
+    let existing = svc
+        .service
+        .credential_by_credential_id(&base64_url(&auth.newest_credential()))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut copy = existing.clone();
+    copy.id = "cre-1".into();
+    let err = svc.service.insert_credential(&copy).await.unwrap_err();
+    assert_eq!(err.error_type().status(), 409);
+    assert_eq!(err.error_type().as_str(), "already_exists");
+}
+
+async fn expired_connect_token(db: Db) {
+    let svc = TestService::start(db).await;
+    let token = svc.token(ConnectTokenType::PasskeyList, "acc_t").await;
+    svc.service.clock().advance(301);
+    let (process, _) = svc.init("manage", &client_info(None)).await;
+    let answer = svc
+        .front
+        .post(
+            "/v2/connect/manage/list",
+            Some(&process),
+            &json!({ "connectToken": token }),
+        )
+        .await;
+    assert_refused(&answer, "connect token is invalid");
+}
+
+async fn reused_connect_token(db: Db) {
+    let svc = TestService::start(db).await;
+    let token = svc.token(ConnectTokenType::PasskeyList, "acc_t").await;
+    let (process, _) = svc.init("manage", &client_info(None)).await;
+    let body = json!({ "connectToken": token });
+    svc.front
+        .post("/v2/connect/manage/list", Some(&process), &body)
+        .await
+        .ok();
+    let answer = svc
+        .front
+        .post("/v2/connect/manage/list", Some(&process), &body)
+        .await;
+    assert_refused(&answer, "connect token is invalid");
+}
+
+async fn wrong_action_connect_token(db: Db) {
+    let (svc, _auth) = enrolled(db, "acc_t").await;
+    let list_token = svc.token(ConnectTokenType::PasskeyList, "acc_t").await;
+    let (process, _) = svc.init("manage", &client_info(None)).await;
+    let user = svc.backend.find_user_id("acc_t").await.unwrap().unwrap();
+    let credential = svc.backend.list_credentials(&user).await.unwrap()[0]
+        .id
+        .clone();
+    // A list token cannot delete, start an append, or log in ...
+    let delete = svc
+        .front
+        .post(
+            "/v2/connect/manage/delete",
+            Some(&process),
+            &json!({ "connectToken": list_token, "credentialID": credential }),
+        )
+        .await;
+    assert_refused(&delete, "connect token is invalid");
+    let append = svc
+        .front
+        .post(
+            "/v2/connect/append/start",
+            Some(&process),
+            &json!({ "appendTokenValue": list_token, "loadedMs": 1 }),
+        )
+        .await;
+    assert_refused(&append, "connect token is invalid");
+    let login = svc
+        .front
+        .post(
+            "/v2/connect/login/start",
+            Some(&process),
+            &json!({ "identifier": "x", "source": "text-field", "loadedMs": 1,
+                     "loginConnectToken": list_token }),
+        )
+        .await;
+    assert_refused(&login, "connect token is invalid");
+    assert_eq!(svc.backend.list_credentials(&user).await.unwrap().len(), 1);
+    // ... and misuse does not burn it for its own action.
+    svc.front
+        .post(
+            "/v2/connect/manage/list",
+            Some(&process),
+            &json!({ "connectToken": list_token }),
+        )
+        .await
+        .ok();
+    // Without a token, login start needs one (connect-require-login-token).
+    let bare = svc
+        .front
+        .post(
+            "/v2/connect/login/start",
+            Some(&process),
+            &json!({ "identifier": "acc_t", "source": "text-field", "loadedMs": 1 }),
+        )
+        .await;
+    assert_refused(&bare, "needs a passkey-login connect token");
+}
+
+async fn token_of_another_user(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, "acc_alice", &client_info(None))
+        .await
+        .ok();
+    let alice = svc
+        .backend
+        .find_user_id("acc_alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let alices = svc.backend.list_credentials(&alice).await.unwrap()[0].clone();
+    let (process, _) = svc.init("manage", &client_info(None)).await;
+    // Mallory's tokens neither delete nor list Alice's passkey.
+    let token = svc
+        .token(ConnectTokenType::PasskeyDelete, "acc_mallory")
+        .await;
+    let delete = svc
+        .front
+        .post(
+            "/v2/connect/manage/delete",
+            Some(&process),
+            &json!({ "connectToken": token, "credentialID": alices.id }),
+        )
+        .await;
+    assert_eq!((delete.status, delete.error_type()), (404, "not_found"));
+    let token = svc
+        .token(ConnectTokenType::PasskeyList, "acc_mallory")
+        .await;
+    let list = svc
+        .front
+        .post(
+            "/v2/connect/manage/list",
+            Some(&process),
+            &json!({ "connectToken": token }),
+        )
+        .await;
+    assert_eq!(list.ok()["passkeys"], json!([]));
+    assert_eq!(svc.backend.list_credentials(&alice).await.unwrap().len(), 1);
+    // Mallory's login token does not log in as Alice with Alice's passkey either.
+    let (process, _) = svc.init("login", &client_info(None)).await;
+    let token = svc
+        .token(ConnectTokenType::PasskeyLogin, "acc_mallory")
+        .await;
+    let start = svc
+        .front
+        .post(
+            "/v2/connect/login/start",
+            Some(&process),
+            &json!({ "identifier": "acc_alice", "source": "text-field", "loadedMs": 1,
+                     "loginConnectToken": token }),
+        )
+        .await;
+    assert_eq!(start.ok()["assertionOptions"], "");
+}
+
+async fn tampered_signed_data(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_s").await;
+    let signed = svc.signed_data(&mut auth, "acc_s").await;
+    // Change the claims (another user), keep the signature.
+    let mut parts: Vec<String> = signed.split('.').map(str::to_string).collect();
+    let mut claims: SignedPasskeyClaims = jsonwebtoken::dangerous::insecure_decode(&signed)
+        .unwrap()
+        .claims;
+    claims.webauthn_id = "acc_admin".into();
+    parts[1] = base64_url(serde_json::to_string(&claims).unwrap().as_bytes());
+    let forged = parts.join(".");
+    // A token signed by another key.
+    let (other, _) = latchkey::connect::service::Signer::generate();
+    let foreign = other.sign(&claims).unwrap();
+    for bad in [forged.as_str(), foreign.as_str(), "not-a-jwt", ""] {
+        assert_eq!(
+            svc.backend
+                .verify_signed_data(bad, "acc_admin")
+                .await
+                .unwrap(),
+            VerificationResult::InvalidSignature,
+            "{bad}"
+        );
+    }
+    // The genuine token is still good afterwards.
+    assert_eq!(
+        svc.backend
+            .verify_signed_data(&signed, "acc_s")
+            .await
+            .unwrap(),
+        VerificationResult::Success
+    );
+}
+
+async fn replayed_signed_data(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_s").await;
+    let signed = svc.signed_data(&mut auth, "acc_s").await;
+    let first = svc
+        .backend
+        .verify_signed_data(&signed, "acc_s")
+        .await
+        .unwrap();
+    let second = svc
+        .backend
+        .verify_signed_data(&signed, "acc_s")
+        .await
+        .unwrap();
+    assert_eq!(
+        (first, second),
+        (
+            VerificationResult::Success,
+            VerificationResult::InvalidChallenge
+        )
+    );
+}
+
+async fn expired_signed_data(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_s").await;
+    let signed = svc.signed_data(&mut auth, "acc_s").await;
+    svc.service.clock().advance(301);
+    assert_eq!(
+        svc.backend
+            .verify_signed_data(&signed, "acc_s")
+            .await
+            .unwrap(),
+        VerificationResult::InvalidChallenge
+    );
+}
+
+async fn signed_data_for_another_user(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_s").await;
+    let signed = svc.signed_data(&mut auth, "acc_s").await;
+    assert_eq!(
+        svc.backend
+            .verify_signed_data(&signed, "acc_other")
+            .await
+            .unwrap(),
+        VerificationResult::UserMismatch
+    );
+}
+
+async fn wrong_basic_auth(db: Db) {
+    let svc = TestService::start_with(db, Transport::Http, |_| {}).await;
+    let body = r#"{"type":"passkey-list","data":{"identifier":"acc"}}"#;
+    for credentials in [
+        None,
+        Some((PROJECT_ID, "wrong-secret")),
+        Some(("pro-1", API_SECRET)),
+        Some((PROJECT_ID, "")),
+    ] {
+        let answer = svc
+            .front
+            .backend("POST", "/v2/connectTokens", credentials, Some(body))
+            .await;
+        assert_eq!(
+            (answer.status, answer.error_type()),
+            (401, "login_error"),
+            "{credentials:?}"
+        );
+        assert_eq!(answer.body["httpStatusCode"], 401);
+        assert!(answer.body["requestData"]["requestID"]
+            .as_str()
+            .unwrap()
+            .starts_with("req-"));
+    }
+    for path in [
+        "/v2/passkey/verifySignedData",
+        "/v2/passkeys/verifySignedData",
+    ] {
+        let answer = svc.front.backend("POST", path, None, Some("{}")).await;
+        assert_eq!(answer.status, 401, "{path}");
+    }
+    let ok = svc
+        .front
+        .backend(
+            "POST",
+            "/v2/connectTokens",
+            Some((PROJECT_ID, API_SECRET)),
+            Some(body),
+        )
+        .await;
+    assert!(ok.ok()["secret"].as_str().unwrap().starts_with("ctk1_"));
+    // The HTTP backend with a wrong secret gets the same error, typed.
+    let wrong = latchkey::connect::backend::HttpBackend::new(
+        url::Url::parse(svc.base.as_deref().unwrap()).unwrap(),
+        PROJECT_ID.into(),
+        latchkey::config::Secret::new("nope"),
+    )
+    .unwrap();
+    let err = latchkey::connect::backend::ConnectBackend::find_user_id(&wrong, "acc")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type().map(|t| t.as_str()), Some("login_error"));
+}
+
+async fn malformed_requests(db: Db) {
+    let svc = TestService::start(db).await;
+    let auth = Some((PROJECT_ID, API_SECRET));
+    let backend_cases = [
+        (
+            "POST",
+            "/v2/connectTokens",
+            "{not json",
+            400,
+            "invalid_json",
+        ),
+        ("POST", "/v2/connectTokens", "", 400, "invalid_json"),
+        (
+            "POST",
+            "/v2/connectTokens",
+            "[1,2,3]",
+            400,
+            "validation_error",
+        ),
+        (
+            "POST",
+            "/v2/connectTokens",
+            r#"{"type":"passkey-append","data":{"identifier":"a"}}"#,
+            400,
+            "validation_error",
+        ),
+        (
+            "POST",
+            "/v2/connectTokens",
+            r#"{"type":"passkey-list","data":{"identifier":""}}"#,
+            400,
+            "validation_error",
+        ),
+        (
+            "POST",
+            "/v2/connectTokens",
+            r#"{"type":"passkey-list","data":{"identifier":"a"},"maxLifetimeInSeconds":0}"#,
+            400,
+            "validation_error",
+        ),
+        (
+            "POST",
+            "/v2/passkey/verifySignedData",
+            r#"{"signedPasskeyData":1}"#,
+            400,
+            "validation_error",
+        ),
+        (
+            "PATCH",
+            "/v2/connectTokens/ctk-1",
+            r#"{"status":"eaten"}"#,
+            400,
+            "validation_error",
+        ),
+        (
+            "PATCH",
+            "/v2/connectTokens/ctk-1",
+            r#"{"status":"consumed"}"#,
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/v2/connectTokens?filter[]=secret_hash:eq:x",
+            "",
+            400,
+            "validation_error",
+        ),
+        (
+            "GET",
+            "/v2/connectTokens?pageSize=100000",
+            "",
+            400,
+            "validation_error",
+        ),
+        ("GET", "/v2/identifiers", "", 400, "validation_error"),
+        ("GET", "/v2/users/usr-404/credentials", "", 404, "not_found"),
+        ("PUT", "/v2/connectTokens", "{}", 405, "method_not_allowed"),
+    ];
+    for (method, path, body, status, error_type) in backend_cases {
+        let answer = svc.front.backend(method, path, auth, Some(body)).await;
+        assert_eq!(
+            (answer.status, answer.error_type()),
+            (status, error_type),
+            "{method} {path} {body}: {answer:?}"
+        );
+        assert_eq!(answer.body["httpStatusCode"], status);
+    }
+    let (process, _) = svc.init("login", &client_info(None)).await;
+    let frontend_cases = [
+        ("/v2/connect/login/init", "{", "invalid_json"),
+        (
+            "/v2/connect/login/init",
+            r#"{"flags":{}}"#,
+            "validation_error",
+        ),
+        (
+            "/v2/connect/login/start",
+            r#"{"identifier":"a","source":"telepathy","loadedMs":1}"#,
+            "validation_error",
+        ),
+        (
+            "/v2/connect/login/finish",
+            r#"{"assertionResponse":"{]","isConditionalUI":false}"#,
+            "validation_error",
+        ),
+        (
+            "/v2/connect/login/finish",
+            r#"{"assertionResponse":"{}","isConditionalUI":false}"#,
+            "validation_error",
+        ),
+        (
+            "/v2/connect/append/finish",
+            r#"{"attestationResponse":"null"}"#,
+            "validation_error",
+        ),
+    ];
+    for (path, body, error_type) in frontend_cases {
+        let answer = svc
+            .front
+            .send(
+                "POST",
+                path,
+                &[
+                    ("origin", connect_support::ORIGIN),
+                    ("x-corbado-process-id", &process),
+                ],
+                body.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.error_type()),
+            (400, error_type),
+            "{path} {body}: {answer:?}"
+        );
+    }
+    // A body too large for any of our requests.
+    let huge = format!(
+        r#"{{"assertionResponse":"{}","isConditionalUI":false}}"#,
+        "a".repeat(100_000)
+    );
+    let answer = svc
+        .front
+        .post(
+            "/v2/connect/login/finish",
+            Some(&process),
+            &serde_json::from_str(&huge).unwrap(),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    // Unknown or missing process.
+    let answer = svc
+        .front
+        .post(
+            "/v2/connect/login/start",
+            Some("no-such-process"),
+            &json!({ "identifier": "a", "source": "text-field", "loadedMs": 1 }),
+        )
+        .await;
+    assert_eq!((answer.status, answer.error_type()), (404, "not_found"));
+}
+
+async fn foreign_origin(db: Db) {
+    let svc = TestService::start(db).await;
+    let body = br#"{"clientInformation":{},"flags":{}}"#.to_vec();
+    let evil = svc
+        .front
+        .send(
+            "POST",
+            "/v2/connect/login/init",
+            &[("origin", "https://evil.example")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!((evil.status, evil.error_type()), (403, "invalid_origin"));
+    let anonymous = svc
+        .front
+        .send("POST", "/v2/connect/login/init", &[], body.clone())
+        .await;
+    assert_eq!(anonymous.status, 403);
+    let same_origin = svc
+        .front
+        .send(
+            "POST",
+            "/v2/connect/login/init",
+            &[("sec-fetch-site", "same-origin")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(same_origin.status, 200);
+    let other_project = svc
+        .front
+        .send(
+            "POST",
+            "/v2/connect/login/init",
+            &[
+                ("origin", connect_support::ORIGIN),
+                ("x-corbado-projectid", "pro-1"),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(
+        (other_project.status, other_project.error_type()),
+        (400, "project_id_mismatch")
+    );
+}
+
+/// The same assertion finished 20 times at once: exactly one login.
+async fn double_submit_of_one_assertion(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_race").await;
+    let (process, start) = svc.login_start("acc_race", &json!({})).await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let assertion = auth.login(&options, &Tweak::default());
+    let body = json!({ "assertionResponse": assertion, "isConditionalUI": false });
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let front = svc.front.clone();
+        let (process, body) = (process.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            front
+                .post("/v2/connect/login/finish", Some(&process), &body)
+                .await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+}
+
+/// One connect token spent 20 times at once: exactly one use.
+async fn double_spend_of_one_token(db: Db) {
+    let svc = TestService::start(db).await;
+    let token = svc
+        .token(ConnectTokenType::PasskeyAppend, "acc_spend")
+        .await;
+    let (process, _) = svc.init("append", &client_info(None)).await;
+    let body = json!({ "appendTokenValue": token, "loadedMs": 1, "forcePasskeyAppend": true });
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let front = svc.front.clone();
+        let (process, body) = (process.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            front
+                .post("/v2/connect/append/start", Some(&process), &body)
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        ok += usize::from(task.await.unwrap().status == 200);
+    }
+    assert_eq!(ok, 1);
+}
+
+on_both_stores!(
+    wrong_challenge,
+    wrong_origin,
+    wrong_rp_id_hash,
+    wrong_client_data_type,
+    missing_user_verification,
+    replayed_assertion,
+    expired_challenge,
+    counter_regression,
+    credential_of_another_user,
+    user_handle_mismatch,
+    unknown_credential,
+    registration_checks,
+    expired_connect_token,
+    reused_connect_token,
+    wrong_action_connect_token,
+    token_of_another_user,
+    tampered_signed_data,
+    replayed_signed_data,
+    expired_signed_data,
+    signed_data_for_another_user,
+    wrong_basic_auth,
+    malformed_requests,
+    foreign_origin,
+    double_submit_of_one_assertion,
+    double_spend_of_one_token,
+);
