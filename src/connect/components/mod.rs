@@ -1,4 +1,5 @@
 //! The Connect components (design.md §2): Leptos components that drive WebAuthn in the
 //! browser and talk to the passkey service's frontend API.
 
+pub mod frontend_api;
 pub mod webauthn;
