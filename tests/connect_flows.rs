@@ -477,6 +477,33 @@ async fn expired_rows_are_purged(db: Db) {
         .await
         .unwrap();
     assert_eq!(tokens.paging.total_items, 0);
+
+    // Browsers: one that logged in with a passkey is remembered, an idle one is forgotten
+    // after a month.
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, "acc_p", &client_info(None))
+        .await
+        .ok();
+    svc.login(&mut auth, "acc_p", &Tweak::default()).await.ok();
+    let clients = || async {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM connect_clients")
+            .fetch_one(svc.service.store().pool())
+            .await
+            .unwrap();
+        sqlx::Row::try_get::<i64, _>(&row, "n").unwrap()
+    };
+    assert_eq!(
+        clients().await,
+        3,
+        "the first init, the append and the login each met a new browser"
+    );
+    svc.service.clock().advance(31 * 24 * 3600);
+    svc.service.purge_expired().await.unwrap();
+    assert_eq!(
+        clients().await,
+        1,
+        "only the browser with a passkey login stays"
+    );
 }
 
 on_both_stores!(
