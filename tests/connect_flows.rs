@@ -58,6 +58,7 @@ async fn append_login_verify_list_delete(db: Db) {
     assert_eq!(credential.source_browser, "Chrome");
     assert_eq!(credential.source_os, "macOS");
     assert_eq!(credential.status, "active");
+    assert_eq!(credential.transport, ["hybrid", "internal"]);
     assert!(credential.last_used.is_empty());
     assert!(!credential.created.is_empty());
 
@@ -130,6 +131,8 @@ async fn append_login_verify_list_delete(db: Db) {
         .await
         .typed();
     assert_eq!(list.passkeys.len(), 2);
+    assert_eq!(list.passkeys[0].tags, ["hybrid"]);
+    assert!(!list.passkeys[0].created_on_this_client);
     assert_eq!(list.rp_id, "localhost");
     assert_eq!(list.user_id, user_id);
 
