@@ -13,12 +13,15 @@ const BASE_URL = 'http://localhost:3000';
 // Every run starts the already built debug server on a fresh SQLite database.
 // The clean-up lives in the webServer command because Playwright starts the
 // webServer *before* globalSetup runs.
+// LATCHKEY_E2E_BIN=./target/release/latchkey runs them against a release build
+// (after `scripts/build-release.sh`; target/site then holds the release wasm).
+const SERVER_BIN = process.env.LATCHKEY_E2E_BIN ?? './target/debug/latchkey';
 const SERVER_COMMAND = [
-  'test -x ./target/debug/latchkey || { echo "target/debug/latchkey is missing: run cargo leptos build first (scripts/test.sh does)" >&2; exit 1; }',
+  `test -x ${SERVER_BIN} || { echo "${SERVER_BIN} is missing: run cargo leptos build first (scripts/test.sh does)" >&2; exit 1; }`,
   'rm -rf target/e2e',
   'mkdir -p target/e2e/data',
-  'echo "server log: target/e2e/server.log" >&2',
-  'exec ./target/debug/latchkey >target/e2e/server.log 2>&1',
+  `echo "server: ${SERVER_BIN}, log: target/e2e/server.log" >&2`,
+  `exec ${SERVER_BIN} >target/e2e/server.log 2>&1`,
 ].join(' && ');
 
 export default defineConfig({
@@ -75,6 +78,7 @@ export default defineConfig({
       LATCHKEY_DATABASE_URL: 'sqlite://target/e2e/data/latchkey.db',
       LATCHKEY_PUBLIC_ORIGIN: BASE_URL,
       RUST_LOG: 'info,latchkey=debug',
+      NO_COLOR: '1', // plain text in target/e2e/server.log
       LEPTOS_OUTPUT_NAME: 'latchkey',
       LEPTOS_SITE_ROOT: 'target/site',
       LEPTOS_SITE_PKG_DIR: 'pkg',

@@ -6,6 +6,7 @@
 # wasm-opt comes from tools/binaryen (npm binaryen 132, first on PATH via lib.sh): Debian's
 # binaryen is too old and produces wasm that never hydrates.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

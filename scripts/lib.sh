@@ -8,9 +8,13 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 CARGO_LEPTOS_VERSION="0.3.10"
+# shellcheck disable=SC2034
 BINARYEN_MAJOR="132" # tools/binaryen/package.json pins binaryen 132.0.0
+# shellcheck disable=SC2034
 RUST_TARGETS=(wasm32-unknown-unknown)
+# shellcheck disable=SC2034
 RUST_COMPONENTS=(rustfmt clippy)
 
 # Release builds run `wasm-opt` from PATH. Debian's binaryen is too old (its output never
@@ -26,24 +30,18 @@ lockfile_wasm_bindgen_version() {
   ' "$ROOT/Cargo.lock"
 }
 
-# The environment cargo-leptos gives `cargo build` in a debug build (see cargo-leptos
-# 0.3.10 src/config/project.rs `to_envs`). Running clippy and nextest with the same
-# RUSTFLAGS and the same compile-time LEPTOS_* variables (leptos reads LEPTOS_OUTPUT_NAME
-# with option_env!) lets them reuse the dependencies cargo-leptos already built instead
-# of rebuilding them.
+# The part of cargo-leptos's debug-build environment that changes how dependencies are
+# compiled (cargo-leptos 0.3.10 src/config/project.rs `to_envs`): RUSTFLAGS, and
+# LEPTOS_OUTPUT_NAME, which leptos and leptos_config read with option_env! (the only
+# LEPTOS_* variable in the `env-dep` lines of target/debug/deps/*.d). Running clippy and
+# nextest with the same values lets them reuse the dependencies `cargo leptos build`
+# compiled instead of rebuilding ~300 crates. The other LEPTOS_* variables are left out
+# on purpose: tests must not see LEPTOS_SITE_ADDR and friends.
 leptos_build_env() {
   local output_name
   output_name="$(awk -F'"' '/^output-name *=/ { print $2; exit }' "$ROOT/Cargo.toml")"
   export RUSTFLAGS="--cfg erase_components"
   export LEPTOS_OUTPUT_NAME="${output_name:-latchkey}"
-  export LEPTOS_SITE_ROOT="target/site"
-  export LEPTOS_SITE_PKG_DIR="pkg"
-  export LEPTOS_SITE_ADDR="127.0.0.1:3000"
-  export LEPTOS_RELOAD_PORT="3001"
-  export LEPTOS_LIB_DIR="."
-  export LEPTOS_BIN_DIR="."
-  export LEPTOS_JS_MINIFY="false"
-  export LEPTOS_HASH_FILES="false"
 }
 
 # Runs a command as the `postgres` system user when we are root (initdb and postgres
@@ -63,13 +61,13 @@ postgres_bindir() {
   elif [ -x /usr/lib/postgresql/15/bin/postgres ]; then
     echo /usr/lib/postgresql/15/bin
   else
-    local dir
-    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-      if [ -x "$dir/postgres" ]; then
-        echo "$dir"
-        return 0
+    local dir best=""
+    for dir in /usr/lib/postgresql/*/bin; do
+      [ -x "$dir/postgres" ] || continue
+      if [ -z "$best" ] || [ "$(printf '%s\n' "$best" "$dir" | sort -V | tail -n 1)" = "$dir" ]; then
+        best="$dir"
       fi
     done
-    return 1
+    [ -n "$best" ] && echo "$best"
   fi
 }

@@ -4,6 +4,7 @@
 #
 #   scripts/run.sh [extra cargo leptos watch args]
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

@@ -7,6 +7,7 @@
 # Prints one line per item: "ok: X already at V" or "installing X V".
 # Fails with a clear message when a version is wrong and cannot be fixed here.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -128,7 +129,11 @@ fi
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   have apt-get || die "apt-get not found: install ${apt_missing[*]} by hand"
   export DEBIAN_FRONTEND=noninteractive
-  "${SUDO[@]}" apt-get update -qq
+  apt_log="$(mktemp "${TMPDIR:-/tmp}/latchkey-apt.XXXXXX")"
+  "${SUDO[@]}" apt-get update -qq >"$apt_log" 2>&1 || {
+    cat "$apt_log" >&2
+    die "apt-get update failed"
+  }
   packages=()
   for p in "${apt_missing[@]}"; do
     if [ "$p" = postgres-server ]; then
@@ -137,7 +142,12 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
       packages+=("$p")
     fi
   done
-  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${packages[@]}" >>"$apt_log" 2>&1 || {
+    cat "$apt_log" >&2
+    die "apt-get install ${packages[*]} failed"
+  }
+  rm -f "$apt_log"
   [ -x /usr/bin/chromium ] || die "chromium installed but /usr/bin/chromium is missing"
   postgres_bindir >/dev/null || die "PostgreSQL installed but no /usr/lib/postgresql/*/bin/postgres"
 fi

@@ -6,6 +6,7 @@
 # setup -> fmt -> clippy (ssr, hydrate) -> nextest (with a throw-away PostgreSQL)
 # -> cargo leptos build -> Playwright. Stops at the first failure with its exit status.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

@@ -19,6 +19,7 @@ if [ -n "${LATCHKEY_TEST_POSTGRES_URL:-}" ]; then
   exec "$@"
 fi
 
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 log() { echo "with-postgres: $*" >&2; }
@@ -33,6 +34,7 @@ data="$tmp/data"
 sock="$tmp/sock"
 server_started=""
 
+# shellcheck disable=SC2317 # invoked by the traps below
 cleanup() {
   local status=$?
   trap - EXIT INT TERM HUP

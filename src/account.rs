@@ -36,72 +36,52 @@ pub async fn fetch_session() -> Result<Option<SessionInfo>, AppError> {
 
 #[server(prefix = "/api", endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: String, next: String) -> Result<(), AppError> {
-    use crate::server::context::{app, log_in, respond};
+    use crate::server::context::{app, log_in};
     use crate::session::AuthMethod;
-    respond(
-        async {
-            let app = app()?;
-            let identity = app.idp.sign_up(&email, &password).await?;
-            tracing::info!(issuer = %identity.issuer, "account created");
-            log_in(&app, identity, AuthMethod::Password, &next).await
-        }
-        .await,
-    )
+    let app = app()?;
+    let identity = app.idp.sign_up(&email, &password).await?;
+    tracing::info!(issuer = %identity.issuer, "account created");
+    log_in(&app, identity, AuthMethod::Password, &next).await
 }
 
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: String) -> Result<(), AppError> {
-    use crate::server::context::{app, log_in, respond};
+    use crate::server::context::{app, log_in};
     use crate::session::AuthMethod;
-    respond(
-        async {
-            let app = app()?;
-            let identity = app.idp.sign_in_with_password(&email, &password).await?;
-            log_in(&app, identity, AuthMethod::Password, &next).await
-        }
-        .await,
-    )
+    let app = app()?;
+    let identity = app.idp.sign_in_with_password(&email, &password).await?;
+    log_in(&app, identity, AuthMethod::Password, &next).await
 }
 
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::server::context::{app, current_session, respond, set_cookie};
-    respond(
-        async {
-            let app = app()?;
-            if let Some(session) = current_session().0 {
-                app.sessions
-                    .end(&session)
-                    .await
-                    .map_err(|err| AppError::internal("ending a session", err))?;
-            }
-            set_cookie(app.sessions.clear_cookie());
-            leptos_axum::redirect(crate::journey::LOGIN_PATH);
-            Ok(())
-        }
-        .await,
-    )
+    use crate::server::context::{app, current_session, set_cookie};
+    let app = app()?;
+    if let Some(session) = current_session().0 {
+        app.sessions
+            .end(&session)
+            .await
+            .map_err(|err| AppError::internal("ending a session", err))?;
+    }
+    set_cookie(app.sessions.clear_cookie());
+    leptos_axum::redirect(crate::journey::LOGIN_PATH);
+    Ok(())
 }
 
 /// Leaves the append step ("Skip", or after a passkey was created) for `next`.
 #[server(prefix = "/api", endpoint = "finish_append")]
 pub async fn finish_append(next: String) -> Result<(), AppError> {
-    use crate::server::context::{app, require, respond, Need};
-    respond(
-        async {
-            let app = app()?;
-            let session = require(Need::SignedIn)?;
-            let still_there = app
-                .sessions
-                .finish_append(&session)
-                .await
-                .map_err(|err| AppError::internal("finishing the append step", err))?;
-            if !still_there {
-                return Err(AppError::Unauthenticated);
-            }
-            leptos_axum::redirect(&crate::journey::target_after_append(Some(&next)));
-            Ok(())
-        }
-        .await,
-    )
+    use crate::server::context::{app, require, Need};
+    let app = app()?;
+    let session = require(Need::SignedIn)?;
+    let still_there = app
+        .sessions
+        .finish_append(&session)
+        .await
+        .map_err(|err| AppError::internal("finishing the append step", err))?;
+    if !still_there {
+        return Err(AppError::Unauthenticated);
+    }
+    leptos_axum::redirect(&crate::journey::target_after_append(Some(&next)));
+    Ok(())
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::{path, NavigateOptions};
+use leptos_router::{path, NavigateOptions, SsrMode};
 
 use crate::account::{fetch_session, state_of, SessionInfo};
 use crate::journey::{decide, Decision};
@@ -39,17 +39,19 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| {
             if page.is_empty() { "Latchkey".to_string() } else { format!("{page} · Latchkey") }
         } />
+        // Pages render whole on the server (`SsrMode::Async`): they are small, and a complete
+        // document is what makes every page work with JavaScript disabled.
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Latchkey"</a>
             </header>
             <main class="page">
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=Root />
-                    <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/signup") view=SignupPage />
-                    <Route path=path!("/append") view=AppendPage />
-                    <Route path=path!("/dashboard") view=DashboardPage />
+                    <Route path=path!("/") view=Root ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
+                    <Route path=path!("/append") view=AppendPage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -7,7 +7,10 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+/// On the wire an error is `{"error": "<code>", "message": "<what the person sees>"}`, so any
+/// HTTP client gets a readable answer, and the browser rebuilds the same variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(into = "ErrorBody", try_from = "ErrorBody")]
 pub enum AppError {
     /// Same message for an unknown email and a wrong password (no account enumeration).
     #[error("The email or password is wrong.")]
@@ -50,6 +53,59 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::EmailTaken => "email_taken",
+            Self::Invalid(_) => "invalid",
+            Self::Unauthenticated => "unauthenticated",
+            Self::AppendPending => "append_pending",
+            Self::ForeignOrigin => "foreign_origin",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+            Self::Transport => "transport",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+}
+
+impl From<AppError> for ErrorBody {
+    fn from(err: AppError) -> Self {
+        Self {
+            error: err.code().to_string(),
+            message: err.to_string(),
+        }
+    }
+}
+
+impl TryFrom<ErrorBody> for AppError {
+    type Error = String;
+
+    fn try_from(body: ErrorBody) -> Result<Self, Self::Error> {
+        Ok(match body.error.as_str() {
+            "invalid_credentials" => Self::InvalidCredentials,
+            "email_taken" => Self::EmailTaken,
+            "invalid" => Self::Invalid(body.message),
+            "unauthenticated" => Self::Unauthenticated,
+            "append_pending" => Self::AppendPending,
+            "foreign_origin" => Self::ForeignOrigin,
+            "rate_limited" => Self::RateLimited,
+            "unavailable" => Self::Unavailable,
+            "internal" => Self::Internal,
+            "transport" => Self::Transport,
+            other => return Err(format!("unknown error code {other:?}")),
+        })
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
@@ -80,7 +136,26 @@ mod server {
         fn into_response(self) -> axum::response::Response {
             let status = axum::http::StatusCode::from_u16(self.status())
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-            (status, self.to_string()).into_response()
+            (status, axum::Json(self)).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[test]
+    fn errors_round_trip_with_a_readable_message() {
+        for err in [
+            AppError::InvalidCredentials,
+            AppError::Invalid("Enter a valid email address.".into()),
+            AppError::Internal,
+        ] {
+            let json = serde_json::to_string(&err).unwrap();
+            assert!(json.contains(&err.to_string()), "{json}");
+            assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), err);
+        }
+        assert!(serde_json::from_str::<AppError>(r#"{"error":"nope","message":""}"#).is_err());
     }
 }

@@ -1,7 +1,7 @@
 import { test as base, expect, type Browser, type Page } from '@playwright/test';
 
 // Helpers for the journey tests. They use only the accessible names of the UI contract
-// (shared/design.md §5 and the journey rules in §1): headings, labelled fields, buttons,
+// (design.md §5, and the journey rules in §1): headings, labelled fields, buttons,
 // links and role="alert".
 
 export const PASSWORD = 'correct horse battery';

@@ -16,7 +16,7 @@ import {
   uniqueEmail,
 } from './helpers';
 
-// The classic journey (shared/design.md §1): sign-up and password login stay with the
+// The classic journey (design.md §1): sign-up and password login stay with the
 // IdP; every successful login lands on /append first; "Skip" forwards to `next`
 // (default /dashboard); protected pages send anonymous visitors to /login?next=<path>.
 

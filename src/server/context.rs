@@ -1,9 +1,8 @@
 //! Helpers for server functions: reach the app state and the current session, set cookies,
 //! enforce the journey, and answer errors with the right status.
 
-use axum::http::header::{HeaderValue, ACCEPT, SET_COOKIE};
+use axum::http::header::{HeaderValue, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -71,24 +70,4 @@ pub async fn log_in(
     set_cookie(cookie);
     leptos_axum::redirect(&crate::journey::target_after_login(Some(next)));
     Ok(())
-}
-
-/// Gives an error its HTTP status. Plain form posts (no JavaScript) are left alone: they get
-/// a redirect back to the form with the error in the URL, which a status would break.
-pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(err) = &result {
-        let plain_form = use_context::<Parts>()
-            .and_then(|parts| parts.headers.get(ACCEPT).cloned())
-            .and_then(|accept| accept.to_str().ok().map(|v| v.contains("text/html")))
-            .unwrap_or(false);
-        if !plain_form {
-            if let (Some(response), Ok(status)) = (
-                use_context::<ResponseOptions>(),
-                StatusCode::from_u16(err.status()),
-            ) {
-                response.set_status(status);
-            }
-        }
-    }
-    result
 }

@@ -11,6 +11,7 @@ use super::state::AppState;
 use crate::error::AppError;
 use crate::journey::{decide, Decision};
 use crate::session::CurrentSession;
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 
 /// State-changing requests must come from our own origin (design.md §3).
 ///
@@ -119,3 +120,28 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     }
     response
 }
+
+/// Server-function errors leave the framework as `500`; give each its real status (400 for bad
+/// input, 401, 409, …) from the error itself, so every error is answered the same way whether
+/// it came from our code or from argument decoding. Plain form posts are redirects and are
+/// left alone.
+pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        return AppError::Internal.into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Error bodies are a code and a sentence; anything larger is not one of ours.
+const MAX_ERROR_BODY: usize = 16 * 1024;

@@ -117,8 +117,17 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::refuse_cross_site,
         ))
+        .layer(axum::middleware::from_fn(
+            middleware::server_fn_error_status,
+        ))
         .merge(connect)
         .layer(axum::middleware::from_fn(middleware::security_headers))
+        // A bug must never show a stack trace or internals to the visitor.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                axum::response::IntoResponse::into_response(crate::error::AppError::Internal)
+            },
+        ))
         .with_state(state)
 }
 
