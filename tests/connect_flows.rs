@@ -58,6 +58,7 @@ async fn append_login_verify_list_delete(db: Db) {
     assert_eq!(credential.source_browser, "Chrome");
     assert_eq!(credential.source_os, "macOS");
     assert_eq!(credential.status, "active");
+    assert_eq!(credential.transport, ["hybrid", "internal"]);
     assert!(credential.last_used.is_empty());
     assert!(!credential.created.is_empty());
 
@@ -130,6 +131,8 @@ async fn append_login_verify_list_delete(db: Db) {
         .await
         .typed();
     assert_eq!(list.passkeys.len(), 2);
+    assert_eq!(list.passkeys[0].tags, ["hybrid"]);
+    assert!(!list.passkeys[0].created_on_this_client);
     assert_eq!(list.rp_id, "localhost");
     assert_eq!(list.user_id, user_id);
 
@@ -477,6 +480,33 @@ async fn expired_rows_are_purged(db: Db) {
         .await
         .unwrap();
     assert_eq!(tokens.paging.total_items, 0);
+
+    // Browsers: one that logged in with a passkey is remembered, an idle one is forgotten
+    // after a month.
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, "acc_p", &client_info(None))
+        .await
+        .ok();
+    svc.login(&mut auth, "acc_p", &Tweak::default()).await.ok();
+    let clients = || async {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM connect_clients")
+            .fetch_one(svc.service.store().pool())
+            .await
+            .unwrap();
+        sqlx::Row::try_get::<i64, _>(&row, "n").unwrap()
+    };
+    assert_eq!(
+        clients().await,
+        3,
+        "the first init, the append and the login each met a new browser"
+    );
+    svc.service.clock().advance(31 * 24 * 3600);
+    svc.service.purge_expired().await.unwrap();
+    assert_eq!(
+        clients().await,
+        1,
+        "only the browser with a passkey login stays"
+    );
 }
 
 on_both_stores!(

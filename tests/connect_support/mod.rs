@@ -564,6 +564,8 @@ impl TestPasskey {
             .push((credential.raw_id.to_vec(), user_handle));
         let mut json = serde_json::to_value(&credential).expect("JSON");
         json["authenticatorAttachment"] = json!("platform");
+        // As Chromium's `toJSON()` reports them.
+        json["response"]["transports"] = json!(["hybrid", "internal"]);
         json.to_string()
     }
 

@@ -193,8 +193,12 @@ impl ConnectService {
             .await?
             .ok_or_else(|| ConnectError::internal("append finish", "the user vanished"))?;
         let details = webauthn_rs::prelude::Credential::from(passkey.clone());
+        // Transports are display hints (tags, ceremony type). webauthn-rs keeps them only
+        // from attested registrations; with attestation "none" take what the browser said.
         let transports = details
             .transports
+            .clone()
+            .or_else(|| registration.response.transports.clone())
             .iter()
             .flatten()
             .filter_map(|t| serde_json::to_value(t).ok())

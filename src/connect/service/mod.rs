@@ -43,8 +43,11 @@ pub const CHALLENGE_LIFETIME_SECS: i64 = 300;
 pub const SIGNED_DATA_LIFETIME_SECS: i64 = 300;
 /// How long events are kept.
 const EVENT_RETENTION_SECS: i64 = 90 * 24 * 3600;
-/// Clients not seen for this long are forgotten.
+/// Clients not seen for this long are forgotten (their rollout bucket comes from the handle
+/// itself, so it survives; only the last-login note goes).
 const CLIENT_RETENTION_SECS: i64 = 400 * 24 * 3600;
+/// Clients that never logged in with a passkey are forgotten sooner.
+const IDLE_CLIENT_RETENTION_SECS: i64 = 30 * 24 * 3600;
 /// Connect tokens stay listable for a day after they expire.
 const TOKEN_RETENTION_SECS: i64 = 24 * 3600;
 
@@ -233,6 +236,10 @@ impl ConnectService {
             (
                 "DELETE FROM connect_clients WHERE last_seen_at <= $1",
                 now - CLIENT_RETENTION_SECS,
+            ),
+            (
+                "DELETE FROM connect_clients WHERE last_seen_at <= $1 AND last_login_user_id IS NULL",
+                now - IDLE_CLIENT_RETENTION_SECS,
             ),
         ] {
             purged += sqlx::query(sql)
