@@ -28,18 +28,15 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_core::proto::{AllowCredentials, UserVerificationPolicy};
 
+#[path = "../common/db.rs"]
+mod db;
+pub use db::{Db, TestDb};
+
 pub const ORIGIN: &str = "http://localhost:3000";
 pub const RP_ID: &str = "localhost";
 pub const PROJECT_ID: &str = "pro-4242";
 pub const API_SECRET: &str = "test-api-secret-0123456789abcdef";
 pub const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-
-/// Which database a test runs against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Db {
-    Sqlite,
-    Postgres,
-}
 
 /// How the test reaches the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,44 +45,6 @@ pub enum Transport {
     InProcess,
     /// A real server on 127.0.0.1; the frontend with reqwest, the backend with `HttpBackend`.
     Http,
-}
-
-/// A database URL for one test, plus the folder that holds its files.
-pub struct TestDb {
-    pub url: String,
-    pub dir: tempfile::TempDir,
-}
-
-impl TestDb {
-    pub async fn new(db: Db) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = match db {
-            Db::Sqlite => format!("sqlite://{}/connect.db", dir.path().display()),
-            Db::Postgres => fresh_postgres_database().await,
-        };
-        Self { url, dir }
-    }
-}
-
-/// Creates an empty database on the test PostgreSQL server and returns its URL.
-pub async fn fresh_postgres_database() -> String {
-    let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect(
-        "LATCHKEY_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh or \
-         scripts/with-postgres.sh, which start a throwaway PostgreSQL server",
-    );
-    sqlx::any::install_default_drivers();
-    let name = format!("t_{}", latchkey::random::digits(16));
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .expect("connect to the test PostgreSQL server");
-    // The name is our own random digits, not input: safe to splice into DDL.
-    let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
-    sqlx::Executor::execute(&mut conn, create)
-        .await
-        .expect("create a test database");
-    let mut url = url::Url::parse(&admin).expect("admin URL");
-    url.set_path(&name);
-    url.to_string()
 }
 
 /// A configuration for tests: local origin, fixed backend credentials, data under `dir`.

@@ -50,6 +50,8 @@ pub struct Capabilities {
     pub webauthn: bool,
     pub platform_authenticator: bool,
     pub conditional_mediation: bool,
+    /// The browser can use a phone's passkey over hybrid transport (QR code).
+    pub hybrid_transport: bool,
     /// `PublicKeyCredential.signalUnknownCredential` exists.
     pub signal_api: bool,
 }
@@ -180,14 +182,43 @@ mod browser {
                 .map(|v| v.is_function())
                 .unwrap_or(false)
         };
+        // Newer browsers answer everything at once; older ones only the two classic checks.
+        if let Some(reported) = client_capabilities().await {
+            let flag = |name: &str| {
+                Reflect::get(&reported, &name.into())
+                    .map(|v| v.is_truthy())
+                    .unwrap_or(false)
+            };
+            return Capabilities {
+                webauthn: true,
+                platform_authenticator: flag("userVerifyingPlatformAuthenticator")
+                    || flag("passkeyPlatformAuthenticator"),
+                conditional_mediation: flag("conditionalGet"),
+                hybrid_transport: flag("hybridTransport"),
+                signal_api: has("signalUnknownCredential"),
+            };
+        }
         Capabilities {
             webauthn: true,
             platform_authenticator: static_bool("isUserVerifyingPlatformAuthenticatorAvailable")
                 .await,
             conditional_mediation: has("isConditionalMediationAvailable")
                 && static_bool("isConditionalMediationAvailable").await,
+            hybrid_transport: false,
             signal_api: has("signalUnknownCredential"),
         }
+    }
+
+    /// `PublicKeyCredential.getClientCapabilities()` where the browser has it.
+    async fn client_capabilities() -> Option<JsValue> {
+        let promise = call_static("getClientCapabilities", &[])?
+            .ok()?
+            .dyn_into::<Promise>()
+            .ok()?;
+        JsFuture::from(promise)
+            .await
+            .ok()
+            .filter(JsValue::is_object)
     }
 
     fn credentials() -> Result<web_sys::CredentialsContainer, WebAuthnError> {
