@@ -53,6 +53,10 @@ pub async fn session_and_guard(
     mut req: Request,
     next: Next,
 ) -> Response {
+    // Static assets and the health check never need the session: skip the store lookup.
+    if needs_no_session(req.uri().path()) {
+        return next.run(req).await;
+    }
     let resolved = match app.sessions.resolve(req.headers()).await {
         Ok(resolved) => resolved,
         Err(err) => return AppError::internal("loading the session", err).into_response(),
@@ -71,6 +75,10 @@ pub async fn session_and_guard(
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+fn needs_no_session(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/healthz" || path == "/favicon.svg"
 }
 
 /// Where a page request must go instead, if anywhere.

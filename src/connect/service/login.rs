@@ -428,24 +428,14 @@ impl ConnectService {
         detail: &str,
     ) -> ConnectError {
         tracing::warn!(credential = %stored.id, user = %stored.user_id, detail, "passkey counter regression refused");
-        if let Err(err) = self
-            .record_event(
-                COUNTER_REGRESSION,
-                EventSubject {
-                    process_hash: Some(&process.id_hash),
-                    user_id: Some(&stored.user_id),
-                    credential_id: Some(&stored.id),
-                },
-                detail,
-            )
-            .await
-        {
-            return err;
-        }
-        ConnectError::validation(
-            "assertionResponse",
+        self.refuse_recorded(
+            COUNTER_REGRESSION,
+            process,
+            stored,
+            detail,
             "the passkey's signature counter went backwards; it may have been cloned",
         )
+        .await
     }
 
     async fn user_mismatch(
@@ -455,24 +445,35 @@ impl ConnectService {
         detail: &str,
     ) -> ConnectError {
         tracing::warn!(credential = %stored.id, detail, "passkey presented for the wrong user");
-        if let Err(err) = self
-            .record_event(
-                CREDENTIAL_USER_MISMATCH,
-                EventSubject {
-                    process_hash: Some(&process.id_hash),
-                    user_id: Some(&stored.user_id),
-                    credential_id: Some(&stored.id),
-                },
-                detail,
-            )
-            .await
-        {
-            return err;
-        }
-        ConnectError::validation(
-            "assertionResponse",
+        self.refuse_recorded(
+            CREDENTIAL_USER_MISMATCH,
+            process,
+            stored,
+            detail,
             "this passkey does not belong to the user being signed in",
         )
+        .await
+    }
+
+    /// Records a refused assertion as an event, then answers it as a validation error
+    /// (or with the store error, if recording failed).
+    async fn refuse_recorded(
+        &self,
+        event: &str,
+        process: &ProcessRow,
+        stored: &CredentialRow,
+        detail: &str,
+        message: &str,
+    ) -> ConnectError {
+        let subject = EventSubject {
+            process_hash: Some(&process.id_hash),
+            user_id: Some(&stored.user_id),
+            credential_id: Some(&stored.id),
+        };
+        match self.record_event(event, subject, detail).await {
+            Ok(()) => ConnectError::validation("assertionResponse", message),
+            Err(err) => err,
+        }
     }
 }
 
