@@ -41,16 +41,50 @@ pub async fn sign_up(email: String, password: String, next: String) -> Result<()
     let app = app()?;
     let identity = app.idp.sign_up(&email, &password).await?;
     tracing::info!(issuer = %identity.issuer, "account created");
-    log_in(&app, identity, AuthMethod::Password, &next).await
+    let target = log_in(&app, identity, AuthMethod::Password, &next).await?;
+    leptos_axum::redirect(&target);
+    Ok(())
 }
 
+/// Password login. Without a password this is the identifier step of a plain form post
+/// (no JavaScript, so no passkey attempt): it answers with the password step, the email
+/// carried over.
 #[server(prefix = "/api", endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String, next: String) -> Result<(), AppError> {
+pub async fn sign_in(
+    email: String,
+    password: Option<String>,
+    next: String,
+) -> Result<(), AppError> {
     use crate::server::context::{app, log_in};
     use crate::session::AuthMethod;
     let app = app()?;
+    let password = password.unwrap_or_default();
+    if password.is_empty() {
+        let email = crate::idp::normalize_email(&email)?;
+        leptos_axum::redirect(&crate::journey::password_step(&email, Some(&next)));
+        return Ok(());
+    }
     let identity = app.idp.sign_in_with_password(&email, &password).await?;
-    log_in(&app, identity, AuthMethod::Password, &next).await
+    let target = log_in(&app, identity, AuthMethod::Password, &next).await?;
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+/// The one-tap hint for `/login`: the email of whoever last signed in on this browser.
+#[server(prefix = "/api", endpoint = "login_hint")]
+pub async fn fetch_login_hint() -> Result<Option<String>, AppError> {
+    use crate::server::context::{app, login_hint};
+    Ok(login_hint(&app()?))
+}
+
+/// "Use another account": forgets the one-tap hint. (A plain form post is sent back to the
+/// page it came from, which then renders without the hint.)
+#[server(prefix = "/api", endpoint = "forget_login_hint")]
+pub async fn forget_login_hint() -> Result<(), AppError> {
+    use crate::server::context::{app, set_cookie};
+    let app = app()?;
+    set_cookie(crate::login_hint::forget(app.config.is_https()));
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "sign_out")]
@@ -68,12 +102,55 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
-/// Leaves the append step ("Skip", or after a passkey was created) for `next`.
+/// How the person left the append step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppendOutcome {
+    /// A passkey was created.
+    Created,
+    /// The person pressed "Skip" (snoozes the offer when configured).
+    Skipped,
+    /// The step decided not to offer one (the reason is logged).
+    NotOffered,
+}
+
+/// Leaves the append step for `next`. `dont_ask_again` is the checkbox of the Skip form
+/// (present, any value, when ticked); `reason` says why nothing was offered.
 #[server(prefix = "/api", endpoint = "finish_append")]
-pub async fn finish_append(next: String) -> Result<(), AppError> {
+pub async fn finish_append(
+    next: String,
+    outcome: AppendOutcome,
+    dont_ask_again: Option<String>,
+    reason: Option<String>,
+) -> Result<(), AppError> {
     use crate::server::context::{app, require, Need};
     let app = app()?;
     let session = require(Need::SignedIn)?;
+    if outcome == AppendOutcome::Skipped {
+        let mut preferences = app
+            .store
+            .append_preferences(session.account_id())
+            .await
+            .map_err(|err| AppError::internal("reading append preferences", err))?;
+        preferences.opt_out |= dont_ask_again.is_some();
+        let snooze = app.config.session.append_snooze.as_secs();
+        if snooze > 0 {
+            let snooze = i64::try_from(snooze).unwrap_or(i64::MAX);
+            preferences.snoozed_until = crate::store::now().saturating_add(snooze);
+        }
+        app.store
+            .set_append_preferences(session.account_id(), preferences)
+            .await
+            .map_err(|err| AppError::internal("saving append preferences", err))?;
+    }
+    tracing::info!(
+        account = %session.account_id(),
+        ?outcome,
+        dont_ask_again = dont_ask_again.is_some(),
+        // Client-supplied: logged as a short tag only.
+        reason = %reason.unwrap_or_default().chars().take(40).collect::<String>(),
+        "append step finished"
+    );
     let still_there = app
         .sessions
         .finish_append(&session)

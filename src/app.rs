@@ -10,7 +10,7 @@ use crate::account::{fetch_session, state_of, SessionInfo};
 use crate::journey::{decide, Decision};
 use crate::pages::{
     append::AppendPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFoundPage,
-    signup::SignupPage,
+    passkeys::PasskeysPage, signup::SignupPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
                     <Route path=path!("/append") view=AppendPage ssr=SsrMode::Async />
                     <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/passkeys") view=PasskeysPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -28,6 +28,7 @@ const FILE_KEYS: &[&str] = &[
     "session-idle-minutes",
     "session-absolute-hours",
     "reauth-window-minutes",
+    "append-snooze-hours",
     "connect-enabled",
     "connect-login-rollout-percent",
     "connect-append-rollout-percent",
@@ -108,6 +109,9 @@ pub struct SessionSettings {
     pub absolute_timeout: Duration,
     /// How recent a login must be for sensitive actions such as deleting a passkey.
     pub reauth_window: Duration,
+    /// After a plain "Skip" at the append step, no passkey offer for this long (zero: offer
+    /// at every login, design.md §1).
+    pub append_snooze: Duration,
 }
 
 /// The passkey service's own settings (`connect-…` keys), used when it runs in this process
@@ -272,6 +276,9 @@ impl Config {
             ),
             reauth_window: Duration::from_secs(
                 60 * settings.number("reauth-window-minutes", 5, 1, 60)?,
+            ),
+            append_snooze: Duration::from_secs(
+                3600 * settings.number("append-snooze-hours", 0, 0, 24 * 365)?,
             ),
         };
 

@@ -24,6 +24,12 @@ pub enum AppError {
     Unauthenticated,
     #[error("Please finish the passkey step first.")]
     AppendPending,
+    /// A passkey login the passkey service did not confirm (expired, replayed, wrong user).
+    #[error("Signing in with this passkey did not work. Use your password instead.")]
+    PasskeyRejected,
+    /// Sensitive actions (deleting a passkey) need a login within the re-authentication window.
+    #[error("For your security, sign in again before deleting a passkey.")]
+    ReauthRequired,
     #[error("This request came from another site and was refused.")]
     ForeignOrigin,
     #[error("Too many attempts. Please wait a moment and try again.")]
@@ -42,8 +48,8 @@ impl AppError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            Self::InvalidCredentials | Self::Unauthenticated => 401,
-            Self::AppendPending | Self::ForeignOrigin => 403,
+            Self::InvalidCredentials | Self::Unauthenticated | Self::PasskeyRejected => 401,
+            Self::AppendPending | Self::ForeignOrigin | Self::ReauthRequired => 403,
             Self::EmailTaken => 409,
             Self::Invalid(_) => 400,
             Self::RateLimited => 429,
@@ -62,6 +68,8 @@ impl AppError {
             Self::Invalid(_) => "invalid",
             Self::Unauthenticated => "unauthenticated",
             Self::AppendPending => "append_pending",
+            Self::PasskeyRejected => "passkey_rejected",
+            Self::ReauthRequired => "reauth_required",
             Self::ForeignOrigin => "foreign_origin",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
@@ -96,6 +104,8 @@ impl TryFrom<ErrorBody> for AppError {
             "invalid" => Self::Invalid(body.message),
             "unauthenticated" => Self::Unauthenticated,
             "append_pending" => Self::AppendPending,
+            "passkey_rejected" => Self::PasskeyRejected,
+            "reauth_required" => Self::ReauthRequired,
             "foreign_origin" => Self::ForeignOrigin,
             "rate_limited" => Self::RateLimited,
             "unavailable" => Self::Unavailable,

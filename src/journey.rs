@@ -147,6 +147,16 @@ pub fn with_next(base: &str, next: Option<&str>) -> String {
     }
 }
 
+/// The password step of `/login` with the email carried over (the fallback without
+/// JavaScript, and links back to it): `/login?email=<encoded>[&next=<encoded>]`.
+pub fn password_step(email: &str, next: Option<&str>) -> String {
+    let base = format!("{LOGIN_PATH}?email={}", percent_encode(email));
+    match next.and_then(safe_next) {
+        Some(next) => format!("{base}&next={}", percent_encode(&next)),
+        None => base,
+    }
+}
+
 fn join(path: &str, query: &str) -> String {
     if query.is_empty() {
         path.to_string()
@@ -310,6 +320,18 @@ mod tests {
             assert_eq!(safe_next(bad), None, "{bad:?} must be refused");
         }
         assert_eq!(safe_next(&format!("/{}", "a".repeat(2000))), None);
+    }
+
+    #[test]
+    fn password_step_carries_email_and_a_safe_next_only() {
+        assert_eq!(
+            password_step("a+b@example.com", Some("/passkeys?x=1")),
+            "/login?email=a%2Bb%40example.com&next=/passkeys%3Fx%3D1"
+        );
+        assert_eq!(
+            password_step("a@example.com", Some("https://evil.example/")),
+            "/login?email=a%40example.com"
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod idp;
 #[cfg(feature = "ssr")]
+pub mod login_hint;
+#[cfg(feature = "ssr")]
 pub mod random;
 #[cfg(feature = "ssr")]
 pub mod server;

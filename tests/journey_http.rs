@@ -7,7 +7,11 @@ use common::*;
 
 async fn passed_append(app: &TestApp, cookie: &str) {
     let res = app
-        .call("finish_append", &[("next", "")], Some(cookie))
+        .call(
+            "finish_append",
+            &[("next", ""), ("outcome", "skipped")],
+            Some(cookie),
+        )
         .await;
     assert!(res.status().is_success(), "finish_append: {}", res.status());
 }
@@ -226,7 +230,7 @@ async fn cross_site_posts_are_refused() {
         let mut req = TestApp::client()
             .post(format!("{}/api/finish_append", app.base))
             .header("cookie", &cookie)
-            .form(&[("next", "")]);
+            .form(&[("next", ""), ("outcome", "skipped")]);
         if let Some(origin) = origin {
             req = req.header("origin", origin);
         }
@@ -253,7 +257,13 @@ async fn cross_site_posts_are_refused() {
 #[tokio::test]
 async fn server_functions_enforce_the_journey_too() {
     let app = TestApp::start(Db::Sqlite).await;
-    let res = app.call("finish_append", &[("next", "")], None).await;
+    let res = app
+        .call(
+            "finish_append",
+            &[("next", ""), ("outcome", "skipped")],
+            None,
+        )
+        .await;
     assert_eq!(res.status(), 401);
     assert!(res.text().await.unwrap().contains("sign in"));
 }
@@ -292,7 +302,7 @@ async fn plain_form_posts_work_without_javascript() {
 
     let res = form(
         "finish_append",
-        &[("next", "/dashboard")],
+        &[("next", "/dashboard"), ("outcome", "skipped")],
         "/append?next=%2Fdashboard",
         Some(&cookie),
     )

@@ -1,4 +1,4 @@
-import { test as base, expect, type Browser, type Page } from '@playwright/test';
+import { test as base, expect, type Browser, type CDPSession, type Page } from '@playwright/test';
 
 // Helpers for the journey tests. They use only the accessible names of the UI contract
 // (design.md §5, and the journey rules in §1): headings, labelled fields, buttons,
@@ -6,9 +6,65 @@ import { test as base, expect, type Browser, type Page } from '@playwright/test'
 
 export const PASSWORD = 'correct horse battery';
 
+/** A CDP virtual authenticator (design.md §7): a platform authenticator with resident
+ * keys and user verification, like a laptop's fingerprint reader. */
+export class VirtualAuthenticator {
+  constructor(
+    private readonly cdp: CDPSession,
+    readonly id: string,
+  ) {}
+
+  static async attach(page: Page): Promise<VirtualAuthenticator> {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    return new VirtualAuthenticator(cdp, authenticatorId);
+  }
+
+  /** false: the next ceremony fails the way a person cancelling (or failing the
+   * fingerprint) does. */
+  async setUserVerified(isUserVerified: boolean) {
+    await this.cdp.send('WebAuthn.setUserVerified', {
+      authenticatorId: this.id,
+      isUserVerified,
+    });
+  }
+
+  async credentials() {
+    const { credentials } = await this.cdp.send('WebAuthn.getCredentials', {
+      authenticatorId: this.id,
+    });
+    return credentials;
+  }
+}
+
+type Fixtures = {
+  pageErrors: string[];
+  /** Whether pages get a virtual authenticator (default true). */
+  withAuthenticator: boolean;
+  authenticator: VirtualAuthenticator | null;
+};
+
 /** `test` that also fails when the page throws an uncaught error (a wasm panic, a
- * hydration error). Console messages are collected and printed on failure. */
-export const test = base.extend<{ pageErrors: string[] }>({
+ * hydration error), and gives every page a virtual authenticator unless
+ * `test.use({ withAuthenticator: false })`. Console messages are attached on failure. */
+export const test = base.extend<Fixtures>({
+  withAuthenticator: [true, { option: true }],
+  authenticator: [
+    async ({ page, withAuthenticator }, use) => {
+      await use(withAuthenticator ? await VirtualAuthenticator.attach(page) : null);
+    },
+    { auto: true },
+  ],
   pageErrors: [
     async ({ page }, use, testInfo) => {
       const errors: string[] = [];
@@ -78,7 +134,8 @@ export async function createAccount(browser: Browser, email: string, password = 
   try {
     const page = await context.newPage();
     await signUp(page, email, password);
-    await expect(page).toHaveURL(pathIs('/append'));
+    // That context has no authenticator, so the append step may forward by itself.
+    await expect(page).toHaveURL(/\/(append|dashboard)(?:[?#].*)?$/);
   } finally {
     await context.close();
   }
@@ -86,12 +143,27 @@ export async function createAccount(browser: Browser, email: string, password = 
 
 // ---------------------------------------------------------------- sign in
 
-/** Fills and submits the classic sign-in form on the current page (must be /login,
- * possibly with ?next=). */
+/** Signs in with the password on the current page (must be /login, possibly with
+ * ?next=): Email → Continue → (no passkey) password step → Sign in. A one-tap offer for
+ * another account is dismissed first. */
 export async function submitSignIn(page: Page, email: string, password = PASSWORD) {
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  const otherAccount = page.getByRole('button', { name: 'Use another account' });
+  if (await otherAccount.isVisible()) {
+    await otherAccount.click();
+  }
   await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
+  await submitPassword(page, email, password);
+}
+
+/** The password step of /login (after Continue or a passkey fallback): expects the email
+ * carried over, fills the password and clicks "Sign in". */
+export async function submitPassword(page: Page, email: string, password = PASSWORD) {
+  const passwordField = page.getByLabel('Password', { exact: true });
+  await expect(passwordField).toBeVisible();
+  await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
+  await passwordField.fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 

@@ -680,6 +680,10 @@ pub struct ManageListRsp {
     pub rp_id: String,
     #[serde(rename = "userID")]
     pub user_id: String,
+    /// The WebAuthn user handle (base64url), as the Signal API wants it (a Latchkey
+    /// extension; empty when the user has no passkeys yet).
+    #[serde(rename = "webauthnUserID", default)]
+    pub webauthn_user_id: String,
     pub signal_all_accepted_credentials: bool,
 }
 

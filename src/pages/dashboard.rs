@@ -19,6 +19,9 @@ pub fn DashboardPage() -> impl IntoView {
                 <section class="card">
                     <h1>"Dashboard"</h1>
                     <p>"Signed in as " <strong class="email">{info.email}</strong></p>
+                    <nav class="settings" aria-label="Settings">
+                        <a href="/passkeys">"Passkeys"</a>
+                    </nav>
                     <ActionForm action=sign_out>
                         <FormError result=sign_out.value().into() />
                         <button type="submit" class="secondary" disabled=pending>

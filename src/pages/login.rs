@@ -1,49 +1,37 @@
-//! `/login`: the classic (IdP) sign-in form. Works as a plain form without JavaScript.
+//! `/login`: passkey login first (ConnectLogin), the IdP's password login as the fallback.
+//! Works as a plain form without JavaScript (email, then password).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::FormError;
-use crate::account::SignIn;
-use crate::journey::{with_next, SIGNUP_PATH};
+use crate::account::fetch_login_hint;
+use crate::connect::components::login::ConnectLogin;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let signup_href = move || with_next(SIGNUP_PATH, Some(&next()));
-    let sign_in = ServerAction::<SignIn>::new();
-    let pending = sign_in.pending();
+    let next = move || query.read_untracked().get("next").unwrap_or_default();
+    // `?email=` is the password step with the email carried over (the no-JavaScript path).
+    let email = move || {
+        query
+            .read_untracked()
+            .get("email")
+            .filter(|email| !email.is_empty())
+    };
+    let hint = Resource::new(|| (), |_| fetch_login_hint());
 
     view! {
         <Title text="Sign in" />
-        <section class="card">
-            <h1>"Sign in"</h1>
-            <ActionForm action=sign_in attr:class="stack">
-                <input type="hidden" name="next" prop:value=next />
-                <label for="login-email">"Email"</label>
-                <input
-                    id="login-email"
-                    name="email"
-                    type="email"
-                    autocomplete="username webauthn"
-                    required
-                />
-                <label for="login-password">"Password"</label>
-                <input
-                    id="login-password"
-                    name="password"
-                    type="password"
-                    autocomplete="current-password"
-                    required
-                />
-                <FormError result=sign_in.value().into() />
-                <button type="submit" class="primary" disabled=pending>
-                    "Sign in"
-                </button>
-            </ActionForm>
-            <p class="muted">"New here? " <a href=signup_href>"Create an account"</a></p>
-        </section>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                hint.get()
+                    .map(|hint| {
+                        view! {
+                            <ConnectLogin next=next() hint=hint.ok().flatten() email=email() />
+                        }
+                    })
+            }}
+        </Suspense>
     }
 }

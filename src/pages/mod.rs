@@ -4,6 +4,7 @@ pub mod append;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;
+pub mod passkeys;
 pub mod signup;
 
 use leptos::prelude::*;

@@ -48,14 +48,14 @@ pub fn set_cookie(value: HeaderValue) {
     }
 }
 
-/// Turns an IdP identity into an app session: account upsert, fresh session id, cookie, and
-/// the redirect to the append step (with the target carried in `next`).
+/// Turns an IdP identity into an app session: account upsert, fresh session id, cookies.
+/// Returns where the browser goes now: the append step, carrying the target in `next`.
 pub async fn log_in(
     app: &AppState,
     identity: Identity,
     method: AuthMethod,
     next: &str,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let account = app
         .store
         .upsert_account(&identity.issuer, &identity.subject, &identity.email)
@@ -68,6 +68,15 @@ pub async fn log_in(
         .await
         .map_err(|err| AppError::internal("starting a session", err))?;
     set_cookie(cookie);
-    leptos_axum::redirect(&crate::journey::target_after_login(Some(next)));
-    Ok(())
+    set_cookie(crate::login_hint::remember(
+        &account.email,
+        app.config.is_https(),
+    ));
+    Ok(crate::journey::target_after_login(Some(next)))
+}
+
+/// The one-tap hint the request carries (see [`crate::login_hint`]).
+pub fn login_hint(app: &AppState) -> Option<String> {
+    use_context::<Parts>()
+        .and_then(|parts| crate::login_hint::read(&parts.headers, app.config.is_https()))
 }

@@ -1,5 +1,6 @@
 //! Accounts: the app's record of a person, keyed by (identity provider, subject).
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{now, Store, StoreError};
@@ -12,6 +13,17 @@ pub struct Account {
     pub idp: String,
     pub subject: String,
     pub email: String,
+}
+
+impl Account {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            idp: row.try_get("idp")?,
+            subject: row.try_get("subject")?,
+            email: row.try_get("email")?,
+        })
+    }
 }
 
 impl Store {
@@ -37,12 +49,7 @@ impl Store {
         .bind(now)
         .fetch_one(self.pool())
         .await?;
-        Ok(Account {
-            id: row.try_get("id")?,
-            idp: row.try_get("idp")?,
-            subject: row.try_get("subject")?,
-            email: row.try_get("email")?,
-        })
+        Ok(Account::from_row(&row)?)
     }
 
     pub async fn find_account(&self, id: &str) -> Result<Option<Account>, StoreError> {
@@ -50,14 +57,72 @@ impl Store {
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
+        Ok(row.as_ref().map(Account::from_row).transpose()?)
+    }
+}
+
+/// What the person chose at the append step (see `migrations/app/0002_append_preferences.sql`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendPreferences {
+    /// "Don't ask again".
+    pub opt_out: bool,
+    /// No offer before this time (unix seconds) after a plain "Skip"; 0 = none.
+    pub snoozed_until: i64,
+}
+
+impl Store {
+    /// The account a person signs in to with `email` at the identity provider `idp`, if any.
+    /// Emails are display data: when several accounts of one IdP share one (an OIDC provider
+    /// that lets emails move), the most recently used wins.
+    pub async fn find_account_by_email(
+        &self,
+        idp: &str,
+        email: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, idp, subject, email FROM accounts WHERE idp = $1 AND email = $2
+             ORDER BY last_login_at DESC LIMIT 1",
+        )
+        .bind(idp)
+        .bind(email)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(Account::from_row).transpose()?)
+    }
+
+    pub async fn append_preferences(
+        &self,
+        account_id: &str,
+    ) -> Result<AppendPreferences, StoreError> {
+        let row =
+            sqlx::query("SELECT append_opt_out, append_snoozed_until FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(self.pool())
+                .await?;
         row.map(|row| {
-            Ok(Account {
-                id: row.try_get("id")?,
-                idp: row.try_get("idp")?,
-                subject: row.try_get("subject")?,
-                email: row.try_get("email")?,
+            Ok(AppendPreferences {
+                opt_out: row.try_get::<i64, _>("append_opt_out")? != 0,
+                snoozed_until: row.try_get("append_snoozed_until")?,
             })
         })
         .transpose()
+        .map(Option::unwrap_or_default)
+    }
+
+    /// Records "Don't ask again" (`opt_out`) and/or a snooze until `snoozed_until`.
+    pub async fn set_append_preferences(
+        &self,
+        account_id: &str,
+        preferences: AppendPreferences,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE accounts SET append_opt_out = $2, append_snoozed_until = $3 WHERE id = $1",
+        )
+        .bind(account_id)
+        .bind(super::flag(preferences.opt_out))
+        .bind(preferences.snoozed_until)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 }

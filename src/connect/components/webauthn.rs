@@ -119,6 +119,8 @@ mod inert {
         pub fn abort(&self) {}
     }
 
+    pub fn abort_conditional() {}
+
     pub fn signal_unknown_credential(_rp_id: &str, _credential_id: &str) -> bool {
         false
     }
@@ -279,11 +281,26 @@ mod browser {
             .map_err(|_| WebAuthnError::Other("cannot encode the credential".into()))
     }
 
+    thread_local! {
+        /// The page's pending conditional-UI request, if any (a page has at most one).
+        static CONDITIONAL: std::cell::RefCell<Option<AbortController>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Stops the pending conditional-UI request. Browsers run one WebAuthn request at a
+    /// time, so [`create`] and modal [`get`] call this first.
+    pub fn abort_conditional() {
+        if let Some(controller) = CONDITIONAL.with(|slot| slot.borrow_mut().take()) {
+            controller.abort();
+        }
+    }
+
     /// Starts `navigator.credentials.create` now (inside the click) and returns its result.
     pub fn create(
         options: &str,
     ) -> Result<impl Future<Output = Result<String, WebAuthnError>>, WebAuthnError> {
         let public_key = parse_options("parseCreationOptionsFromJSON", options)?;
+        abort_conditional();
         let request = Object::new();
         set(&request, "publicKey", &public_key)?;
         let promise = credentials()?
@@ -323,8 +340,10 @@ mod browser {
         let request = Object::new();
         set(&request, "publicKey", &public_key)?;
         set(&request, "signal", controller.signal().as_ref())?;
+        abort_conditional();
         if mediation == Mediation::Conditional {
             set(&request, "mediation", &"conditional".into())?;
+            CONDITIONAL.with(|slot| *slot.borrow_mut() = Some(controller.clone()));
         }
         let promise = credentials()?
             .get_with_options(request.unchecked_ref())

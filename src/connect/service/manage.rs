@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::credentials::encode_credential_id;
 use super::tokens::{paging, paging_of};
 use super::{ConnectError, ConnectService};
 use crate::connect::api::{
@@ -42,14 +43,16 @@ impl ConnectService {
                 ConnectTokenType::PasskeyList,
             )
             .await?;
-        let (user_id, credentials) = match self.user_by_identifier(&grant.identifier).await? {
-            Some(user) => {
-                let credentials = self.credentials_of(&user.id).await?;
-                (user.id, credentials)
-            }
-            // A user who never made a passkey has an empty list.
-            None => (String::new(), Vec::new()),
-        };
+        let (user_id, webauthn_user_id, credentials) =
+            match self.user_by_identifier(&grant.identifier).await? {
+                Some(user) => {
+                    let credentials = self.credentials_of(&user.id).await?;
+                    let handle = encode_credential_id(user.webauthn_user_id.as_bytes());
+                    (user.id, handle, credentials)
+                }
+                // A user who never made a passkey has an empty list.
+                None => (String::new(), String::new(), Vec::new()),
+            };
         let passkeys = credentials
             .iter()
             .map(|c| {
@@ -71,6 +74,7 @@ impl ConnectService {
             passkeys,
             rp_id: self.config().rp_id.clone(),
             user_id,
+            webauthn_user_id,
             signal_all_accepted_credentials: true,
         })
     }

@@ -1,0 +1,199 @@
+//! What a component tells the passkey service about this browser, and the small browser
+//! services the components share (the client handle in `localStorage`, navigation, time).
+//!
+//! Inert on the server: components only call these from effects and event handlers, which
+//! run after hydration.
+
+use std::collections::BTreeMap;
+
+use super::webauthn::Capabilities;
+use crate::connect::api::{ClientInformation, InitReq};
+
+/// `localStorage` key of the opaque handle the service gives this browser
+/// (`newClientEnvHandle`); it lets the service tell "a passkey made on this browser".
+const CLIENT_HANDLE_KEY: &str = "latchkey.clientEnvHandle";
+
+/// The init request for a frontend-API process, from what the browser can do.
+pub fn init_request(capabilities: Capabilities) -> InitReq {
+    let mut reported = BTreeMap::new();
+    reported.insert(
+        "conditionalGet".to_string(),
+        capabilities.conditional_mediation,
+    );
+    reported.insert(
+        "userVerifyingPlatformAuthenticator".to_string(),
+        capabilities.platform_authenticator,
+    );
+    reported.insert("hybridTransport".to_string(), capabilities.hybrid_transport);
+    reported.insert(
+        "signalUnknownCredential".to_string(),
+        capabilities.signal_api,
+    );
+    InitReq {
+        client_information: ClientInformation {
+            client_env_handle: browser::load(CLIENT_HANDLE_KEY),
+            can_use_passkeys: Some(capabilities.webauthn),
+            is_user_verifying_platform_authenticator_available: capabilities
+                .webauthn
+                .then_some(capabilities.platform_authenticator),
+            is_conditional_mediation_available: Some(capabilities.conditional_mediation),
+            client_capabilities: capabilities.webauthn.then_some(reported),
+            ..ClientInformation::default()
+        },
+        ..InitReq::default()
+    }
+}
+
+/// Keeps the handle an init answer issued for this browser.
+pub fn remember_client_handle(handle: Option<&str>) {
+    if let Some(handle) = handle.filter(|h| !h.is_empty()) {
+        browser::store(CLIENT_HANDLE_KEY, handle);
+    }
+}
+
+/// A full page load of `path` (same origin): the server applies the journey guard to it with
+/// the session the last call set.
+pub fn go_to(path: &str) {
+    browser::assign(path);
+}
+
+/// Milliseconds since the epoch (what the frontend API calls `loadedMs`).
+pub fn now_ms() -> i64 {
+    browser::now_ms()
+}
+
+/// A date for people: the browser's locale format of `ms` (epoch milliseconds), or the
+/// day part of `rfc3339` where there is no browser.
+pub fn format_date(ms: i64, rfc3339: &str) -> String {
+    browser::locale_date(ms).unwrap_or_else(|| rfc3339.get(..10).unwrap_or(rfc3339).to_string())
+}
+
+/// The `rpId` of WebAuthn request options in their JSON form (for the Signal API).
+pub fn rp_id_of(options: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(options).ok()?;
+    let public_key = value.get("publicKey").unwrap_or(&value);
+    public_key
+        .get("rpId")
+        .and_then(|id| id.as_str())
+        .map(str::to_string)
+}
+
+/// The credential `id` of a `PublicKeyCredential` in its JSON form.
+pub fn credential_id_of(credential: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(credential).ok()?;
+    value
+        .get("id")
+        .and_then(|id| id.as_str())
+        .map(str::to_string)
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    pub fn load(key: &str) -> Option<String> {
+        let storage = web_sys::window()?.local_storage().ok()??;
+        storage.get_item(key).ok()?
+    }
+
+    pub fn store(key: &str, value: &str) {
+        // Private modes may refuse storage; the service then sees a new browser each time.
+        if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
+            let _ = storage.set_item(key, value);
+        }
+    }
+
+    pub fn assign(path: &str) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().assign(path);
+        }
+    }
+
+    pub fn now_ms() -> i64 {
+        js_sys::Date::now() as i64
+    }
+
+    pub fn locale_date(ms: i64) -> Option<String> {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        let options = js_sys::Object::new();
+        for (key, value) in [("year", "numeric"), ("month", "short"), ("day", "numeric")] {
+            js_sys::Reflect::set(&options, &key.into(), &value.into()).ok()?;
+        }
+        date.to_locale_date_string("default", &options)
+            .as_string()
+            .filter(|s| !s.is_empty() && s != "Invalid Date")
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod browser {
+    pub fn load(_key: &str) -> Option<String> {
+        None
+    }
+
+    pub fn store(_key: &str, _value: &str) {}
+
+    pub fn assign(_path: &str) {}
+
+    pub fn now_ms() -> i64 {
+        0
+    }
+
+    pub fn locale_date(_ms: i64) -> Option<String> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_request_reports_capabilities() {
+        let req = init_request(Capabilities {
+            webauthn: true,
+            platform_authenticator: true,
+            conditional_mediation: false,
+            hybrid_transport: false,
+            signal_api: true,
+        });
+        let info = &req.client_information;
+        assert_eq!(
+            info.is_user_verifying_platform_authenticator_available,
+            Some(true)
+        );
+        assert_eq!(info.is_conditional_mediation_available, Some(false));
+        let reported = info.client_capabilities.as_ref().unwrap();
+        assert!(reported["signalUnknownCredential"]);
+    }
+
+    #[test]
+    fn no_webauthn_says_so_without_guessing_the_rest() {
+        let req = init_request(Capabilities::default());
+        let info = &req.client_information;
+        assert_eq!(info.can_use_passkeys, Some(false));
+        assert_eq!(
+            info.is_user_verifying_platform_authenticator_available,
+            None
+        );
+        assert_eq!(info.client_capabilities, None);
+    }
+
+    #[test]
+    fn dates_fall_back_to_the_day() {
+        assert_eq!(format_date(0, "2026-11-25T17:00:00Z"), "2026-11-25");
+        assert_eq!(format_date(0, ""), "");
+    }
+
+    #[test]
+    fn ids_are_read_from_json_forms() {
+        assert_eq!(
+            rp_id_of(r#"{"publicKey":{"rpId":"example.com"}}"#).as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(rp_id_of(r#"{"rpId":"a.b"}"#).as_deref(), Some("a.b"));
+        assert_eq!(rp_id_of("nope"), None);
+        assert_eq!(
+            credential_id_of(r#"{"id":"abc","rawId":"abc"}"#).as_deref(),
+            Some("abc")
+        );
+    }
+}

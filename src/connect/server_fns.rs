@@ -1,0 +1,191 @@
+//! The app's server functions behind the Connect components: they turn the app session
+//! into connect tokens for the passkey service's frontend API, and a passkey login's signed
+//! data into an app session. The browser never talks to the backend API itself.
+//!
+//! Every token is for the session's own account and one action; the service consumes each
+//! one once (design.md §3).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Whether `/append` offers a passkey, as far as the app knows. The passkey service may
+/// still decline (rollout, a passkey already on this browser, no platform authenticator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppendOffer {
+    Offer,
+    /// The person chose "Don't ask again".
+    OptedOut,
+    /// The person skipped recently (`append-snooze-hours`).
+    Snoozed,
+}
+
+/// Decides the app's half of the append step. When the answer is not `Offer` the step is
+/// finished here and the response redirects to the target: the server answers `/append`
+/// with a redirect before anything is shown.
+#[server(prefix = "/api", endpoint = "append_decision")]
+pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
+    use crate::server::context::{app, require, Need};
+    let app = app()?;
+    let session = require(Need::SignedIn)?;
+    if !session.append_pending() {
+        return Ok(AppendOffer::Offer);
+    }
+    let preferences = app
+        .store
+        .append_preferences(session.account_id())
+        .await
+        .map_err(|err| AppError::internal("reading append preferences", err))?;
+    let decision = if preferences.opt_out {
+        AppendOffer::OptedOut
+    } else if preferences.snoozed_until > crate::store::now() {
+        AppendOffer::Snoozed
+    } else {
+        return Ok(AppendOffer::Offer);
+    };
+    let still_there = app
+        .sessions
+        .finish_append(&session)
+        .await
+        .map_err(|err| AppError::internal("finishing the append step", err))?;
+    if !still_there {
+        return Err(AppError::Unauthenticated);
+    }
+    tracing::info!(account = %session.account_id(), ?decision, "append step skipped itself");
+    leptos_axum::redirect(&crate::journey::target_after_append(Some(&next)));
+    Ok(decision)
+}
+
+/// A `passkey-append` connect token for the signed-in user (the append step, and "Create
+/// passkey" on `/passkeys`).
+#[server(prefix = "/api", endpoint = "passkey_append_token")]
+pub async fn passkey_append_token() -> Result<String, AppError> {
+    use crate::connect::api::ConnectTokenType;
+    use crate::server::context::{require, Need};
+    let session = require(Need::SignedIn)?;
+    token_for(&session, ConnectTokenType::PasskeyAppend).await
+}
+
+/// A `passkey-list` connect token (one per list call).
+#[server(prefix = "/api", endpoint = "passkey_list_token")]
+pub async fn passkey_list_token() -> Result<String, AppError> {
+    use crate::connect::api::ConnectTokenType;
+    use crate::server::context::{require, Need};
+    let session = require(Need::Active)?;
+    token_for(&session, ConnectTokenType::PasskeyList).await
+}
+
+/// A `passkey-delete` connect token, only within the re-authentication window.
+#[server(prefix = "/api", endpoint = "passkey_delete_token")]
+pub async fn passkey_delete_token() -> Result<String, AppError> {
+    use crate::connect::api::ConnectTokenType;
+    use crate::server::context::{app, require, Need};
+    let app = app()?;
+    let session = require(Need::Active)?;
+    if !app.sessions.is_recent_login(&session) {
+        return Err(AppError::ReauthRequired);
+    }
+    token_for(&session, ConnectTokenType::PasskeyDelete).await
+}
+
+/// A `passkey-login` connect token for whoever signs in with `email`.
+///
+/// No account enumeration (design.md §3): an email without an account gets a token for a
+/// fresh random identifier, so the answer has the same shape and the passkey service then
+/// answers "no passkey" exactly as for an account without passkeys.
+#[server(prefix = "/api", endpoint = "passkey_login_token")]
+pub async fn passkey_login_token(email: String) -> Result<String, AppError> {
+    use crate::connect::api::ConnectTokenType;
+    use crate::connect::backend::connect_token_secret;
+    use crate::server::context::app;
+    let app = app()?;
+    let email = crate::idp::normalize_email(&email)?;
+    let account = app
+        .store
+        .find_account_by_email(app.idp.issuer(), &email)
+        .await
+        .map_err(|err| AppError::internal("finding the account", err))?;
+    let identifier = match account {
+        Some(account) => account.id,
+        None => crate::random::id("acc"),
+    };
+    connect_token_secret(
+        app.connect.as_ref(),
+        ConnectTokenType::PasskeyLogin,
+        &identifier,
+        "",
+    )
+    .await
+    .map_err(unavailable)
+}
+
+/// Completes a passkey login: the passkey service verifies its signed passkey data (once),
+/// and only then does the app start a session. Returns where the browser goes next (the
+/// append step, like every login).
+#[server(prefix = "/api", endpoint = "complete_passkey_login")]
+pub async fn complete_passkey_login(
+    signed_passkey_data: String,
+    next: String,
+) -> Result<String, AppError> {
+    use crate::connect::api::{ErrorType, VerificationResult};
+    use crate::connect::backend::claimed_identifier;
+    use crate::idp::Identity;
+    use crate::server::context::{app, log_in};
+    use crate::session::AuthMethod;
+    let app = app()?;
+    // Whom the data claims to be for (unverified); the verification below checks it.
+    let identifier = claimed_identifier(&signed_passkey_data).ok_or(AppError::PasskeyRejected)?;
+    let result = app
+        .connect
+        .verify_signed_data(&signed_passkey_data, &identifier)
+        .await
+        .map_err(|err| match err.error_type() {
+            // Malformed data is the browser's problem, not an outage.
+            Some(ErrorType::ValidationError | ErrorType::InvalidJson) => AppError::PasskeyRejected,
+            _ => unavailable(err),
+        })?;
+    if result != VerificationResult::Success {
+        tracing::warn!(?result, "signed passkey data refused");
+        return Err(AppError::PasskeyRejected);
+    }
+    let account = app
+        .store
+        .find_account(&identifier)
+        .await
+        .map_err(|err| AppError::internal("finding the account", err))?
+        .ok_or_else(|| {
+            tracing::warn!(%identifier, "passkey login for an account that no longer exists");
+            AppError::PasskeyRejected
+        })?;
+    let identity = Identity {
+        issuer: account.idp,
+        subject: account.subject,
+        email: account.email,
+    };
+    log_in(&app, identity, AuthMethod::Passkey, &next).await
+}
+
+#[cfg(feature = "ssr")]
+async fn token_for(
+    session: &crate::session::Session,
+    token_type: crate::connect::api::ConnectTokenType,
+) -> Result<String, AppError> {
+    let app = crate::server::context::app()?;
+    crate::connect::backend::connect_token_secret(
+        app.connect.as_ref(),
+        token_type,
+        session.account_id(),
+        session.email(),
+    )
+    .await
+    .map_err(unavailable)
+}
+
+/// The passkey service failing is never the person's fault: they get "not available"
+/// (and the components fall back to the password), the server log gets the reason.
+#[cfg(feature = "ssr")]
+fn unavailable(err: crate::connect::backend::BackendError) -> AppError {
+    tracing::warn!(%err, "passkey service call failed");
+    AppError::Unavailable
+}
