@@ -77,20 +77,19 @@ where
 {
     let location = use_location();
     let session = Resource::new(|| (), |_| fetch_session());
-    let decision = Memo::new(move |_| {
-        session.get().map(|result| match result {
-            Ok(info) => decide(
-                &location.pathname.get(),
-                &location.search.get(),
-                state_of(info.as_ref()),
-            ),
-            // Errors are shown below; never navigate on them.
-            Err(_) => Decision::Allow,
-        })
-    });
+    // Errors are shown below; never navigate on them.
+    let decide_for = move |result: &Result<Option<SessionInfo>, _>| match result {
+        Ok(info) => decide(
+            &location.pathname.get(),
+            &location.search.get(),
+            state_of(info.as_ref()),
+        ),
+        Err(_) => Decision::Allow,
+    };
     let navigate = use_navigate();
+    // (Effects may read the resource; the view reads it inside <Suspense/>.)
     Effect::new(move |_| {
-        if let Some(Decision::Redirect(to)) = decision.get() {
+        if let Some(Decision::Redirect(to)) = session.get().as_ref().map(decide_for) {
             navigate(
                 &to,
                 NavigateOptions {
@@ -105,9 +104,9 @@ where
             {move || {
                 session
                     .get()
-                    .map(|result| match (result, decision.get()) {
-                        (Ok(Some(info)), Some(Decision::Allow)) => view(info).into_any(),
-                        (Err(err), _) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    .map(|result| match (decide_for(&result), result) {
+                        (Decision::Allow, Ok(Some(info))) => view(info).into_any(),
+                        (_, Err(err)) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
                         _ => ().into_any(),
                     })
             }}

@@ -51,16 +51,36 @@ type Fixtures = {
   pageErrors: string[];
   /** Whether pages get a virtual authenticator (default true). */
   withAuthenticator: boolean;
+  /** Whether the browser reports conditional mediation (default false, see below). */
+  conditionalMediation: boolean;
   authenticator: VirtualAuthenticator | null;
 };
+
+/** The virtual authenticator answers a conditional (autofill) request at once, with no
+ * person choosing, so any /login visit would sign straight back in. Tests therefore run
+ * as a browser without conditional mediation unless they opt in. */
+const HIDE_CONDITIONAL_MEDIATION = `
+  if (window.PublicKeyCredential) {
+    PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    const original = PublicKeyCredential.getClientCapabilities;
+    if (original) {
+      PublicKeyCredential.getClientCapabilities = async () =>
+        ({ ...(await original.call(PublicKeyCredential)), conditionalGet: false });
+    }
+  }
+`;
 
 /** `test` that also fails when the page throws an uncaught error (a wasm panic, a
  * hydration error), and gives every page a virtual authenticator unless
  * `test.use({ withAuthenticator: false })`. Console messages are attached on failure. */
 export const test = base.extend<Fixtures>({
   withAuthenticator: [true, { option: true }],
+  conditionalMediation: [false, { option: true }],
   authenticator: [
-    async ({ page, withAuthenticator }, use) => {
+    async ({ page, withAuthenticator, conditionalMediation }, use) => {
+      if (!conditionalMediation) {
+        await page.addInitScript(HIDE_CONDITIONAL_MEDIATION);
+      }
       await use(withAuthenticator ? await VirtualAuthenticator.attach(page) : null);
     },
     { auto: true },

@@ -8,6 +8,7 @@ use latchkey::config::Config;
 use latchkey::server::{self, AppState};
 use leptos::config::LeptosOptions;
 
+pub mod authenticator;
 mod db;
 pub use db::{Db, TestDb};
 

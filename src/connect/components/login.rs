@@ -12,6 +12,8 @@
 //! Without JavaScript the same markup is a plain form: Continue posts the email and the
 //! server answers with the password step.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos::task::spawn_local;
@@ -112,6 +114,9 @@ struct Flow {
     prepared: ArcStoredValue<Option<Prepared>>,
     /// Bumped by every prepare; a slower, older answer is dropped.
     generation: ArcStoredValue<u64>,
+    /// One login start at a time: each replaces the process's pending challenge, so the
+    /// options kept must come from the start the service saw last.
+    starting: Arc<futures::lock::Mutex<()>>,
     conditional_options: ArcStoredValue<Option<String>>,
     loaded_ms: ArcStoredValue<i64>,
 }
@@ -181,6 +186,7 @@ impl Flow {
     async fn prepare(&self, intent: Intent) -> Prepared {
         let generation = self.generation.get_value() + 1;
         self.generation.set_value(generation);
+        let _one_at_a_time = self.starting.lock().await;
         let prepared = match self.login_start(&intent).await {
             Ok(options) if !options.is_empty() => Prepared::Options { intent, options },
             // The service has no passkey for this person (or does not offer passkeys to
@@ -297,11 +303,17 @@ impl Flow {
         match err {
             WebAuthnError::Cancelled | WebAuthnError::Aborted => {
                 self.notice.set(Some(MSG_CANCELLED.to_string()));
+                // Someone who named their account may rather type the password now; the
+                // passkey button stays for the retry.
+                if let Some(email) = intent.email() {
+                    self.email.set(email.to_string());
+                    self.step.set(Step::Password);
+                }
                 self.arm_conditional();
                 // A fresh challenge for the retry, ready before the next click.
                 let flow = self.clone();
                 spawn_local(async move {
-                    flow.prepare(intent).await;
+                    flow.prepare(Intent::Discoverable).await;
                 });
             }
             WebAuthnError::NotSupported => {
@@ -390,7 +402,11 @@ impl Flow {
     /// The email field changed (typed, autofilled): prepare its passkey request.
     fn email_changed(&self) {
         let email = self.email.get_untracked().trim().to_lowercase();
-        if self.passkeys.get_untracked() != Availability::Ready || !email.contains('@') {
+        // Not while a ceremony runs: a new start would replace the challenge it answers.
+        if self.passkeys.get_untracked() != Availability::Ready
+            || self.busy.get_untracked()
+            || !email.contains('@')
+        {
             return;
         }
         let intent = Intent::Identifier {
@@ -430,6 +446,7 @@ pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -
         api: ArcStoredValue::new(FrontendApi::new("")),
         prepared: ArcStoredValue::new(None),
         generation: ArcStoredValue::new(0),
+        starting: Arc::new(futures::lock::Mutex::new(())),
         conditional_options: ArcStoredValue::new(None),
         loaded_ms: ArcStoredValue::new(0),
     };

@@ -79,11 +79,8 @@ impl Manager {
             Ok(init) if init.manage_allowed => {
                 remember_client_handle(init.new_client_env_handle.as_deref());
             }
-            Ok(_) => return self.listing.set(Listing::Unavailable),
-            Err(err) => {
-                leptos::logging::warn!("passkey management unavailable: {err}");
-                return self.listing.set(Listing::Unavailable);
-            }
+            Ok(_) => return self.unavailable("not offered to this browser"),
+            Err(err) => return self.unavailable(&err.to_string()),
         }
         self.load().await;
         if capabilities.webauthn {
@@ -181,8 +178,8 @@ impl Manager {
                     Notice::Error(MSG_CREATE_FAILED.to_string())
                 }
             };
-            this.notice.set(Some(notice));
             this.load().await;
+            this.notice.set(Some(notice));
             this.prepare_create().await;
             this.busy.set(false);
         });
@@ -195,8 +192,9 @@ impl Manager {
         spawn_local(async move {
             let notice = this.delete_now(&id).await;
             this.confirming.set(None);
-            this.notice.set(Some(notice));
+            // The message appears with the list it describes.
             this.load().await;
+            this.notice.set(Some(notice));
             this.busy.set(false);
             this.signal_accepted();
         });

@@ -1,0 +1,405 @@
+import type { Browser, Page } from '@playwright/test';
+
+import {
+  alertWith,
+  expect,
+  expectDashboard,
+  nextParam,
+  pathIs,
+  signIn,
+  signOut,
+  signUp,
+  skipAppend,
+  submitPassword,
+  submitSignIn,
+  test,
+  uniqueEmail,
+} from './helpers';
+
+// The passkey journey (design.md §1, issue "Connect components"): a CDP virtual
+// authenticator stands for the person's device (toolchain.md). Every login lands on
+// /append first; with a passkey made on this browser the step forwards by itself.
+
+/** Signs up and creates a passkey at the append step; ends on the dashboard. */
+async function signUpWithPasskey(page: Page, email: string) {
+  await signUp(page, email);
+  await expect(page).toHaveURL(pathIs('/append'));
+  await createPasskeyAtAppend(page);
+  await expectDashboard(page, email);
+}
+
+async function createPasskeyAtAppend(page: Page) {
+  await expect(page.getByRole('heading', { name: /passkey/i })).toBeVisible();
+  const create = page.getByRole('button', { name: 'Create passkey' });
+  await expect(create).toBeEnabled();
+  await create.click();
+}
+
+/** Ends the session server side without visiting /login (which would show one-tap). */
+async function forgetBrowser(page: Page) {
+  await page.context().clearCookies();
+}
+
+/** The passkey items on /passkeys. */
+function passkeyItems(page: Page) {
+  return page.getByRole('list', { name: 'Your passkeys' }).getByRole('listitem');
+}
+
+/** Signs in with the password in a separate context and deletes the passkey there. */
+async function deletePasskeysElsewhere(browser: Browser, email: string) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    // The password step directly: this device has no passkey to try.
+    await page.goto(`/login?email=${encodeURIComponent(email)}`);
+    await submitPassword(page, email);
+    // No platform authenticator in this context: /append forwards by itself.
+    await expect(page).toHaveURL(pathIs('/dashboard'));
+    await page.goto('/passkeys');
+    const items = passkeyItems(page);
+    await expect(items).toHaveCount(1);
+    await items.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('button', { name: 'Delete passkey' }).click();
+    await expect(page.getByText('You have no passkeys yet.')).toBeVisible();
+  } finally {
+    await context.close();
+  }
+}
+
+test.describe('creating and listing passkeys', () => {
+  test('sign up → create passkey → dashboard → listed with its details', async ({
+    page,
+    authenticator,
+  }) => {
+    const email = uniqueEmail('create');
+    await signUpWithPasskey(page, email);
+    expect(await authenticator!.credentials()).toHaveLength(1);
+
+    await page.getByRole('link', { name: 'Passkeys' }).click();
+    await expect(page).toHaveURL(pathIs('/passkeys'));
+    await expect(page.getByRole('heading', { name: 'Passkeys' })).toBeVisible();
+    const item = passkeyItems(page);
+    await expect(item).toHaveCount(1);
+    await expect(item).toContainText('Passkey'); // provider name (unknown AAGUID)
+    await expect(item).toContainText(/Created .*\d{4} with Chrome on Windows/);
+    await expect(item).toContainText('This device');
+    // Created at the append step, not used for a login yet.
+    await expect(item).toContainText('Never used');
+    await expect(item).not.toContainText('Synced');
+  });
+
+  test.describe('with a synced authenticator', () => {
+    // Chromium allows one internal authenticator: this one replaces the default.
+    test.use({ withAuthenticator: false });
+
+  test('a backed-up passkey is marked Synced and shows when it was last used', async ({
+    page,
+  }) => {
+    // A second, synced authenticator (like a password manager's passkeys).
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+        defaultBackupEligibility: true,
+        defaultBackupState: true,
+      },
+    });
+    const email = uniqueEmail('synced');
+    await signUpWithPasskey(page, email);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    expect(credentials).toHaveLength(1);
+
+    await forgetBrowser(page);
+    await page.goto('/login');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectDashboard(page, email);
+    await page.goto('/passkeys');
+    const item = passkeyItems(page);
+    await expect(item).toContainText('Synced');
+    await expect(item).toContainText(/Last used .*\d{4}/);
+  });
+  });
+
+  test('a second passkey on the same authenticator gets a clear message', async ({
+    page,
+    authenticator,
+  }) => {
+    const email = uniqueEmail('duplicate-passkey');
+    await signUpWithPasskey(page, email);
+    await page.goto('/passkeys');
+    await expect(passkeyItems(page)).toHaveCount(1);
+
+    const create = page.getByRole('button', { name: 'Create passkey' });
+    await expect(create).toBeEnabled();
+    await create.click();
+    await expect(alertWith(page, /already has a passkey/i)).toBeVisible();
+    await expect(passkeyItems(page)).toHaveCount(1);
+    expect(await authenticator!.credentials()).toHaveLength(1);
+  });
+
+  test('"Create passkey" on /passkeys after skipping at the append step', async ({ page }) => {
+    const email = uniqueEmail('later');
+    await signUp(page, email);
+    await skipAppend(page, '/dashboard');
+    await page.goto('/passkeys');
+    await expect(page.getByText('You have no passkeys yet.')).toBeVisible();
+    const create = page.getByRole('button', { name: 'Create passkey' });
+    await expect(create).toBeEnabled();
+    await create.click();
+    await expect(page.getByRole('status')).toContainText(/created/i);
+    await expect(passkeyItems(page)).toHaveCount(1);
+  });
+
+  test('deleting a passkey asks for confirmation', async ({ page }) => {
+    const email = uniqueEmail('delete');
+    await signUpWithPasskey(page, email);
+    await page.goto('/passkeys');
+    const item = passkeyItems(page);
+    await expect(item).toHaveCount(1);
+
+    await item.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect(item).toHaveCount(1);
+
+    await item.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('button', { name: 'Delete passkey' }).click();
+    await expect(page.getByRole('status')).toContainText(/deleted/i);
+    await expect(page.getByText('You have no passkeys yet.')).toBeVisible();
+  });
+});
+
+test.describe('passkey login', () => {
+  test('the passkey button; /append then forwards by itself', async ({ page }) => {
+    const email = uniqueEmail('button');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+
+    await page.goto('/login');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectDashboard(page, email);
+  });
+
+  test('one-tap: "Continue as <email>" for whoever signed in last', async ({ page }) => {
+    const email = uniqueEmail('onetap');
+    await signUpWithPasskey(page, email);
+    await signOut(page);
+
+    await page.getByRole('button', { name: `Continue as ${email}` }).click();
+    await expectDashboard(page, email);
+  });
+
+  test('identifier-first: Email → Continue signs in with the passkey', async ({ page }) => {
+    const email = uniqueEmail('identifier');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+
+    await page.goto('/login');
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await expectDashboard(page, email);
+  });
+
+  test('"Use another account" leaves one-tap for the email step', async ({ page }) => {
+    const email = uniqueEmail('another');
+    await signUpWithPasskey(page, email);
+    await signOut(page);
+
+    await page.getByRole('button', { name: 'Use another account' }).click();
+    await expect(page.getByLabel('Email', { exact: true })).toHaveValue('');
+    await page.reload();
+    await expect(page.getByRole('button', { name: /^Continue as/ })).toHaveCount(0);
+  });
+
+  test('cancelled (user not verified) is a soft error; the retry works', async ({
+    page,
+    authenticator,
+  }) => {
+    const email = uniqueEmail('cancel');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+
+    await page.goto('/login');
+    await authenticator!.setUserVerified(false);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expect(alertWith(page, /cancelled/i)).toBeVisible();
+    await expect(page).toHaveURL(pathIs('/login'));
+
+    await authenticator!.setUserVerified(true);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectDashboard(page, email);
+  });
+
+  test('an account without passkeys goes to the password step, email carried over', async ({
+    page,
+  }) => {
+    const email = uniqueEmail('nopasskey');
+    await signUp(page, email);
+    await skipAppend(page, '/dashboard');
+    await forgetBrowser(page);
+
+    await signIn(page, email);
+    await skipAppend(page, '/dashboard');
+    await expectDashboard(page, email);
+  });
+
+  test('a passkey deleted on the server: clear message, then the password', async ({
+    page,
+    browser,
+    authenticator,
+  }) => {
+    const email = uniqueEmail('deleted');
+    await signUpWithPasskey(page, email);
+    await deletePasskeysElsewhere(browser, email);
+    await forgetBrowser(page);
+
+    await page.goto('/login');
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expect(alertWith(page, /passkey was removed/i)).toBeVisible();
+    // The Signal API told the authenticator to forget the passkey the site no longer knows.
+    await expect.poll(async () => (await authenticator!.credentials()).length).toBe(0);
+    await submitPassword(page, email);
+    await skipAppend(page, '/dashboard');
+    await expectDashboard(page, email);
+  });
+
+  test('a deep link survives passkey login and the append step', async ({ page }) => {
+    const email = uniqueEmail('deeplink-passkey');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+
+    await page.goto('/passkeys');
+    await expect(page).toHaveURL(pathIs('/login'));
+    expect(nextParam(page)).toBe('/passkeys');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expect(page).toHaveURL(pathIs('/passkeys'));
+    await expect(page.getByRole('heading', { name: 'Passkeys' })).toBeVisible();
+  });
+});
+
+test.describe('conditional UI', () => {
+  test.use({ conditionalMediation: true });
+
+  test('the Email field offers the passkey (autofill) and signs in', async ({ page }) => {
+    const email = uniqueEmail('conditional');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+
+    // The virtual authenticator picks the passkey as soon as the request is armed.
+    await page.goto('/login');
+    await expectDashboard(page, email);
+  });
+});
+
+test.describe('the append step', () => {
+  test('"Don\'t ask again" is remembered at the next login', async ({ page }) => {
+    const email = uniqueEmail('dontask');
+    await signUp(page, email);
+    await expect(page).toHaveURL(pathIs('/append'));
+    await page.getByLabel("Don't ask again").check();
+    await page.getByRole('button', { name: 'Skip', exact: true }).click();
+    await expectDashboard(page, email);
+    await signOut(page);
+
+    await page.getByRole('button', { name: 'Use another account' }).click();
+    await submitSignIn(page, email);
+    // The server answers /append with a redirect: no offer is shown.
+    await expectDashboard(page, email);
+  });
+
+  test('cancelling creation shows a retry that works', async ({ page, authenticator }) => {
+    const email = uniqueEmail('append-cancel');
+    await signUp(page, email);
+    await expect(page).toHaveURL(pathIs('/append'));
+    await authenticator!.setUserVerified(false);
+    await createPasskeyAtAppend(page);
+    await expect(alertWith(page, /cancelled/i)).toBeVisible();
+    await expect(page).toHaveURL(pathIs('/append'));
+
+    await authenticator!.setUserVerified(true);
+    await createPasskeyAtAppend(page);
+    await expectDashboard(page, email);
+    expect(await authenticator!.credentials()).toHaveLength(1);
+  });
+
+  test('a browser without a platform authenticator is not offered one', async ({ browser }) => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const email = uniqueEmail('noplatform');
+      await signUp(page, email);
+      await expectDashboard(page, email);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+// Each frontend-API call failing (the network drops it) must land in a usable fallback:
+// passkeys are only ever an addition to the password.
+test.describe('frontend API failures', () => {
+  for (const step of ['init', 'start', 'finish']) {
+    test(`login ${step} failing falls back to the password`, async ({ page }) => {
+      const email = uniqueEmail(`login-${step}`);
+      await signUpWithPasskey(page, email);
+      await forgetBrowser(page);
+
+      await page.route(`**/v2/connect/login/${step}`, (route) => route.abort());
+      await page.goto('/login');
+      await page.getByLabel('Email', { exact: true }).fill(email);
+      await page.getByRole('button', { name: 'Continue', exact: true }).click();
+      await submitPassword(page, email);
+      // (/append forwards by itself: this browser already has the passkey.)
+      await expectDashboard(page, email);
+    });
+  }
+
+  for (const step of ['init', 'start']) {
+    test(`append ${step} failing forwards without an offer`, async ({ page, authenticator }) => {
+      await page.route(`**/v2/connect/append/${step}`, (route) => route.abort());
+      const email = uniqueEmail(`append-${step}`);
+      await signUp(page, email);
+      await expectDashboard(page, email);
+      expect(await authenticator!.credentials()).toHaveLength(0);
+    });
+  }
+
+  test('append finish failing says so and Skip still works', async ({ page }) => {
+    await page.route('**/v2/connect/append/finish', (route) => route.abort());
+    const email = uniqueEmail('append-finish');
+    await signUp(page, email);
+    await createPasskeyAtAppend(page);
+    await expect(alertWith(page, /could not be saved/i)).toBeVisible();
+    await skipAppend(page, '/dashboard');
+    await expectDashboard(page, email);
+  });
+
+  for (const step of ['init', 'list']) {
+    test(`manage ${step} failing shows a message`, async ({ page }) => {
+      const email = uniqueEmail(`manage-${step}`);
+      await signUpWithPasskey(page, email);
+      await page.route(`**/v2/connect/manage/${step}`, (route) => route.abort());
+      await page.goto('/passkeys');
+      await expect(alertWith(page, /cannot be shown/i)).toBeVisible();
+      await expect(page.getByRole('button', { name: 'Sign out' })).toHaveCount(0);
+    });
+  }
+
+  test('manage delete failing keeps the passkey and says so', async ({ page }) => {
+    const email = uniqueEmail('manage-delete');
+    await signUpWithPasskey(page, email);
+    await page.route('**/v2/connect/manage/delete', (route) => route.abort());
+    await page.goto('/passkeys');
+    const item = passkeyItems(page);
+    await item.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('button', { name: 'Delete passkey' }).click();
+    await expect(alertWith(page, /could not be deleted/i)).toBeVisible();
+    await expect(item).toHaveCount(1);
+  });
+});
