@@ -2,6 +2,7 @@ import type { Browser, Page } from '@playwright/test';
 
 import {
   alertWith,
+  createAccount,
   expect,
   expectDashboard,
   nextParam,
@@ -280,6 +281,27 @@ test.describe('passkey login', () => {
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await expect(page).toHaveURL(pathIs('/passkeys'));
     await expect(page.getByRole('heading', { name: 'Passkeys' })).toBeVisible();
+  });
+});
+
+test.describe('a browser without WebAuthn', () => {
+  test.use({ withAuthenticator: false });
+
+  test('the passkey button says why; the password works; no offer after login', async ({
+    page,
+    browser,
+  }) => {
+    await page.addInitScript('delete window.PublicKeyCredential;');
+    const email = uniqueEmail('nowebauthn');
+    await createAccount(browser, email);
+
+    await page.goto('/login');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expect(alertWith(page, /cannot use passkeys/i)).toBeVisible();
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await submitPassword(page, email);
+    // The append step sees no WebAuthn and forwards by itself.
+    await expectDashboard(page, email);
   });
 });
 
