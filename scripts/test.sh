@@ -71,7 +71,8 @@ with_front_env() {
 # Playwright starts target/debug/latchkey on a fresh database (see end2end/playwright.config.ts).
 playwright() {
   local status=0
-  (cd end2end && npx playwright test) || status=$?
+  # Type-check the specs first (Playwright itself only strips the types).
+  (cd end2end && npx tsc --noEmit -p . && npx playwright test) || status=$?
   if [ "$status" -ne 0 ] && [ -f target/e2e/server.log ]; then
     echo "---- last 60 lines of target/e2e/server.log ----" >&2
     tail -n 60 target/e2e/server.log >&2

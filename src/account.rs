@@ -123,7 +123,7 @@ pub async fn finish_append(
     dont_ask_again: Option<String>,
     reason: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::context::{app, require, Need};
+    use crate::server::context::{app, leave_append, require, Need};
     let app = app()?;
     let session = require(Need::SignedIn)?;
     if outcome == AppendOutcome::Skipped {
@@ -151,14 +151,5 @@ pub async fn finish_append(
         reason = %reason.unwrap_or_default().chars().take(40).collect::<String>(),
         "append step finished"
     );
-    let still_there = app
-        .sessions
-        .finish_append(&session)
-        .await
-        .map_err(|err| AppError::internal("finishing the append step", err))?;
-    if !still_there {
-        return Err(AppError::Unauthenticated);
-    }
-    leptos_axum::redirect(&crate::journey::target_after_append(Some(&next)));
-    Ok(())
+    leave_append(&app, &session, &next).await
 }

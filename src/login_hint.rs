@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use http::header::{HeaderMap, HeaderValue, COOKIE};
+use http::header::{HeaderMap, HeaderValue};
 
 const COOKIE_NAME: &str = "latchkey_login_hint";
 /// With https the `__Host-` prefix makes the browser enforce Secure, Path=/ and no Domain.
@@ -52,15 +52,7 @@ pub fn forget(secure: bool) -> HeaderValue {
 
 /// The email remembered in the request's cookie, if it is one we could have written.
 pub fn read(headers: &HeaderMap, secure: bool) -> Option<String> {
-    let name = name(secure);
-    let value = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)?;
+    let value = crate::cookies::value(headers, name(secure))?;
     if value.is_empty() || value.len() > MAX_VALUE_LEN {
         return None;
     }
@@ -75,6 +67,7 @@ pub fn read(headers: &HeaderMap, secure: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::COOKIE;
 
     fn request_with(cookie: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use http::header::{HeaderMap, HeaderValue, COOKIE};
+use http::header::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 
 use crate::config::{Config, Secret, SessionSettings};
@@ -250,15 +250,7 @@ impl Sessions {
     }
 
     fn token_from(&self, headers: &HeaderMap) -> Option<String> {
-        let name = self.cookie_name();
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.to_string())
+        crate::cookies::value(headers, self.cookie_name()).map(str::to_string)
     }
 }
 

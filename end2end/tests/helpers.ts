@@ -14,7 +14,8 @@ export class VirtualAuthenticator {
     readonly id: string,
   ) {}
 
-  static async attach(page: Page): Promise<VirtualAuthenticator> {
+  /** `synced`: its passkeys are backed up (like a password manager's). */
+  static async attach(page: Page, { synced = false } = {}): Promise<VirtualAuthenticator> {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -25,6 +26,8 @@ export class VirtualAuthenticator {
         hasUserVerification: true,
         isUserVerified: true,
         automaticPresenceSimulation: true,
+        defaultBackupEligibility: synced,
+        defaultBackupState: synced,
       },
     });
     return new VirtualAuthenticator(cdp, authenticatorId);

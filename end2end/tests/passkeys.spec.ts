@@ -15,6 +15,7 @@ import {
   submitSignIn,
   test,
   uniqueEmail,
+  VirtualAuthenticator,
 } from './helpers';
 
 // The passkey journey (design.md §1, issue "Connect components"): a CDP virtual
@@ -93,38 +94,23 @@ test.describe('creating and listing passkeys', () => {
     // Chromium allows one internal authenticator: this one replaces the default.
     test.use({ withAuthenticator: false });
 
-  test('a backed-up passkey is marked Synced and shows when it was last used', async ({
-    page,
-  }) => {
-    // A second, synced authenticator (like a password manager's passkeys).
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-        defaultBackupEligibility: true,
-        defaultBackupState: true,
-      },
-    });
-    const email = uniqueEmail('synced');
-    await signUpWithPasskey(page, email);
-    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
-    expect(credentials).toHaveLength(1);
+    test('a backed-up passkey is marked Synced and shows when it was last used', async ({
+      page,
+    }) => {
+      const authenticator = await VirtualAuthenticator.attach(page, { synced: true });
+      const email = uniqueEmail('synced');
+      await signUpWithPasskey(page, email);
+      expect(await authenticator.credentials()).toHaveLength(1);
 
-    await forgetBrowser(page);
-    await page.goto('/login');
-    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-    await expectDashboard(page, email);
-    await page.goto('/passkeys');
-    const item = passkeyItems(page);
-    await expect(item).toContainText('Synced');
-    await expect(item).toContainText(/Last used .*\d{4}/);
-  });
+      await forgetBrowser(page);
+      await page.goto('/login');
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      await expectDashboard(page, email);
+      await page.goto('/passkeys');
+      const item = passkeyItems(page);
+      await expect(item).toContainText('Synced');
+      await expect(item).toContainText(/Last used .*\d{4}/);
+    });
   });
 
   test('a second passkey on the same authenticator gets a clear message', async ({
@@ -201,6 +187,9 @@ test.describe('passkey login', () => {
     await forgetBrowser(page);
 
     await page.goto('/login');
+    // Passkey actions are enabled once the page has hydrated and asked the service (before
+    // that, Continue is the plain form's: the password step).
+    await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeEnabled();
     await page.getByLabel('Email', { exact: true }).fill(email);
     await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await expectDashboard(page, email);
@@ -360,6 +349,42 @@ test.describe('the append step', () => {
     } finally {
       await context.close();
     }
+  });
+});
+
+// The service's rollout decision (a percentage of browsers, a kill switch) arrives in the
+// init answers; the server's own rollout is tested in tests/connect_*.rs, so here the
+// answer is rewritten in flight.
+test.describe('rollout denied', () => {
+  async function deny(page: Page, component: 'login' | 'append', flag: string) {
+    await page.route(`**/v2/connect/${component}/init`, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body[flag] = false;
+      await route.fulfill({ response, json: body });
+    });
+  }
+
+  test('login: the password step, no passkey prompt', async ({ page }) => {
+    const email = uniqueEmail('rollout-login');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+    await deny(page, 'login', 'loginAllowed');
+
+    await page.goto('/login');
+    await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeEnabled();
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await submitPassword(page, email);
+    await expectDashboard(page, email);
+  });
+
+  test('append: no offer, straight to the target', async ({ page, authenticator }) => {
+    await deny(page, 'append', 'appendAllowed');
+    const email = uniqueEmail('rollout-append');
+    await signUp(page, email);
+    await expectDashboard(page, email);
+    expect(await authenticator!.credentials()).toHaveLength(0);
   });
 });
 

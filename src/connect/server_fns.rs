@@ -26,7 +26,7 @@ pub enum AppendOffer {
 /// with a redirect before anything is shown.
 #[server(prefix = "/api", endpoint = "append_decision")]
 pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
-    use crate::server::context::{app, require, Need};
+    use crate::server::context::{app, leave_append, require, Need};
     let app = app()?;
     let session = require(Need::SignedIn)?;
     if !session.append_pending() {
@@ -44,16 +44,8 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
     } else {
         return Ok(AppendOffer::Offer);
     };
-    let still_there = app
-        .sessions
-        .finish_append(&session)
-        .await
-        .map_err(|err| AppError::internal("finishing the append step", err))?;
-    if !still_there {
-        return Err(AppError::Unauthenticated);
-    }
     tracing::info!(account = %session.account_id(), ?decision, "append step skipped itself");
-    leptos_axum::redirect(&crate::journey::target_after_append(Some(&next)));
+    leave_append(&app, &session, &next).await?;
     Ok(decision)
 }
 

@@ -75,6 +75,20 @@ pub async fn log_in(
     Ok(crate::journey::target_after_login(Some(next)))
 }
 
+/// Ends the append step of `session` and redirects to the target it carried.
+pub async fn leave_append(app: &AppState, session: &Session, next: &str) -> Result<(), AppError> {
+    let still_there = app
+        .sessions
+        .finish_append(session)
+        .await
+        .map_err(|err| AppError::internal("finishing the append step", err))?;
+    if !still_there {
+        return Err(AppError::Unauthenticated);
+    }
+    leptos_axum::redirect(&crate::journey::target_after_append(Some(next)));
+    Ok(())
+}
+
 /// The one-tap hint the request carries (see [`crate::login_hint`]).
 pub fn login_hint(app: &AppState) -> Option<String> {
     use_context::<Parts>()

@@ -118,16 +118,44 @@ struct Flow {
     /// options kept must come from the start the service saw last.
     starting: Arc<futures::lock::Mutex<()>>,
     conditional_options: ArcStoredValue<Option<String>>,
+    /// A click that came before the service answered `init`.
+    queued: ArcStoredValue<Option<Intent>>,
     loaded_ms: ArcStoredValue<i64>,
 }
 
 impl Flow {
     /// Runs after hydration: starts a process, arms conditional UI, prepares the first intent.
     async fn start(self) {
+        if self.connect().await {
+            if self.conditional_options.with_value(Option::is_some) {
+                self.arm_conditional();
+            }
+            // Prepare what the page shows first, unless a click already asked for more.
+            if self.queued.with_value(Option::is_none) {
+                let intent = match self.step.get_untracked() {
+                    Step::OneTap(email) => Intent::Identifier {
+                        email,
+                        one_tap: true,
+                    },
+                    _ => Intent::Discoverable,
+                };
+                self.prepare(intent).await;
+            }
+        }
+        // A click that came while the page was still asking the service.
+        if let Some(intent) = self.queued.get_value() {
+            self.queued.set_value(None);
+            self.busy.set(false);
+            self.attempt(intent);
+        }
+    }
+
+    /// Starts a login process; decides whether passkeys can be tried here.
+    async fn connect(&self) -> bool {
         let capabilities = webauthn::capabilities().await;
         if !capabilities.webauthn {
             self.passkeys.set(Availability::Unavailable(None));
-            return;
+            return false;
         }
         self.loaded_ms.set_value(now_ms());
         let mut api = self.api.get_value();
@@ -138,28 +166,20 @@ impl Flow {
             Err(err) => {
                 leptos::logging::warn!("passkey login unavailable: {err}");
                 self.passkeys.set(Availability::Unavailable(None));
-                return;
+                return false;
             }
         };
         remember_client_handle(init.new_client_env_handle.as_deref());
         if !init.login_allowed {
             self.passkeys.set(Availability::Unavailable(None));
-            return;
+            return false;
         }
-        self.passkeys.set(Availability::Ready);
         if capabilities.conditional_mediation && !init.conditional_ui_challenge.is_empty() {
             self.conditional_options
                 .set_value(Some(init.conditional_ui_challenge));
-            self.arm_conditional();
         }
-        let intent = match self.step.get_untracked() {
-            Step::OneTap(email) => Intent::Identifier {
-                email,
-                one_tap: true,
-            },
-            _ => Intent::Discoverable,
-        };
-        self.prepare(intent).await;
+        self.passkeys.set(Availability::Ready);
+        true
     }
 
     /// Offers passkeys in the Email field's autofill until the person picks one or a modal
@@ -245,10 +265,15 @@ impl Flow {
         self.notice.set(None);
         match self.passkeys.get_untracked() {
             Availability::Ready => {}
-            Availability::Checking | Availability::Unavailable(_) => {
-                let message = match (&intent, self.passkeys.get_untracked()) {
-                    (_, Availability::Unavailable(Some(reason))) => Some(reason),
-                    (Intent::Discoverable, _) => Some(MSG_NOT_SUPPORTED.to_string()),
+            // Still asking the service: this click runs as soon as it has answered.
+            Availability::Checking => {
+                self.busy.set(true);
+                return self.queued.set_value(Some(intent));
+            }
+            Availability::Unavailable(reason) => {
+                let message = match (&intent, reason) {
+                    (_, Some(reason)) => Some(reason),
+                    (Intent::Discoverable, None) => Some(MSG_NOT_SUPPORTED.to_string()),
                     _ => None,
                 };
                 return self.fall_back(intent.email(), message);
@@ -448,6 +473,7 @@ pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -
         generation: ArcStoredValue::new(0),
         starting: Arc::new(futures::lock::Mutex::new(())),
         conditional_options: ArcStoredValue::new(None),
+        queued: ArcStoredValue::new(None),
         loaded_ms: ArcStoredValue::new(0),
     };
     // Effects run only in the browser, after hydration.
@@ -495,6 +521,12 @@ pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -
         let flow = flow.clone();
         move |_| flow.attempt(Intent::Discoverable)
     };
+    // Passkey actions wait for the page to be ready (hydrated, service asked): a click on
+    // the server-rendered button could not do anything yet.
+    let passkey_busy = {
+        let (busy, passkeys) = (busy.clone(), flow.passkeys.clone());
+        move || busy() || passkeys.get() == Availability::Checking
+    };
 
     view! {
         <section class="card">
@@ -507,7 +539,7 @@ pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -
             <button
                 type="button"
                 class="secondary passkey"
-                disabled=busy
+                disabled=passkey_busy
                 on:click=passkey_button
             >
                 "Sign in with a passkey"
@@ -599,7 +631,10 @@ fn OneTap(flow: Flow, hint: String, forget: ServerAction<ForgetLoginHint>) -> im
     let label = format!("Continue as {hint}");
     let sign_in_url = SignIn::url();
     let next = flow.next.get_untracked();
-    let busy = flow.busy.clone();
+    let busy = {
+        let (busy, passkeys) = (flow.busy.clone(), flow.passkeys.clone());
+        move || busy.get() || passkeys.get() == Availability::Checking
+    };
     let continue_as = {
         let flow = flow.clone();
         let hint = hint.clone();
@@ -633,7 +668,7 @@ fn OneTap(flow: Flow, hint: String, forget: ServerAction<ForgetLoginHint>) -> im
             <button
                 type="submit"
                 class="primary"
-                disabled=move || busy.get()
+                disabled=busy
                 on:click=continue_as
             >
                 {label}
