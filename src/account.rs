@@ -127,19 +127,14 @@ pub async fn finish_append(
     let app = app()?;
     let session = require(Need::SignedIn)?;
     if outcome == AppendOutcome::Skipped {
-        let mut preferences = app
-            .store
-            .append_preferences(session.account_id())
-            .await
-            .map_err(|err| AppError::internal("reading append preferences", err))?;
-        preferences.opt_out |= dont_ask_again.is_some();
-        let snooze = app.config.session.append_snooze.as_secs();
-        if snooze > 0 {
-            let snooze = i64::try_from(snooze).unwrap_or(i64::MAX);
-            preferences.snoozed_until = crate::store::now().saturating_add(snooze);
-        }
+        let snooze = i64::try_from(app.config.session.append_snooze.as_secs()).unwrap_or(i64::MAX);
+        let snoozed_until = (snooze > 0).then(|| crate::store::now().saturating_add(snooze));
         app.store
-            .set_append_preferences(session.account_id(), preferences)
+            .record_append_skip(
+                session.account_id(),
+                dont_ask_again.is_some(),
+                snoozed_until,
+            )
             .await
             .map_err(|err| AppError::internal("saving append preferences", err))?;
     }

@@ -118,14 +118,9 @@ async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -> St
         .to_string()
 }
 
+/// `name=value` of the cookie `name` the response sets.
 fn cookie_named(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
+    set_cookie_named(headers, name).and_then(|line| line.split(';').next().map(str::to_string))
 }
 
 async fn passkey_login_makes_an_append_pending_session(db: Db) {
@@ -324,7 +319,13 @@ async fn connect_tokens_follow_the_session() {
 
 #[tokio::test]
 async fn dont_ask_again_makes_the_append_step_a_redirect() {
-    let app = TestApp::start(Db::Sqlite).await;
+    for db in [Db::Sqlite, Db::Postgres] {
+        dont_ask_again_on(db).await;
+    }
+}
+
+async fn dont_ask_again_on(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     let cookie = app.sign_up(&email, PASSWORD).await;
     // Without a choice the step shows its offer.
@@ -354,9 +355,12 @@ async fn dont_ask_again_makes_the_append_step_a_redirect() {
 
 #[tokio::test]
 async fn skip_snoozes_the_offer_only_when_configured() {
-    for (snooze, offered_again) in [("0", true), ("24", false)] {
-        let app =
-            TestApp::start_with(Db::Sqlite, &[("LATCHKEY_APPEND_SNOOZE_HOURS", snooze)]).await;
+    for (db, snooze, offered_again) in [
+        (Db::Sqlite, "0", true),
+        (Db::Sqlite, "24", false),
+        (Db::Postgres, "24", false),
+    ] {
+        let app = TestApp::start_with(db, &[("LATCHKEY_APPEND_SNOOZE_HOURS", snooze)]).await;
         let email = unique_email();
         let cookie = app.sign_up(&email, PASSWORD).await;
         let res = app
@@ -386,14 +390,7 @@ async fn the_login_hint_is_set_at_login_and_forgotten_on_request() {
     app.sign_up(&email, PASSWORD).await;
     let res = app.sign_in(&email, PASSWORD).await;
     let hint = cookie_named(res.headers(), "latchkey_login_hint").expect("hint cookie");
-    let line = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("latchkey_login_hint="))
-        .unwrap()
-        .to_string();
+    let line = set_cookie_named(res.headers(), "latchkey_login_hint").unwrap();
     assert!(
         line.contains("HttpOnly") && line.contains("SameSite=Lax"),
         "{line}"

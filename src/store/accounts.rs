@@ -109,18 +109,23 @@ impl Store {
         .map(Option::unwrap_or_default)
     }
 
-    /// Records "Don't ask again" (`opt_out`) and/or a snooze until `snoozed_until`.
-    pub async fn set_append_preferences(
+    /// Records a "Skip" at the append step in one statement: "Don't ask again" (`opt_out`)
+    /// is only ever switched on; `snoozed_until`, when given, replaces the snooze.
+    pub async fn record_append_skip(
         &self,
         account_id: &str,
-        preferences: AppendPreferences,
+        opt_out: bool,
+        snoozed_until: Option<i64>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE accounts SET append_opt_out = $2, append_snoozed_until = $3 WHERE id = $1",
+            "UPDATE accounts SET
+                 append_opt_out = CASE WHEN $2 = 1 THEN 1 ELSE append_opt_out END,
+                 append_snoozed_until = COALESCE($3, append_snoozed_until)
+             WHERE id = $1",
         )
         .bind(account_id)
-        .bind(super::flag(preferences.opt_out))
-        .bind(preferences.snoozed_until)
+        .bind(super::flag(opt_out))
+        .bind(snoozed_until)
         .execute(self.pool())
         .await?;
         Ok(())

@@ -138,14 +138,20 @@ impl Drop for TestApp {
     }
 }
 
-/// The full `Set-Cookie` line for the session cookie, if the response sets one.
-pub fn set_cookie_line(res: &reqwest::Response) -> Option<String> {
-    res.headers()
+/// The full `Set-Cookie` line for the cookie `name`, if the response sets one.
+pub fn set_cookie_named(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("latchkey_session=") || v.starts_with("__Host-latchkey_session="))
+        .find(|v| v.starts_with(&format!("{name}=")))
         .map(str::to_string)
+}
+
+/// The full `Set-Cookie` line for the session cookie, if the response sets one.
+pub fn set_cookie_line(res: &reqwest::Response) -> Option<String> {
+    set_cookie_named(res.headers(), "latchkey_session")
+        .or_else(|| set_cookie_named(res.headers(), "__Host-latchkey_session"))
 }
 
 /// `name=value` of the session cookie the response sets (empty value = cleared).

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::client::{init_request, now_ms, remember_client_handle};
+use super::client::{after_hydration, init_request, now_ms, remember_client_handle};
 use super::frontend_api::FrontendApi;
 use super::webauthn::{self, WebAuthnError};
 use crate::account::{finish_append, AppendOutcome, FinishAppend};
@@ -144,26 +144,21 @@ impl Offer {
     }
 
     fn failed(&self, err: WebAuthnError) {
-        match err {
+        let message = match err {
             // `excludeCredentials` matched: this authenticator already holds a passkey for
             // this account, so there is nothing to offer here.
             WebAuthnError::AlreadyRegistered => {
-                self.leave(AppendOutcome::NotOffered, "passkey-exists")
+                return self.leave(AppendOutcome::NotOffered, "passkey-exists")
             }
-            WebAuthnError::Cancelled | WebAuthnError::Aborted => {
-                self.notice.set(Some(MSG_CANCELLED.to_string()));
-                spawn_local(self.clone().prepare_owned());
-            }
+            WebAuthnError::Cancelled | WebAuthnError::Aborted => MSG_CANCELLED,
             other => {
                 leptos::logging::warn!("passkey creation failed: {other}");
-                self.notice.set(Some(MSG_FAILED.to_string()));
-                spawn_local(self.clone().prepare_owned());
+                MSG_FAILED
             }
-        }
-    }
-
-    async fn prepare_owned(self) {
-        self.prepare().await;
+        };
+        self.notice.set(Some(message.to_string()));
+        let offer = self.clone();
+        spawn_local(async move { offer.prepare().await });
     }
 
     /// Leaves the step; the server finishes it and redirects to the target.
@@ -191,14 +186,7 @@ pub fn ConnectAppend(next: String) -> impl IntoView {
         api: ArcStoredValue::new(FrontendApi::new("")),
         loaded_ms: ArcStoredValue::new(0),
     };
-    Effect::new({
-        let offer = offer.clone();
-        move |started: Option<()>| {
-            if started.is_none() {
-                spawn_local(offer.clone().start());
-            }
-        }
-    });
+    after_hydration(offer.clone().start());
 
     let skip = ServerAction::<FinishAppend>::new();
     let ready = {

@@ -5,6 +5,9 @@
 //! run after hydration.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+
+use leptos::prelude::Effect;
 
 use super::webauthn::Capabilities;
 use crate::connect::api::{ClientInformation, InitReq};
@@ -12,6 +15,16 @@ use crate::connect::api::{ClientInformation, InitReq};
 /// `localStorage` key of the opaque handle the service gives this browser
 /// (`newClientEnvHandle`); it lets the service tell "a passkey made on this browser".
 const CLIENT_HANDLE_KEY: &str = "latchkey.clientEnvHandle";
+
+/// Runs `task` once, in the browser after hydration (effects never run on the server).
+pub fn after_hydration(task: impl Future<Output = ()> + 'static) {
+    let mut task = Some(task);
+    Effect::new(move |_| {
+        if let Some(task) = task.take() {
+            leptos::task::spawn_local(task);
+        }
+    });
+}
 
 /// The init request for a frontend-API process, from what the browser can do.
 pub fn init_request(capabilities: Capabilities) -> InitReq {

@@ -19,7 +19,8 @@ use leptos::server_fn::ServerFn;
 use leptos::task::spawn_local;
 
 use super::client::{
-    credential_id_of, go_to, init_request, now_ms, remember_client_handle, rp_id_of,
+    after_hydration, credential_id_of, go_to, init_request, now_ms, remember_client_handle,
+    rp_id_of,
 };
 use super::frontend_api::{ApiError, FrontendApi};
 use super::webauthn::{self, Mediation, WebAuthnError};
@@ -104,7 +105,7 @@ const MSG_NO_EMAIL: &str = "Enter your email address.";
 /// (not owned by the component), so a task that outlives the page never touches freed state.
 #[derive(Clone)]
 struct Flow {
-    next: ArcRwSignal<String>,
+    next: String,
     step: ArcRwSignal<Step>,
     email: ArcRwSignal<String>,
     notice: ArcRwSignal<Option<String>>,
@@ -188,7 +189,7 @@ impl Flow {
         let Some(options) = self.conditional_options.get_value() else {
             return;
         };
-        let Ok((_pending, result)) = webauthn::get(&options, Mediation::Conditional) else {
+        let Ok(result) = webauthn::get(&options, Mediation::Conditional) else {
             return;
         };
         let flow = self.clone();
@@ -301,16 +302,16 @@ impl Flow {
             }
             Prepared::Options { intent, options } => (intent, options),
         };
-        // (`get` first stops the autofill request: one WebAuthn request at a time.)
-        let (_pending, result) = match webauthn::get(&options, Mediation::Modal) {
-            Ok(started) => started,
-            Err(err) => return self.ceremony_failed(intent, err),
-        };
-        self.busy.set(true);
         if let Some(email) = intent.email() {
             // Carried over to the password step should this attempt fall back.
             self.email.set(email.to_string());
         }
+        // (`get` first stops the autofill request: one WebAuthn request at a time.)
+        let result = match webauthn::get(&options, Mediation::Modal) {
+            Ok(result) => result,
+            Err(err) => return self.ceremony_failed(intent, err),
+        };
+        self.busy.set(true);
         let flow = self.clone();
         spawn_local(async move {
             match result.await {
@@ -328,10 +329,9 @@ impl Flow {
         match err {
             WebAuthnError::Cancelled | WebAuthnError::Aborted => {
                 self.notice.set(Some(MSG_CANCELLED.to_string()));
-                // Someone who named their account may rather type the password now; the
-                // passkey button stays for the retry.
-                if let Some(email) = intent.email() {
-                    self.email.set(email.to_string());
+                // Someone who named their account (its email is already in the field) may
+                // rather type the password now; the passkey button stays for the retry.
+                if intent.email().is_some() {
                     self.step.set(Step::Password);
                 }
                 self.arm_conditional();
@@ -364,7 +364,6 @@ impl Flow {
         let finished = match api.login_finish(&req).await {
             Ok(finished) => finished,
             Err(err) => {
-                self.busy.set(false);
                 let email = self.email.get_untracked();
                 if let ApiError::Service { status: 404, .. } = err {
                     // The passkey is gone on our side: tell the authenticator to forget it.
@@ -382,11 +381,9 @@ impl Flow {
                 return self.fall_back(Some(&email), Some(MSG_UNAVAILABLE.to_string()));
             }
         };
-        let next = self.next.get_untracked();
-        match complete_passkey_login(finished.signed_passkey_data, next).await {
+        match complete_passkey_login(finished.signed_passkey_data, self.next.clone()).await {
             Ok(target) => go_to(&target),
             Err(err) => {
-                self.busy.set(false);
                 let email = self.email.get_untracked();
                 self.fall_back(Some(&email), Some(err.to_string()));
             }
@@ -409,6 +406,13 @@ impl Flow {
         self.notice.set(message);
         self.busy.set(false);
         self.step.set(Step::Password);
+    }
+
+    /// Whether passkey actions must wait: a ceremony runs, or the page has not yet hydrated
+    /// and asked the service (a click on the server-rendered button could do nothing).
+    fn waiting(&self) -> impl Fn() -> bool + Clone + Send + Sync + 'static {
+        let (busy, passkeys) = (self.busy.clone(), self.passkeys.clone());
+        move || busy.get() || passkeys.get() == Availability::Checking
     }
 
     /// Continue: passkey for the typed email, or the password step.
@@ -462,7 +466,7 @@ pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -
     };
     let signup_href = with_next(SIGNUP_PATH, Some(&next));
     let flow = Flow {
-        next: ArcRwSignal::new(next),
+        next,
         step: ArcRwSignal::new(initial_step),
         email: ArcRwSignal::new(email.unwrap_or_default()),
         notice: ArcRwSignal::new(None),
@@ -476,24 +480,12 @@ pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -
         queued: ArcStoredValue::new(None),
         loaded_ms: ArcStoredValue::new(0),
     };
-    // Effects run only in the browser, after hydration.
-    Effect::new({
-        let flow = flow.clone();
-        move |started: Option<()>| {
-            if started.is_none() {
-                spawn_local(flow.clone().start());
-            }
-        }
-    });
+    after_hydration(flow.clone().start());
     // Leaving the page stops the autofill request.
     on_cleanup(webauthn::abort_conditional);
 
     let sign_in = ServerAction::<SignIn>::new();
     let forget = ServerAction::<ForgetLoginHint>::new();
-    let busy = {
-        let busy = flow.busy.clone();
-        move || busy.get() || sign_in.pending().get()
-    };
 
     let one_tap = {
         let flow = flow.clone();
@@ -521,11 +513,9 @@ pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -
         let flow = flow.clone();
         move |_| flow.attempt(Intent::Discoverable)
     };
-    // Passkey actions wait for the page to be ready (hydrated, service asked): a click on
-    // the server-rendered button could not do anything yet.
     let passkey_busy = {
-        let (busy, passkeys) = (busy.clone(), flow.passkeys.clone());
-        move || busy() || passkeys.get() == Availability::Checking
+        let waiting = flow.waiting();
+        move || waiting() || sign_in.pending().get()
     };
 
     view! {
@@ -556,7 +546,7 @@ fn EmailForm(flow: Flow, sign_in: ServerAction<SignIn>) -> impl IntoView {
         let busy = flow.busy.clone();
         move || busy.get() || sign_in.pending().get()
     };
-    let next = flow.next.get_untracked();
+    let next = flow.next.clone();
     // `value` for the server-rendered page (the no-JavaScript password step), `prop:value`
     // for what the flow sets later.
     let initial_email = flow.email.get_untracked();
@@ -630,11 +620,8 @@ fn EmailForm(flow: Flow, sign_in: ServerAction<SignIn>) -> impl IntoView {
 fn OneTap(flow: Flow, hint: String, forget: ServerAction<ForgetLoginHint>) -> impl IntoView {
     let label = format!("Continue as {hint}");
     let sign_in_url = SignIn::url();
-    let next = flow.next.get_untracked();
-    let busy = {
-        let (busy, passkeys) = (flow.busy.clone(), flow.passkeys.clone());
-        move || busy.get() || passkeys.get() == Availability::Checking
-    };
+    let next = flow.next.clone();
+    let busy = flow.waiting();
     let continue_as = {
         let flow = flow.clone();
         let hint = hint.clone();

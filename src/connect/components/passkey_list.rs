@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::client::{format_date, init_request, now_ms, remember_client_handle};
+use super::client::{after_hydration, format_date, init_request, now_ms, remember_client_handle};
 use super::frontend_api::FrontendApi;
 use super::webauthn::{self, WebAuthnError};
 use crate::connect::api::{
@@ -258,14 +258,7 @@ pub fn ConnectPasskeyList() -> impl IntoView {
         signal_api: ArcStoredValue::new(false),
         loaded_ms: ArcStoredValue::new(0),
     };
-    Effect::new({
-        let manager = manager.clone();
-        move |started: Option<()>| {
-            if started.is_none() {
-                spawn_local(manager.clone().start());
-            }
-        }
-    });
+    after_hydration(manager.clone().start());
 
     let notice = {
         let notice = manager.notice.clone();

@@ -101,22 +101,8 @@ mod inert {
     pub fn get(
         _options: &str,
         _mediation: Mediation,
-    ) -> Result<
-        (
-            PendingGet,
-            impl Future<Output = Result<String, WebAuthnError>>,
-        ),
-        WebAuthnError,
-    > {
-        Err::<(PendingGet, std::future::Ready<_>), _>(WebAuthnError::NotSupported)
-    }
-
-    /// Handle of a running `get`, to abort it.
-    #[derive(Debug, Clone, Default)]
-    pub struct PendingGet;
-
-    impl PendingGet {
-        pub fn abort(&self) {}
+    ) -> Result<impl Future<Output = Result<String, WebAuthnError>>, WebAuthnError> {
+        Err::<std::future::Ready<_>, _>(WebAuthnError::NotSupported)
     }
 
     pub fn abort_conditional() {}
@@ -312,47 +298,29 @@ mod browser {
         })
     }
 
-    /// Handle of a running `get`, to abort it (conditional UI before a modal request).
-    #[derive(Debug, Clone)]
-    pub struct PendingGet {
-        controller: AbortController,
-    }
-
-    impl PendingGet {
-        pub fn abort(&self) {
-            self.controller.abort();
-        }
-    }
-
-    /// Starts `navigator.credentials.get` now and returns an abort handle and its result.
+    /// Starts `navigator.credentials.get` now and returns its result. A conditional request
+    /// stays abortable through [`abort_conditional`].
     pub fn get(
         options: &str,
         mediation: Mediation,
-    ) -> Result<
-        (
-            PendingGet,
-            impl Future<Output = Result<String, WebAuthnError>>,
-        ),
-        WebAuthnError,
-    > {
+    ) -> Result<impl Future<Output = Result<String, WebAuthnError>>, WebAuthnError> {
         let public_key = parse_options("parseRequestOptionsFromJSON", options)?;
-        let controller = AbortController::new().map_err(classify)?;
         let request = Object::new();
         set(&request, "publicKey", &public_key)?;
-        set(&request, "signal", controller.signal().as_ref())?;
         abort_conditional();
         if mediation == Mediation::Conditional {
+            let controller = AbortController::new().map_err(classify)?;
+            set(&request, "signal", controller.signal().as_ref())?;
             set(&request, "mediation", &"conditional".into())?;
-            CONDITIONAL.with(|slot| *slot.borrow_mut() = Some(controller.clone()));
+            CONDITIONAL.with(|slot| *slot.borrow_mut() = Some(controller));
         }
         let promise = credentials()?
             .get_with_options(request.unchecked_ref())
             .map_err(classify)?;
-        let future = async move {
+        Ok(async move {
             let credential = JsFuture::from(promise).await.map_err(classify)?;
             credential_json(credential)
-        };
-        Ok((PendingGet { controller }, future))
+        })
     }
 
     fn signal(name: &str, fields: &[(&str, JsValue)]) -> bool {
