@@ -175,6 +175,7 @@ npm_ci_if_needed() {
 }
 
 npm_ci_if_needed end2end @playwright/test
+npm_ci_if_needed end2end oidc-provider
 npm_ci_if_needed tools/binaryen binaryen
 
 wasm_opt="$ROOT/tools/binaryen/node_modules/.bin/wasm-opt"

@@ -25,6 +25,28 @@ pub fn state_of(info: Option<&SessionInfo>) -> SessionState {
     }
 }
 
+/// How people sign in besides passkeys: the IdP's classic login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClassicLogin {
+    /// Email + password on our own page (the builtin IdP).
+    Password,
+    /// On an external OpenID provider's pages, reached by a redirect.
+    Provider {
+        /// What buttons call it ("Acme SSO").
+        name: String,
+        /// Its own sign-up page, if it has one.
+        registration_url: Option<String>,
+    },
+}
+
+/// What `/login` and `/signup` need before they render.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginPageInfo {
+    /// The one-tap email: whoever last signed in on this browser.
+    pub hint: Option<String>,
+    pub classic: ClassicLogin,
+}
+
 #[server(prefix = "/api", endpoint = "session")]
 pub async fn fetch_session() -> Result<Option<SessionInfo>, AppError> {
     use crate::server::context::current_session;
@@ -48,7 +70,8 @@ pub async fn sign_up(email: String, password: String, next: String) -> Result<()
 
 /// Password login. Without a password this is the identifier step of a plain form post
 /// (no JavaScript, so no passkey attempt): it answers with the password step, the email
-/// carried over.
+/// carried over. With an OpenID provider the password is typed at the provider: this sends
+/// the browser there, the email as its login hint.
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(
     email: String,
@@ -59,6 +82,11 @@ pub async fn sign_in(
     use crate::session::AuthMethod;
     let app = app()?;
     let password = password.unwrap_or_default();
+    if app.oidc.is_some() {
+        // Without JavaScript there is no passkey attempt: Continue goes to the provider.
+        let email = crate::idp::normalize_email(&email).ok();
+        return crate::server::oidc::go_to_provider(&app, email.as_deref(), &next).await;
+    }
     if password.is_empty() {
         let email = crate::idp::normalize_email(&email)?;
         leptos_axum::redirect(&crate::journey::password_step(&email, Some(&next)));
@@ -70,11 +98,26 @@ pub async fn sign_in(
     Ok(())
 }
 
-/// The one-tap hint for `/login`: the email of whoever last signed in on this browser.
-#[server(prefix = "/api", endpoint = "login_hint")]
-pub async fn fetch_login_hint() -> Result<Option<String>, AppError> {
+/// What the login and sign-up pages show: the one-tap hint and how classic login works.
+#[server(prefix = "/api", endpoint = "login_page")]
+pub async fn fetch_login_page() -> Result<LoginPageInfo, AppError> {
     use crate::server::context::{app, login_hint};
-    Ok(login_hint(&app()?))
+    let app = app()?;
+    let classic = match &app.oidc {
+        None => ClassicLogin::Password,
+        Some(oidc) => ClassicLogin::Provider {
+            name: oidc.settings().display_name.clone(),
+            registration_url: oidc
+                .settings()
+                .registration_url
+                .as_ref()
+                .map(|url| url.to_string()),
+        },
+    };
+    Ok(LoginPageInfo {
+        hint: login_hint(&app),
+        classic,
+    })
 }
 
 /// "Use another account": forgets the one-tap hint. (A plain form post is sent back to the
@@ -91,14 +134,22 @@ pub async fn forget_login_hint() -> Result<(), AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::server::context::{app, current_session, set_cookie};
     let app = app()?;
+    let mut target = crate::journey::LOGIN_PATH.to_string();
     if let Some(session) = current_session().0 {
         app.sessions
             .end(&session)
             .await
             .map_err(|err| AppError::internal("ending a session", err))?;
+        // A session that came from the provider ends there too, when it offers
+        // RP-initiated logout; it then sends the browser back to /login.
+        if let (Some(oidc), Some(id_token)) = (&app.oidc, session.idp_id_token()) {
+            if let Some(url) = oidc.logout_url(id_token) {
+                target = url.to_string();
+            }
+        }
     }
     set_cookie(app.sessions.clear_cookie());
-    leptos_axum::redirect(crate::journey::LOGIN_PATH);
+    leptos_axum::redirect(&target);
     Ok(())
 }
 

@@ -23,6 +23,11 @@ const FILE_KEYS: &[&str] = &[
     "database-url",
     "data-dir",
     "idp",
+    "idp-issuer",
+    "idp-client-id",
+    "idp-scopes",
+    "idp-name",
+    "idp-registration-url",
     "connect-url",
     "connect-project-id",
     "session-idle-minutes",
@@ -41,7 +46,12 @@ const FILE_KEYS: &[&str] = &[
 ];
 
 /// Keys that must never be written in a file inside the repository.
-const SECRET_KEYS: &[&str] = &["session-secret", "connect-api-secret", "signing-key"];
+const SECRET_KEYS: &[&str] = &[
+    "session-secret",
+    "connect-api-secret",
+    "signing-key",
+    "idp-client-secret",
+];
 
 const MIN_SECRET_LEN: usize = 32;
 
@@ -82,11 +92,37 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdpKind {
+/// Which identity provider holds the users, with its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdpSettings {
+    /// Email + password in this app's database (the embedded default).
     Builtin,
-    Oidc,
+    /// Any OpenID Connect provider (Keycloak, Auth0, Cognito, ...).
+    Oidc(Box<OidcSettings>),
 }
+
+/// An external OpenID Connect provider (`idp = "oidc"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// Exactly as the provider writes `issuer` in its discovery document.
+    pub issuer: String,
+    pub client_id: String,
+    /// None for a public client (PKCE alone).
+    pub client_secret: Option<Secret>,
+    /// Always starts with `openid`.
+    pub scopes: Vec<String>,
+    /// What buttons call the provider ("Continue to <name>").
+    pub display_name: String,
+    /// The provider's own sign-up page, linked from `/signup`.
+    pub registration_url: Option<Url>,
+    /// `<public origin>/auth/callback`: register it at the provider.
+    pub redirect_uri: Url,
+    /// `<public origin>/login`: where the provider's logout sends the browser back.
+    pub post_logout_redirect_uri: Url,
+}
+
+/// Where the provider sends the browser back after login (register it there).
+pub const OIDC_CALLBACK_PATH: &str = "/auth/callback";
 
 /// Where the passkey service runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +185,7 @@ pub struct Config {
     pub database_url: String,
     pub database_kind: DatabaseKind,
     pub data_dir: PathBuf,
-    pub idp: IdpKind,
+    pub idp: IdpSettings,
     pub connect: ConnectMode,
     pub session: SessionSettings,
     pub connect_service: ConnectServiceSettings,
@@ -244,8 +280,8 @@ impl Config {
         let database_kind = parse_database_url(&database_url)?;
 
         let idp = match settings.string("idp", "builtin").as_str() {
-            "builtin" => IdpKind::Builtin,
-            "oidc" => IdpKind::Oidc,
+            "builtin" => IdpSettings::Builtin,
+            "oidc" => IdpSettings::Oidc(Box::new(oidc_settings(settings, &public_origin)?)),
             other => {
                 return Err(ConfigError::new(
                     "idp",
@@ -409,6 +445,102 @@ fn connect_service_settings(
     })
 }
 
+fn oidc_settings(settings: &Settings, public_origin: &Url) -> Result<OidcSettings, ConfigError> {
+    let issuer = settings.optional("idp-issuer").ok_or_else(|| {
+        ConfigError::new(
+            "idp-issuer",
+            "required with idp = oidc (the provider's issuer URL, e.g. https://login.example.com/realms/acme)",
+        )
+    })?;
+    let issuer_url = Url::parse(&issuer)
+        .map_err(|err| ConfigError::new("idp-issuer", format!("{issuer:?} is not a URL: {err}")))?;
+    let loopback = matches!(
+        issuer_url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]")
+    );
+    match issuer_url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(ConfigError::new(
+                "idp-issuer",
+                "must be an https URL (http only for a provider on this machine)",
+            ))
+        }
+    }
+    if issuer_url.query().is_some()
+        || issuer_url.fragment().is_some()
+        || !issuer_url.username().is_empty()
+    {
+        return Err(ConfigError::new(
+            "idp-issuer",
+            "must be the bare issuer URL, without query, fragment or user name",
+        ));
+    }
+    let client_id = settings.optional("idp-client-id").ok_or_else(|| {
+        ConfigError::new(
+            "idp-client-id",
+            "required with idp = oidc (the client id registered at the provider)",
+        )
+    })?;
+    let client_secret = settings.optional_secret("idp-client-secret")?;
+    let mut scopes = vec!["openid".to_string()];
+    for scope in settings
+        .string("idp-scopes", "openid email profile")
+        .split_whitespace()
+    {
+        if !scope
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+        {
+            return Err(ConfigError::new(
+                "idp-scopes",
+                format!("{scope:?} is not a valid scope name"),
+            ));
+        }
+        if !scopes.iter().any(|known| known == scope) {
+            scopes.push(scope.to_string());
+        }
+    }
+    let registration_url = match settings.optional("idp-registration-url") {
+        None => None,
+        Some(value) => {
+            let url = Url::parse(&value).map_err(|err| {
+                ConfigError::new(
+                    "idp-registration-url",
+                    format!("{value:?} is not a URL: {err}"),
+                )
+            })?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(ConfigError::new(
+                    "idp-registration-url",
+                    "must be an http(s) URL",
+                ));
+            }
+            Some(url)
+        }
+    };
+    let display_name = settings.string(
+        "idp-name",
+        issuer_url.host_str().unwrap_or("your sign-in service"),
+    );
+    let join = |path: &str| {
+        public_origin
+            .join(path)
+            .map_err(|err| ConfigError::new("public-origin", err.to_string()))
+    };
+    Ok(OidcSettings {
+        issuer,
+        client_id,
+        client_secret,
+        scopes,
+        display_name,
+        registration_url,
+        redirect_uri: join(OIDC_CALLBACK_PATH)?,
+        post_logout_redirect_uri: join("/login")?,
+    })
+}
+
 /// `rp-id` → `LATCHKEY_RP_ID`.
 fn env_name(key: &str) -> String {
     format!("LATCHKEY_{}", key.replace('-', "_").to_ascii_uppercase())
@@ -498,6 +630,20 @@ impl Settings {
                 format!("{v:?} must be true or false"),
             )),
         }
+    }
+
+    /// A secret that may be absent (never generated): `LATCHKEY_X` or the file `LATCHKEY_X_FILE`.
+    fn optional_secret(&self, key: &str) -> Result<Option<Secret>, ConfigError> {
+        let name = env_name(key);
+        let set = |var: &str| self.env.get(var).is_some_and(|v| !v.is_empty());
+        if !set(&name) && !set(&format!("{name}_FILE")) {
+            return Ok(None);
+        }
+        let never = LocalSecrets {
+            data_dir: Path::new(""),
+            allowed: false,
+        };
+        self.secret(key, &never, true).map(Some)
     }
 
     /// A secret from `LATCHKEY_X` or the file named by `LATCHKEY_X_FILE`; generated locally
@@ -754,7 +900,7 @@ mod tests {
         assert_eq!(config.origin_string(), "http://localhost:3000");
         assert_eq!(config.rp_id, "localhost");
         assert_eq!(config.database_kind, DatabaseKind::Sqlite);
-        assert_eq!(config.idp, IdpKind::Builtin);
+        assert_eq!(config.idp, IdpSettings::Builtin);
         assert_eq!(config.connect, ConnectMode::InProcess);
         assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
         let secret_path = dir.path().join("secrets").join("session-secret");
@@ -770,6 +916,132 @@ mod tests {
             config.secrets.connect_project_id
         );
         assert!(config.secrets.connect_project_id.starts_with("pro-"));
+    }
+
+    fn oidc_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut pairs = vec![
+            ("LATCHKEY_IDP", "oidc"),
+            (
+                "LATCHKEY_IDP_ISSUER",
+                "https://login.example.com/realms/acme",
+            ),
+            ("LATCHKEY_IDP_CLIENT_ID", "latchkey"),
+        ];
+        pairs.extend_from_slice(extra);
+        pairs
+    }
+
+    fn oidc_of(config: &Config) -> &OidcSettings {
+        match &config.idp {
+            IdpSettings::Oidc(oidc) => oidc,
+            IdpSettings::Builtin => panic!("expected the oidc IdP"),
+        }
+    }
+
+    #[test]
+    fn oidc_settings_come_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = "[latchkey]\nidp = \"oidc\"\nidp-issuer = \"https://login.example.com/realms/acme\"\nidp-client-id = \"latchkey\"\nidp-scopes = \"email profile email\"\n";
+        let config = Config::from_sources(
+            file,
+            env(&[("LATCHKEY_IDP_CLIENT_SECRET", "s3cret")], dir.path()),
+        )
+        .unwrap();
+        let oidc = oidc_of(&config);
+        assert_eq!(oidc.issuer, "https://login.example.com/realms/acme");
+        assert_eq!(oidc.client_id, "latchkey");
+        assert_eq!(
+            oidc.client_secret.as_ref().map(Secret::expose),
+            Some("s3cret")
+        );
+        assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+        assert_eq!(oidc.display_name, "login.example.com");
+        assert_eq!(
+            oidc.redirect_uri.as_str(),
+            "http://localhost:3000/auth/callback"
+        );
+        assert_eq!(
+            oidc.post_logout_redirect_uri.as_str(),
+            "http://localhost:3000/login"
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+
+        // A public client (no secret), a name and a registration page.
+        let config = Config::from_sources(
+            "",
+            env(
+                &oidc_env(&[
+                    ("LATCHKEY_IDP_NAME", "Acme SSO"),
+                    (
+                        "LATCHKEY_IDP_REGISTRATION_URL",
+                        "https://login.example.com/register",
+                    ),
+                ]),
+                dir.path(),
+            ),
+        )
+        .unwrap();
+        let oidc = oidc_of(&config);
+        assert!(oidc.client_secret.is_none());
+        assert_eq!(oidc.display_name, "Acme SSO");
+        assert_eq!(
+            oidc.registration_url.as_ref().map(Url::as_str),
+            Some("https://login.example.com/register")
+        );
+    }
+
+    #[test]
+    fn oidc_settings_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("LATCHKEY_IDP_ISSUER", "")], "LATCHKEY_IDP_ISSUER"),
+            (
+                &[("LATCHKEY_IDP_ISSUER", "login.example.com")],
+                "LATCHKEY_IDP_ISSUER",
+            ),
+            (
+                &[("LATCHKEY_IDP_ISSUER", "http://login.example.com")],
+                "LATCHKEY_IDP_ISSUER",
+            ),
+            (
+                &[("LATCHKEY_IDP_ISSUER", "https://x.example.com/?a=b")],
+                "LATCHKEY_IDP_ISSUER",
+            ),
+            (&[("LATCHKEY_IDP_CLIENT_ID", "")], "LATCHKEY_IDP_CLIENT_ID"),
+            (
+                &[("LATCHKEY_IDP_SCOPES", "openid \"quoted\"")],
+                "LATCHKEY_IDP_SCOPES",
+            ),
+            (
+                &[("LATCHKEY_IDP_REGISTRATION_URL", "ftp://x")],
+                "LATCHKEY_IDP_REGISTRATION_URL",
+            ),
+            (
+                &[("LATCHKEY_IDP_CLIENT_SECRET_FILE", "/nonexistent/secret")],
+                "LATCHKEY_IDP_CLIENT_SECRET_FILE",
+            ),
+        ];
+        for (extra, key) in cases {
+            let err = Config::from_sources("", env(&oidc_env(extra), dir.path())).unwrap_err();
+            assert_eq!(err.key, *key, "{extra:?}: {err}");
+        }
+        // A provider on this machine may use http (tests, development).
+        let config = Config::from_sources(
+            "",
+            env(
+                &oidc_env(&[("LATCHKEY_IDP_ISSUER", "http://127.0.0.1:4400")]),
+                dir.path(),
+            ),
+        )
+        .unwrap();
+        assert_eq!(oidc_of(&config).issuer, "http://127.0.0.1:4400");
+        // The client secret is never read from the file.
+        let err = Config::from_sources(
+            "[latchkey]\nidp-client-secret = \"x\"\n",
+            env(&oidc_env(&[]), dir.path()),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "LATCHKEY_IDP_CLIENT_SECRET");
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub enum AppError {
     RateLimited,
     #[error("The sign-in service is not available right now. Please try again later.")]
     Unavailable,
+    /// The external identity provider cannot be reached; passkeys still work. The message
+    /// names the provider (see [`AppError::idp_unreachable`]).
+    #[error("{0}")]
+    IdpUnreachable(String),
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// Transport-level failures of the server-function machinery itself (network down, bad
@@ -53,13 +57,19 @@ impl AppError {
             Self::EmailTaken => 409,
             Self::Invalid(_) => 400,
             Self::RateLimited => 429,
-            Self::Unavailable => 503,
+            Self::Unavailable | Self::IdpUnreachable(_) => 503,
             Self::Internal | Self::Transport => 500,
         }
     }
 }
 
 impl AppError {
+    pub fn idp_unreachable(provider: &str) -> Self {
+        Self::IdpUnreachable(format!(
+            "We can't reach {provider} right now. Try again in a few minutes, or sign in with a passkey."
+        ))
+    }
+
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -73,6 +83,7 @@ impl AppError {
             Self::ForeignOrigin => "foreign_origin",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::IdpUnreachable(_) => "idp_unreachable",
             Self::Internal => "internal",
             Self::Transport => "transport",
         }
@@ -109,6 +120,7 @@ impl TryFrom<ErrorBody> for AppError {
             "foreign_origin" => Self::ForeignOrigin,
             "rate_limited" => Self::RateLimited,
             "unavailable" => Self::Unavailable,
+            "idp_unreachable" => Self::IdpUnreachable(body.message),
             "internal" => Self::Internal,
             "transport" => Self::Transport,
             other => return Err(format!("unknown error code {other:?}")),

@@ -67,6 +67,11 @@ impl Session {
         self.row.authenticated_at
     }
 
+    /// The ID token of an OpenID Connect login (for RP-initiated logout); None otherwise.
+    pub fn idp_id_token(&self) -> Option<&str> {
+        self.row.idp_id_token.as_ref().map(Secret::expose)
+    }
+
     pub fn state(&self) -> SessionState {
         if self.row.append_pending {
             SessionState::AppendPending
@@ -145,6 +150,20 @@ impl Sessions {
         method: AuthMethod,
         replaces: Option<&Session>,
     ) -> Result<(Session, HeaderValue), StoreError> {
+        self.start_with_id_token(account_id, email, method, None, replaces)
+            .await
+    }
+
+    /// [`Sessions::start`] for an OpenID Connect login, keeping the provider's ID token for
+    /// the logout at the provider.
+    pub async fn start_with_id_token(
+        &self,
+        account_id: &str,
+        email: &str,
+        method: AuthMethod,
+        id_token: Option<&str>,
+        replaces: Option<&Session>,
+    ) -> Result<(Session, HeaderValue), StoreError> {
         if let Some(old) = replaces {
             self.store.delete_session(&old.row.id_hash).await?;
         }
@@ -161,6 +180,7 @@ impl Sessions {
             authenticated_at: now,
             last_seen_at: now,
             expires_at: now + secs(self.settings.absolute_timeout),
+            idp_id_token: id_token.map(Secret::new),
         };
         self.store.insert_session(&row).await?;
         tracing::info!(account = %account_id, method = method.as_str(), "session started");

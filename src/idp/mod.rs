@@ -5,6 +5,7 @@
 //! implements the same trait.
 
 pub mod builtin;
+pub mod oidc;
 
 use async_trait::async_trait;
 
@@ -32,6 +33,12 @@ pub enum IdpError {
     Unsupported(&'static str),
     #[error("the identity provider is unavailable: {0}")]
     Unavailable(String),
+    /// The provider cannot serve our flow (discovery answered, but not usably).
+    #[error("{0}")]
+    Discovery(String),
+    /// The provider's answer to a login failed a protocol check (refused code, bad ID token).
+    #[error("the identity provider's answer was refused: {0}")]
+    Rejected(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal identity provider error: {0}")]
@@ -50,6 +57,14 @@ impl From<IdpError> for AppError {
             IdpError::Unavailable(reason) => {
                 tracing::warn!(%reason, "identity provider unavailable");
                 Self::Unavailable
+            }
+            IdpError::Discovery(reason) => {
+                tracing::warn!(%reason, "identity provider misconfigured");
+                Self::Unavailable
+            }
+            IdpError::Rejected(reason) => {
+                tracing::warn!(%reason, "identity provider answer refused");
+                Self::Invalid("Signing in did not work. Please try again.".into())
             }
             IdpError::Store(err) => Self::internal("identity provider store", err),
             IdpError::Internal(err) => Self::internal("identity provider", err),

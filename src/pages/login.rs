@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::account::fetch_login_hint;
+use crate::account::fetch_login_page;
 use crate::connect::components::login::ConnectLogin;
 
 #[component]
@@ -19,16 +19,27 @@ pub fn LoginPage() -> impl IntoView {
             .get("email")
             .filter(|email| !email.is_empty())
     };
-    let hint = Resource::new(|| (), |_| fetch_login_hint());
+    let info = Resource::new(|| (), |_| fetch_login_page());
 
     view! {
         <Title text="Sign in" />
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
-                hint.get()
-                    .map(|hint| {
-                        view! {
-                            <ConnectLogin next=next() hint=hint.ok().flatten() email=email() />
+                info.get()
+                    .map(|info| match info {
+                        Ok(info) => {
+                            view! {
+                                <ConnectLogin
+                                    next=next()
+                                    hint=info.hint
+                                    email=email()
+                                    classic=info.classic
+                                />
+                            }
+                                .into_any()
+                        }
+                        Err(err) => {
+                            view! { <p class="alert" role="alert">{err.to_string()}</p> }.into_any()
                         }
                     })
             }}

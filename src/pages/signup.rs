@@ -1,15 +1,64 @@
-//! `/signup`: the IdP's classic registration. Passkeys do not change it.
+//! `/signup`: the IdP's classic registration. Passkeys do not change it. With an OpenID
+//! provider, registration is the provider's own page: this one links there.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::FormError;
-use crate::account::SignUp;
+use crate::account::{fetch_login_page, ClassicLogin, SignUp};
 use crate::journey::{with_next, LOGIN_PATH};
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
+    let info = Resource::new(|| (), |_| fetch_login_page());
+    view! {
+        <Title text="Create an account" />
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                info.get()
+                    .map(|info| match info.map(|info| info.classic) {
+                        Ok(ClassicLogin::Provider { name, registration_url }) => {
+                            view! { <ProviderSignup name registration_url /> }.into_any()
+                        }
+                        _ => view! { <PasswordSignup /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+/// The provider's own sign-up, then back here to sign in.
+#[component]
+fn ProviderSignup(name: String, registration_url: Option<String>) -> impl IntoView {
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let login_href = move || with_next(LOGIN_PATH, Some(&next()));
+    let how = match registration_url {
+        Some(url) => view! {
+            <p>"Accounts are created at " {name.clone()} "."</p>
+            <a class="button primary" href=url>
+                "Create an account at " {name}
+            </a>
+        }
+        .into_any(),
+        None => view! {
+            <p>"Accounts are managed by " {name} ". Ask your administrator for one."</p>
+        }
+        .into_any(),
+    };
+    view! {
+        <section class="card">
+            <h1>"Create an account"</h1>
+            {how}
+            <p class="muted">"Already have an account? " <a href=login_href>"Sign in"</a></p>
+        </section>
+    }
+}
+
+/// Email + password with the builtin IdP.
+#[component]
+fn PasswordSignup() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let login_href = move || with_next(LOGIN_PATH, Some(&next()));
@@ -17,7 +66,6 @@ pub fn SignupPage() -> impl IntoView {
     let pending = sign_up.pending();
 
     view! {
-        <Title text="Create an account" />
         <section class="card">
             <h1>"Create an account"</h1>
             <ActionForm action=sign_up attr:class="stack">

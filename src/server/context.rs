@@ -48,31 +48,57 @@ pub fn set_cookie(value: HeaderValue) {
     }
 }
 
-/// Turns an IdP identity into an app session: account upsert, fresh session id, cookies.
-/// Returns where the browser goes now: the append step, carrying the target in `next`.
+/// A fresh login: where the browser goes now, and the cookies it gets.
+pub struct LoggedIn {
+    /// The append step, carrying the target in `next`.
+    pub target: String,
+    pub cookies: Vec<HeaderValue>,
+}
+
+/// Turns an IdP identity into an app session: account upsert, fresh session id (the one the
+/// browser had, if any, is deleted), session and one-tap cookies. `id_token` is the
+/// provider's, for its logout (OpenID Connect logins only).
+pub async fn start_app_session(
+    app: &AppState,
+    identity: Identity,
+    method: AuthMethod,
+    id_token: Option<&str>,
+    previous: Option<&Session>,
+    next: &str,
+) -> Result<LoggedIn, AppError> {
+    let account = app
+        .store
+        .upsert_account(&identity.issuer, &identity.subject, &identity.email)
+        .await
+        .map_err(|err| AppError::internal("saving the account", err))?;
+    let (_, cookie) = app
+        .sessions
+        .start_with_id_token(&account.id, &account.email, method, id_token, previous)
+        .await
+        .map_err(|err| AppError::internal("starting a session", err))?;
+    Ok(LoggedIn {
+        target: crate::journey::target_after_login(Some(next)),
+        cookies: vec![
+            cookie,
+            crate::login_hint::remember(&account.email, app.config.is_https()),
+        ],
+    })
+}
+
+/// [`start_app_session`] from a server function: the cookies go on its response.
+/// Returns where the browser goes now.
 pub async fn log_in(
     app: &AppState,
     identity: Identity,
     method: AuthMethod,
     next: &str,
 ) -> Result<String, AppError> {
-    let account = app
-        .store
-        .upsert_account(&identity.issuer, &identity.subject, &identity.email)
-        .await
-        .map_err(|err| AppError::internal("saving the account", err))?;
     let previous = current_session().0;
-    let (_, cookie) = app
-        .sessions
-        .start(&account.id, &account.email, method, previous.as_ref())
-        .await
-        .map_err(|err| AppError::internal("starting a session", err))?;
-    set_cookie(cookie);
-    set_cookie(crate::login_hint::remember(
-        &account.email,
-        app.config.is_https(),
-    ));
-    Ok(crate::journey::target_after_login(Some(next)))
+    let logged_in = start_app_session(app, identity, method, None, previous.as_ref(), next).await?;
+    for cookie in logged_in.cookies {
+        set_cookie(cookie);
+    }
+    Ok(logged_in.target)
 }
 
 /// Ends the append step of `session` and redirects to the target it carried.

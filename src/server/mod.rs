@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod middleware;
+pub mod oidc;
 pub mod state;
 
 use std::sync::Arc;
@@ -13,10 +14,11 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
-use crate::config::{Config, ConnectMode};
+use crate::config::{Config, ConnectMode, IdpSettings};
 use crate::connect::backend::{ConnectBackend, HttpBackend, InProcessBackend};
 use crate::connect::service::ConnectService;
 use crate::idp::builtin::BuiltinIdp;
+use crate::idp::oidc::OidcIdp;
 use crate::idp::{IdentityProvider, IdpError};
 use crate::session::Sessions;
 use crate::store::{Store, StoreError};
@@ -33,8 +35,9 @@ pub enum StartError {
     Connect(#[from] crate::connect::service::StartError),
     #[error("passkey service client: {0}")]
     ConnectClient(#[from] crate::connect::backend::BackendError),
-    #[error("the identity provider kind {0:?} is not available in this build yet")]
-    IdpKind(crate::config::IdpKind),
+    /// Discovery at start-up failed: the provider is down, or not usable as configured.
+    #[error("OpenID provider (LATCHKEY_IDP_ISSUER): {0}")]
+    Oidc(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -51,9 +54,21 @@ pub async fn build_state(
 ) -> Result<AppState, StartError> {
     leptos_options.site_addr = config.site_addr;
     let store = Store::open(&config.database_url).await?;
-    let idp: Arc<dyn IdentityProvider> = match config.idp {
-        crate::config::IdpKind::Builtin => Arc::new(BuiltinIdp::new(store.clone())?),
-        other => return Err(StartError::IdpKind(other)),
+    let (idp, oidc): (Arc<dyn IdentityProvider>, _) = match &config.idp {
+        IdpSettings::Builtin => (Arc::new(BuiltinIdp::new(store.clone())?), None),
+        IdpSettings::Oidc(settings) => {
+            let oidc = OidcIdp::discover((**settings).clone())
+                .await
+                .map_err(|err| match err {
+                    IdpError::Unavailable(reason) | IdpError::Discovery(reason) => {
+                        StartError::Oidc(reason)
+                    }
+                    other => StartError::Idp(other),
+                })?;
+            tracing::info!(issuer = %settings.issuer, "OpenID provider discovered");
+            let oidc = Arc::new(oidc);
+            (oidc.clone(), Some(oidc))
+        }
     };
     let sessions = Sessions::new(store.clone(), &config);
     let (connect, connect_service): (Arc<dyn ConnectBackend>, _) = match &config.connect {
@@ -78,6 +93,7 @@ pub async fn build_state(
         config: Arc::new(config),
         store,
         idp,
+        oidc,
         sessions,
         connect,
         connect_service,
@@ -104,6 +120,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(crate::config::OIDC_CALLBACK_PATH, get(oidc::callback))
         .leptos_routes_with_context(&state, routes, context.clone(), render)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -150,7 +167,7 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let addr = listener.local_addr().map_err(StartError::Serve)?;
-    spawn_session_purge(state.sessions.clone());
+    spawn_purge(state.sessions.clone(), state.store.clone());
     if let Some(service) = &state.connect_service {
         service.spawn_purge();
     }
@@ -168,7 +185,8 @@ pub async fn serve_on(
     Ok(())
 }
 
-fn spawn_session_purge(sessions: Sessions) {
+/// Removes expired sessions and OpenID logins nobody came back for.
+fn spawn_purge(sessions: Sessions, store: Store) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
@@ -177,6 +195,11 @@ fn spawn_session_purge(sessions: Sessions) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(sessions = n, "purged expired sessions"),
                 Err(err) => tracing::warn!(%err, "purging expired sessions failed"),
+            }
+            match store.purge_oidc_logins(crate::store::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(logins = n, "purged abandoned OpenID logins"),
+                Err(err) => tracing::warn!(%err, "purging OpenID logins failed"),
             }
         }
     });

@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use crate::config::Config;
 use crate::connect::backend::ConnectBackend;
 use crate::connect::service::ConnectService;
+use crate::idp::oidc::OidcIdp;
 use crate::idp::IdentityProvider;
 use crate::session::Sessions;
 use crate::store::Store;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub idp: Arc<dyn IdentityProvider>,
+    /// The same IdP when it is an OpenID provider (its login is a redirect, not a password).
+    pub oidc: Option<Arc<OidcIdp>>,
     pub sessions: Sessions,
     /// The passkey service's backend API (in process or over HTTP).
     pub connect: Arc<dyn ConnectBackend>,

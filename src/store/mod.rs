@@ -6,6 +6,7 @@
 //! the builtin IdP, the passkey service).
 
 pub mod accounts;
+pub mod oidc_logins;
 pub mod sessions;
 
 use std::path::Path;

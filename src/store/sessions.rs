@@ -4,6 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{flag, Store, StoreError};
+use crate::config::Secret;
 
 /// A stored session joined with its account. Holds no token: only its keyed hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct SessionRow {
     pub authenticated_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// The provider's ID token: kept server side, never printed.
+    pub idp_id_token: Option<Secret>,
 }
 
 impl SessionRow {
@@ -31,6 +34,9 @@ impl SessionRow {
             authenticated_at: row.try_get("authenticated_at")?,
             last_seen_at: row.try_get("last_seen_at")?,
             expires_at: row.try_get("expires_at")?,
+            idp_id_token: row
+                .try_get::<Option<String>, _>("idp_id_token")?
+                .map(Secret::new),
         })
     }
 }
@@ -39,8 +45,9 @@ impl Store {
     pub async fn insert_session(&self, row: &SessionRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sessions (id_hash, account_id, auth_method, append_pending,
-                                   created_at, authenticated_at, last_seen_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                   created_at, authenticated_at, last_seen_at, expires_at,
+                                   idp_id_token)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&row.id_hash)
         .bind(&row.account_id)
@@ -50,6 +57,7 @@ impl Store {
         .bind(row.authenticated_at)
         .bind(row.last_seen_at)
         .bind(row.expires_at)
+        .bind(row.idp_id_token.as_ref().map(Secret::expose))
         .execute(self.pool())
         .await?;
         Ok(())
@@ -58,7 +66,8 @@ impl Store {
     pub async fn find_session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
         let row = sqlx::query(
             "SELECT s.id_hash, s.account_id, a.email, s.auth_method, s.append_pending,
-                    s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at
+                    s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
+                    s.idp_id_token
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              WHERE s.id_hash = $1",
         )

@@ -24,7 +24,7 @@ use super::client::{
 };
 use super::frontend_api::{ApiError, FrontendApi};
 use super::webauthn::{self, Mediation, WebAuthnError};
-use crate::account::{ForgetLoginHint, SignIn};
+use crate::account::{ClassicLogin, ForgetLoginHint, SignIn};
 use crate::connect::api::{LoginFinishReq, LoginSource, LoginStartReq};
 use crate::connect::server_fns::{complete_passkey_login, passkey_login_token};
 use crate::journey::{with_next, SIGNUP_PATH};
@@ -106,6 +106,8 @@ const MSG_NO_EMAIL: &str = "Enter your email address.";
 #[derive(Clone)]
 struct Flow {
     next: String,
+    /// The IdP's classic login: a password here, or a redirect to an OpenID provider.
+    classic: ClassicLogin,
     step: ArcRwSignal<Step>,
     email: ArcRwSignal<String>,
     notice: ArcRwSignal<Option<String>>,
@@ -456,9 +458,15 @@ impl Flow {
 }
 
 /// The sign-in card. `hint` is the one-tap email (see `crate::login_hint`); `email` the
-/// address carried over to the password step (`/login?email=…`).
+/// address carried over to the password step (`/login?email=…`); `classic` how the IdP's
+/// own login works.
 #[component]
-pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -> impl IntoView {
+pub fn ConnectLogin(
+    next: String,
+    hint: Option<String>,
+    email: Option<String>,
+    classic: ClassicLogin,
+) -> impl IntoView {
     let initial_step = match (&email, hint) {
         (Some(_), _) => Step::Password,
         (None, Some(hint)) => Step::OneTap(hint),
@@ -467,6 +475,7 @@ pub fn ConnectLogin(next: String, hint: Option<String>, email: Option<String>) -
     let signup_href = with_next(SIGNUP_PATH, Some(&next));
     let flow = Flow {
         next,
+        classic,
         step: ArcRwSignal::new(initial_step),
         email: ArcRwSignal::new(email.unwrap_or_default()),
         notice: ArcRwSignal::new(None),
@@ -560,9 +569,36 @@ fn EmailForm(flow: Flow, sign_in: ServerAction<SignIn>) -> impl IntoView {
         move |_| flow.email_changed()
     };
     let step = flow.step.clone();
+    let classic = flow.classic.clone();
     let buttons = move || {
-        if step.get() == Step::Password {
-            view! {
+        if step.get() != Step::Password {
+            let flow = flow.clone();
+            return view! {
+                <button
+                    type="submit"
+                    class="primary"
+                    disabled=busy.clone()
+                    on:click=move |ev| {
+                        ev.prevent_default();
+                        flow.continue_with_email();
+                    }
+                >
+                    "Continue"
+                </button>
+            }
+            .into_any();
+        }
+        match &classic {
+            // The password is typed at the provider: this posts the email, and the server
+            // sends the browser there with it as the login hint.
+            ClassicLogin::Provider { name, .. } => view! {
+                <p class="hint">"You'll enter your password at " {name.clone()} "."</p>
+                <button type="submit" class="primary" disabled=busy.clone()>
+                    "Sign in"
+                </button>
+            }
+            .into_any(),
+            ClassicLogin::Password => view! {
                 <label for="login-password">"Password"</label>
                 <input
                     id="login-password"
@@ -576,23 +612,7 @@ fn EmailForm(flow: Flow, sign_in: ServerAction<SignIn>) -> impl IntoView {
                     "Sign in"
                 </button>
             }
-            .into_any()
-        } else {
-            let flow = flow.clone();
-            view! {
-                <button
-                    type="submit"
-                    class="primary"
-                    disabled=busy.clone()
-                    on:click=move |ev| {
-                        ev.prevent_default();
-                        flow.continue_with_email();
-                    }
-                >
-                    "Continue"
-                </button>
-            }
-            .into_any()
+            .into_any(),
         }
     };
     view! {
