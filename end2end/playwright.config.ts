@@ -9,6 +9,12 @@ import { defineConfig, devices } from '@playwright/test';
 // browser download is never used (install with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1).
 
 const BASE_URL = 'http://localhost:3000';
+// The same app with an external OpenID provider (a real `oidc-provider` on loopback,
+// end2end/oidc/provider.mjs); its tests run in the `oidc` project.
+const OIDC_BASE_URL = 'http://localhost:3200';
+const IDP_ISSUER = 'http://127.0.0.1:4400';
+const IDP_CONTROL = 'http://127.0.0.1:4401';
+const IDP_CLIENT_SECRET = 'e2e-client-secret-0123456789abcdef';
 
 // Every run starts the already built debug server on a fresh SQLite database.
 // The clean-up lives in the webServer command because Playwright starts the
@@ -16,13 +22,51 @@ const BASE_URL = 'http://localhost:3000';
 // LATCHKEY_E2E_BIN=./target/release/latchkey runs them against a release build
 // (after `scripts/build-release.sh`; target/site then holds the release wasm).
 const SERVER_BIN = process.env.LATCHKEY_E2E_BIN ?? './target/debug/latchkey';
-const SERVER_COMMAND = [
-  `test -x ${SERVER_BIN} || { echo "${SERVER_BIN} is missing: run cargo leptos build first (scripts/test.sh does)" >&2; exit 1; }`,
-  'rm -rf target/e2e',
-  'mkdir -p target/e2e/data',
-  `echo "server: ${SERVER_BIN}, log: target/e2e/server.log" >&2`,
-  `exec ${SERVER_BIN} >target/e2e/server.log 2>&1`,
-].join(' && ');
+const serverCommand = (dir: string) =>
+  [
+    `test -x ${SERVER_BIN} || { echo "${SERVER_BIN} is missing: run cargo leptos build first (scripts/test.sh does)" >&2; exit 1; }`,
+    `rm -rf ${dir}`,
+    `mkdir -p ${dir}/data`,
+    `echo "server: ${SERVER_BIN}, log: ${dir}/server.log" >&2`,
+    `exec ${SERVER_BIN} >${dir}/server.log 2>&1`,
+  ].join(' && ');
+
+const serverEnv = (dir: string, origin: string) => ({
+  LATCHKEY_DATA_DIR: `${dir}/data`,
+  LATCHKEY_DATABASE_URL: `sqlite://${dir}/data/latchkey.db`,
+  LATCHKEY_PUBLIC_ORIGIN: origin,
+  RUST_LOG: 'info,latchkey=debug',
+  NO_COLOR: '1', // plain text in the server log
+  LEPTOS_OUTPUT_NAME: 'latchkey',
+  LEPTOS_SITE_ROOT: 'target/site',
+  LEPTOS_SITE_PKG_DIR: 'pkg',
+  LEPTOS_SITE_ADDR: `127.0.0.1:${new URL(origin).port}`,
+});
+
+const serverOptions = {
+  cwd: '..', // repo root: target/, Leptos.toml
+  reuseExistingServer: false,
+  timeout: 60_000,
+  gracefulShutdown: { signal: 'SIGTERM' as const, timeout: 5_000 },
+  stdout: 'pipe' as const,
+  stderr: 'pipe' as const,
+};
+
+const chromium = {
+  ...devices['Desktop Chrome'],
+  launchOptions: {
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  },
+};
 
 export default defineConfig({
   testDir: './tests',
@@ -36,53 +80,63 @@ export default defineConfig({
   outputDir: './test-results',
 
   use: {
-    baseURL: BASE_URL,
     actionTimeout: 10_000,
     navigationTimeout: 15_000,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },
 
+  // The journey tests run against both kinds of IdP (`metadata.idp`, read by helpers.ts);
+  // the passkey suite against the builtin one, the OIDC suite against the provider.
   projects: [
     {
-      name: 'chromium',
-      use: {
-        ...devices['Desktop Chrome'],
-        launchOptions: {
-          executablePath: '/usr/bin/chromium',
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-            '--disable-quic',
-          ],
-        },
-      },
+      name: 'builtin',
+      testMatch: ['journey.spec.ts', 'passkeys.spec.ts'],
+      metadata: { idp: 'builtin' },
+      use: { ...chromium, baseURL: BASE_URL },
+    },
+    {
+      name: 'oidc',
+      testMatch: ['journey.spec.ts', 'oidc.spec.ts'],
+      metadata: { idp: 'oidc', idpIssuer: IDP_ISSUER, idpControl: IDP_CONTROL },
+      use: { ...chromium, baseURL: OIDC_BASE_URL },
     },
   ],
 
-  webServer: {
-    command: SERVER_COMMAND,
-    cwd: '..', // repo root: target/, Leptos.toml
-    url: `${BASE_URL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      LATCHKEY_DATA_DIR: 'target/e2e/data',
-      LATCHKEY_DATABASE_URL: 'sqlite://target/e2e/data/latchkey.db',
-      LATCHKEY_PUBLIC_ORIGIN: BASE_URL,
-      RUST_LOG: 'info,latchkey=debug',
-      NO_COLOR: '1', // plain text in target/e2e/server.log
-      LEPTOS_OUTPUT_NAME: 'latchkey',
-      LEPTOS_SITE_ROOT: 'target/site',
-      LEPTOS_SITE_PKG_DIR: 'pkg',
-      LEPTOS_SITE_ADDR: '127.0.0.1:3000',
+  // Started in this order, each once the previous answers.
+  webServer: [
+    {
+      ...serverOptions,
+      command: serverCommand('target/e2e'),
+      url: `${BASE_URL}/healthz`,
+      env: serverEnv('target/e2e', BASE_URL),
     },
-  },
+    {
+      ...serverOptions,
+      command:
+        'mkdir -p target/e2e-oidc && exec node end2end/oidc/provider.mjs >target/e2e-oidc/idp.log 2>&1',
+      url: `${IDP_CONTROL}/healthz`,
+      env: {
+        OIDC_PORT: new URL(IDP_ISSUER).port,
+        OIDC_CONTROL_PORT: new URL(IDP_CONTROL).port,
+        OIDC_CLIENT_SECRET: IDP_CLIENT_SECRET,
+        OIDC_REDIRECT_URIS: `${OIDC_BASE_URL}/auth/callback`,
+        OIDC_POST_LOGOUT_REDIRECT_URIS: `${OIDC_BASE_URL}/login`,
+      },
+    },
+    {
+      ...serverOptions,
+      command: serverCommand('target/e2e-oidc/app'),
+      url: `${OIDC_BASE_URL}/healthz`,
+      env: {
+        ...serverEnv('target/e2e-oidc/app', OIDC_BASE_URL),
+        LATCHKEY_IDP: 'oidc',
+        LATCHKEY_IDP_ISSUER: IDP_ISSUER,
+        LATCHKEY_IDP_CLIENT_ID: 'latchkey-e2e',
+        LATCHKEY_IDP_CLIENT_SECRET: IDP_CLIENT_SECRET,
+        LATCHKEY_IDP_NAME: 'Test IdP',
+        LATCHKEY_IDP_REGISTRATION_URL: `${IDP_ISSUER}/register?return_to=${encodeURIComponent(`${OIDC_BASE_URL}/login`)}`,
+      },
+    },
+  ],
 });

@@ -3,6 +3,10 @@ import { test as base, expect, type Browser, type CDPSession, type Page } from '
 // Helpers for the journey tests. They use only the accessible names of the UI contract
 // (design.md §5, and the journey rules in §1): headings, labelled fields, buttons,
 // links and role="alert".
+//
+// The same journey runs against both kinds of IdP (playwright.config.ts projects): with
+// `builtin` the password is typed on our page; with `oidc` sign-up and the password are
+// the OpenID provider's own pages (end2end/oidc/provider.mjs), reached by redirects.
 
 export const PASSWORD = 'correct horse battery';
 
@@ -134,25 +138,98 @@ export function alertWith(page: Page, text: RegExp) {
   return page.getByRole('alert').filter({ hasText: text });
 }
 
+// ---------------------------------------------------------------- the identity provider
+
+/** What the `oidc` project's app calls its provider (LATCHKEY_IDP_NAME). */
+export const IDP_NAME = 'Test IdP';
+
+type ProjectMetadata = { idp?: string; idpIssuer?: string; idpControl?: string };
+
+function metadata(): ProjectMetadata {
+  return test.info().project.metadata as ProjectMetadata;
+}
+
+/** Whether this project's app signs in through an external OpenID provider. */
+export function usesProvider(): boolean {
+  return metadata().idp === 'oidc';
+}
+
+/** The provider's issuer URL (`oidc` project only). */
+export function idpIssuer(): string {
+  const issuer = metadata().idpIssuer;
+  if (!issuer) throw new Error('this project has no OpenID provider');
+  return issuer;
+}
+
+/** Calls the test provider's control port (see end2end/oidc/README.md). */
+export async function idpControl(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  const control = metadata().idpControl;
+  if (!control) throw new Error('this project has no OpenID provider');
+  return fetch(`${control}${path}`, {
+    method,
+    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** Whether the page is one of the provider's own. */
+export function atProvider(page: Page): boolean {
+  return usesProvider() && page.url().startsWith(idpIssuer());
+}
+
 // ---------------------------------------------------------------- sign up
 
-/** Fills and submits the sign-up form on the current page (must be /signup). */
-export async function submitSignUp(page: Page, email: string, password = PASSWORD) {
+/** Opens the sign-up form: /signup, or with a provider the provider's own page that
+ * /signup links to. */
+export async function openSignUp(page: Page) {
+  await page.goto('/signup');
   await expect(page.getByRole('heading', { name: 'Create an account' })).toBeVisible();
+  if (usesProvider()) {
+    await page.getByRole('link', { name: `Create an account at ${IDP_NAME}` }).click();
+    await expect(page.getByRole('heading', { name: `Create your ${IDP_NAME} account` })).toBeVisible();
+  }
+}
+
+/** Fills and submits the open sign-up form (the names are the same on both). */
+export async function submitSignUp(page: Page, email: string, password = PASSWORD) {
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Create account', exact: true }).click();
 }
 
-/** Opens /signup and creates an account. Does not wait for the landing page. */
-export async function signUp(page: Page, email: string, password = PASSWORD) {
-  await page.goto('/signup');
-  await submitSignUp(page, email, password);
+/** Expects the sign-up form again (a refused sign-up stays there). */
+export async function expectSignUpForm(page: Page) {
+  if (usesProvider()) {
+    await expect(page).toHaveURL(new RegExp(`^${escapeRegExp(idpIssuer())}/register`));
+  } else {
+    await expect(page).toHaveURL(pathIs('/signup'));
+  }
 }
 
-/** Creates an account in a separate, throw-away browser context, so the caller's
- * context stays anonymous. */
+/** Creates an account and signs in with it, landing on the append step. With a provider,
+ * registering there sends the browser back to /login, where the person signs in. Does not
+ * wait for the landing page. */
+export async function signUp(page: Page, email: string, password = PASSWORD) {
+  await openSignUp(page);
+  await submitSignUp(page, email, password);
+  if (usesProvider()) {
+    await expect(page).toHaveURL(pathIs('/login'));
+    await submitSignIn(page, email, password);
+  }
+}
+
+/** Creates an account without touching the caller's browser context: through the UI in a
+ * throw-away context, or (provider) at the provider, as its own sign-up would. */
 export async function createAccount(browser: Browser, email: string, password = PASSWORD) {
+  if (usesProvider()) {
+    const created = await idpControl('POST', '/accounts', { email, password });
+    expect(created.status, 'account created at the provider').toBe(201);
+    return;
+  }
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
@@ -181,13 +258,37 @@ export async function submitSignIn(page: Page, email: string, password = PASSWOR
 }
 
 /** The password step of /login (after Continue or a passkey fallback): expects the email
- * carried over, fills the password and clicks "Sign in". */
+ * carried over, fills the password and clicks "Sign in". With a provider, "Sign in" goes
+ * there (the email as login hint) and the password is typed on its page; without
+ * JavaScript, Continue already went there. */
 export async function submitPassword(page: Page, email: string, password = PASSWORD) {
+  if (usesProvider()) {
+    const providerLogin = page.getByRole('heading', { name: `Sign in to ${IDP_NAME}` });
+    const ourStep = page.getByText(`You'll enter your password at ${IDP_NAME}.`);
+    await expect(providerLogin.or(ourStep)).toBeVisible();
+    if (!atProvider(page)) {
+      await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expect(providerLogin).toBeVisible();
+    }
+  }
   const passwordField = page.getByLabel('Password', { exact: true });
   await expect(passwordField).toBeVisible();
   await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
   await passwordField.fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** Expects a refused password (wrong password or unknown email: the same answer), on our
+ * page or the provider's, and no way forward. */
+export async function expectPasswordRefused(page: Page) {
+  if (usesProvider()) {
+    await expect(alertWith(page, /wrong email or password/i)).toBeVisible();
+    await expect(page).toHaveURL(new RegExp(`^${escapeRegExp(idpIssuer())}/`));
+  } else {
+    await expect(alertWith(page, /email or password is wrong/i)).toBeVisible();
+    await expect(page).toHaveURL(pathIs('/login'));
+  }
 }
 
 /** Opens /login and signs in. Does not wait for the landing page. */
@@ -214,9 +315,14 @@ export async function expectDashboard(page: Page, email: string) {
   await expect(page.getByText(email).first()).toBeVisible();
 }
 
-/** Clicks "Sign out" and expects the sign-in page. */
+/** Clicks "Sign out" and expects the sign-in page. A session from the provider is ended
+ * there too (RP-initiated logout), which asks for confirmation on its own page. */
 export async function signOut(page: Page) {
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  if (usesProvider()) {
+    await expect(page.getByRole('heading', { name: `Sign out of ${IDP_NAME}` })).toBeVisible();
+    await page.getByRole('button', { name: 'Yes, sign me out', exact: true }).click();
+  }
   await expect(page).toHaveURL(pathIs('/login'));
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
 }

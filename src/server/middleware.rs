@@ -103,7 +103,7 @@ fn redirect(location: &str) -> Response {
 }
 
 /// Headers every response gets: no framing, no sniffing, no caching of personal pages.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub async fn security_headers(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
@@ -112,12 +112,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
-        ),
-    );
+    headers.insert("content-security-policy", content_security_policy(&app));
     // Same-origin referrers carry `next` through plain (no-JS) form posts.
     headers.insert(
         "referrer-policy",
@@ -127,6 +122,27 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Forms may only go to this site, and, with an OpenID provider, to the provider's login and
+/// logout (a form post without JavaScript is redirected there, and `form-action` covers
+/// redirects).
+fn content_security_policy(app: &AppState) -> HeaderValue {
+    let mut form_action = String::from("'self'");
+    if let Some(oidc) = &app.oidc {
+        for origin in oidc.form_targets() {
+            form_action.push(' ');
+            form_action.push_str(&origin);
+        }
+    }
+    let policy = format!(
+        "frame-ancestors 'none'; base-uri 'self'; form-action {form_action}; object-src 'none'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| {
+        HeaderValue::from_static(
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        )
+    })
 }
 
 /// Server-function errors leave the framework as `500`; give each its real status (400 for bad

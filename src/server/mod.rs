@@ -138,7 +138,10 @@ pub fn router(state: AppState) -> Router {
             middleware::server_fn_error_status,
         ))
         .merge(connect)
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
         // A bug must never show a stack trace or internals to the visitor.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {

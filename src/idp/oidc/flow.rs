@@ -211,7 +211,8 @@ pub async fn finish(
         )
     });
     if !same_browser {
-        return Err(fail(CallbackError::OtherBrowser, Some(login)));
+        // Nothing of the login (not even the email typed) is shown in a foreign browser.
+        return Err(fail(CallbackError::OtherBrowser, None));
     }
     if let Some(iss) = params.iss.filter(|iss| *iss != idp.settings().issuer) {
         return Err(fail(CallbackError::WrongIssuer(iss), Some(login)));

@@ -269,6 +269,25 @@ impl OidcIdp {
         Ok(provider)
     }
 
+    /// The origins our forms may send the browser to (CSP `form-action`): without JavaScript,
+    /// login and logout are form posts that the server redirects to the provider.
+    pub fn form_targets(&self) -> Vec<String> {
+        let provider = self.provider();
+        let login = provider.metadata.authorization_endpoint().url();
+        let logout = provider
+            .metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .as_ref()
+            .map(|endpoint| endpoint.url());
+        let mut origins: Vec<String> = std::iter::once(login)
+            .chain(logout)
+            .map(|url| url.origin().ascii_serialization())
+            .collect();
+        origins.dedup();
+        origins
+    }
+
     /// Where the browser goes to end its session at the provider too, if the provider
     /// offers RP-initiated logout.
     pub fn logout_url(&self, id_token: &str) -> Option<Url> {
