@@ -43,7 +43,10 @@ fn ProviderSignup(name: String, registration_url: Option<String>) -> impl IntoVi
         }
         .into_any(),
         None => view! {
-            <p>"Accounts are managed by " {name} ". Ask your administrator for one."</p>
+            <p>
+                "Accounts are managed by " {name}
+                ". Sign in and follow its sign-up link, or ask your administrator."
+            </p>
         }
         .into_any(),
     };
