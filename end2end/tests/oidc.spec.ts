@@ -134,6 +134,9 @@ test.describe('the provider is down', () => {
 
     // The password path: the provider cannot be reached, and the page says what to do.
     await page.goto('/login');
+    // Hydrated (a click before that is a plain form post, which goes to the provider
+    // directly and gets the same message, but without the passkey attempt first).
+    await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toBeEnabled();
     await page.getByLabel('Email', { exact: true }).fill(withoutPasskey);
     await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
