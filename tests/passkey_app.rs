@@ -396,8 +396,10 @@ async fn the_login_hint_is_set_at_login_and_forgotten_on_request() {
         "{line}"
     );
 
-    let (_, remembered, _) = call_text(&app, "login_hint", &[], Some(&hint)).await;
-    assert_eq!(remembered, email);
+    let (_, page_info, _) = call_text(&app, "login_page", &[], Some(&hint)).await;
+    let page_info: Value = serde_json::from_str(&page_info).expect("login page info");
+    assert_eq!(page_info["hint"], Value::String(email.clone()));
+    assert_eq!(page_info["classic"], Value::String("Password".into()));
     // The login page offers one-tap from the server-rendered HTML.
     let page = app.get("/login", Some(&hint)).await.text().await.unwrap();
     assert!(

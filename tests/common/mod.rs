@@ -10,6 +10,7 @@ use leptos::config::LeptosOptions;
 
 pub mod authenticator;
 mod db;
+pub mod openid_provider;
 pub use db::{Db, TestDb};
 
 /// A running app on 127.0.0.1 with its own database and data folder.

@@ -214,8 +214,15 @@ pub async fn finish(
         // Nothing of the login (not even the email typed) is shown in a foreign browser.
         return Err(fail(CallbackError::OtherBrowser, None));
     }
-    if let Some(iss) = params.iss.filter(|iss| *iss != idp.settings().issuer) {
-        return Err(fail(CallbackError::WrongIssuer(iss), Some(login)));
+    // RFC 9207 (mix-up defence): `iss`, when sent or promised, must name our provider.
+    match params.iss {
+        Some(iss) if iss != idp.settings().issuer => {
+            return Err(fail(CallbackError::WrongIssuer(iss), Some(login)));
+        }
+        None if idp.requires_iss() => {
+            return Err(fail(CallbackError::WrongIssuer(String::new()), Some(login)));
+        }
+        _ => {}
     }
     if let Some(error) = params.error {
         return Err(fail(

@@ -42,18 +42,20 @@ use crate::config::{OidcSettings, Secret};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// RFC 8414 metadata that OpenID Connect Discovery leaves out: which PKCE methods the
-/// provider takes.
+/// OAuth metadata that OpenID Connect Discovery leaves out: which PKCE methods the provider
+/// takes (RFC 8414), and whether it names itself in every authorization response (RFC 9207).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct PkceMetadata {
+pub struct OAuthMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     code_challenge_methods_supported: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authorization_response_iss_parameter_supported: Option<bool>,
 }
-impl AdditionalProviderMetadata for PkceMetadata {}
+impl AdditionalProviderMetadata for OAuthMetadata {}
 
 /// Discovery metadata with `end_session_endpoint` (RP-initiated logout) and PKCE methods.
 type Metadata = ProviderMetadata<
-    LogoutProviderMetadata<PkceMetadata>,
+    LogoutProviderMetadata<OAuthMetadata>,
     CoreAuthDisplay,
     CoreClientAuthMethod,
     CoreClaimName,
@@ -269,6 +271,17 @@ impl OidcIdp {
         Ok(provider)
     }
 
+    /// Whether every callback must carry `iss` (the provider promised it, RFC 9207), so a
+    /// response without it cannot come from this provider.
+    pub fn requires_iss(&self) -> bool {
+        self.provider()
+            .metadata
+            .additional_metadata()
+            .additional_metadata
+            .authorization_response_iss_parameter_supported
+            .unwrap_or(false)
+    }
+
     /// The origins our forms may send the browser to (CSP `form-action`): without JavaScript,
     /// login and logout are form posts that the server redirects to the provider.
     pub fn form_targets(&self) -> Vec<String> {
@@ -457,7 +470,7 @@ fn token_error<RE: std::error::Error + 'static>(
 }
 
 fn claims_error(err: ClaimsVerificationError) -> IdpError {
-    IdpError::Rejected(format!("ID token: {err}"))
+    IdpError::Rejected(format!("ID token: {}", error_chain(&err)))
 }
 
 /// An error and its causes on one line ("Request failed: error sending request: …").

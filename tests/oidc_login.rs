@@ -1,0 +1,815 @@
+//! Login through an external OpenID provider, over real HTTP: the app as relying party against
+//! the scriptable provider of `common::openid_provider`. The good path end to end, every way
+//! a callback or the provider's answer can be wrong (none makes a session or an account),
+//! key rotation, the provider going down, start-up checks, logout at the provider, and the
+//! single use of a pending login in the store.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::openid_provider::{self, Behaviour, Discovery, Flaw, OpenIdProvider, CLIENT_ID};
+use common::*;
+use latchkey::config::{Config, Secret};
+use latchkey::server::{self, StartError};
+use latchkey::session::AuthMethod;
+use latchkey::store::oidc_logins::PendingLogin;
+use latchkey::store::{now, Store};
+use serde_json::Value;
+use url::Url;
+
+const EMAIL: &str = "ada@example.com";
+
+/// The app with the provider as its identity provider.
+struct Rig {
+    op: OpenIdProvider,
+    app: TestApp,
+}
+
+async fn rig(db: Db) -> Rig {
+    let op = OpenIdProvider::start().await;
+    let env = openid_provider::client_env(&op.issuer);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::start_with(db, &env).await;
+    op.register_client(&app.origin);
+    Rig { op, app }
+}
+
+/// A browser that `sign_in` sent to the provider.
+struct Outbound {
+    authorize: Url,
+    /// `latchkey_oidc=<value>`: the cookie binding the login to this browser.
+    binding: String,
+}
+
+/// The browser back from the provider: the callback it was sent to, and its binding cookie.
+struct Return {
+    callback: Url,
+    binding: String,
+}
+
+impl Return {
+    /// The callback as the provider wrote it (path and query, for [`TestApp::get`]).
+    fn path(&self) -> String {
+        format!(
+            "{}?{}",
+            self.callback.path(),
+            self.callback.query().unwrap_or("")
+        )
+    }
+
+    /// The callback with the query parameter `key` replaced by `value` (or removed).
+    fn with(&self, key: &str, value: Option<&str>) -> String {
+        let mut url = self.callback.clone();
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != key)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if let Some(value) = value {
+            pairs.push((key.into(), value.into()));
+        }
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        format!("{}?{}", url.path(), url.query().unwrap_or(""))
+    }
+
+    fn param(&self, key: &str) -> String {
+        query_param(&self.callback, key).unwrap_or_else(|| panic!("no {key} in {}", self.callback))
+    }
+}
+
+fn query_param(url: &Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().to_string()
+}
+
+impl Rig {
+    /// `sign_in` as the hydrated login page calls it: the browser is sent to the provider.
+    async fn send_to_provider(&self, email: &str, next: &str) -> (Outbound, reqwest::Response) {
+        let res = self
+            .app
+            .call("sign_in", &[("email", email), ("next", next)], None)
+            .await;
+        assert_eq!(res.status(), 200, "sign_in");
+        let authorize = Url::parse(&location(&res).expect("a redirect")).expect("a URL");
+        let binding = set_cookie_named(res.headers(), "latchkey_oidc").expect("a binding cookie");
+        let outbound = Outbound {
+            authorize,
+            binding: cookie_pair(&binding),
+        };
+        (outbound, res)
+    }
+
+    /// The provider approves the login and sends the browser back.
+    async fn approve(&self, outbound: Outbound) -> Return {
+        let res = TestApp::client()
+            .get(outbound.authorize)
+            .send()
+            .await
+            .expect("GET /authorize");
+        assert_eq!(res.status(), 303, "the provider approves");
+        let callback = Url::parse(&location(&res).expect("a redirect")).expect("a URL");
+        assert_eq!(
+            callback.as_str().split('?').next(),
+            Some(format!("{}/auth/callback", self.app.origin).as_str())
+        );
+        Return {
+            callback,
+            binding: outbound.binding,
+        }
+    }
+
+    /// Signs in as [`EMAIL`] up to the provider's redirect back to us.
+    async fn back_from_provider(&self) -> Return {
+        let (outbound, _) = self.send_to_provider(EMAIL, "").await;
+        self.approve(outbound).await
+    }
+
+    async fn callback(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+        self.app.get(path, cookie).await
+    }
+
+    /// A whole login; returns the session cookie.
+    async fn log_in(&self) -> String {
+        let back = self.back_from_provider().await;
+        let res = self.callback(&back.path(), Some(&back.binding)).await;
+        assert_eq!(res.status(), 303, "the callback logs in");
+        session_cookie(&res).expect("a session cookie")
+    }
+
+    async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(self.app.state.store.pool())
+            .await
+            .expect("count")
+    }
+
+    async fn accounts(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM accounts").await
+    }
+
+    /// A refused callback: an error page with `status`, no session, no new account.
+    /// Returns the page.
+    async fn assert_refused(&self, res: reqwest::Response, status: u16, accounts: i64) -> String {
+        assert_eq!(res.status(), status);
+        assert_eq!(session_cookie(&res), None, "no session cookie");
+        let page = res.text().await.expect("a page");
+        assert!(page.contains(r#"role="alert""#), "{page}");
+        assert_eq!(self.accounts().await, accounts, "no account was created");
+        page
+    }
+
+    async fn account(&self, email: &str) -> latchkey::store::accounts::Account {
+        self.app
+            .state
+            .store
+            .find_account_by_email(&self.op.issuer, email)
+            .await
+            .expect("store")
+            .expect("an account")
+    }
+}
+
+/// A login with the provider answering as `change` says: the callback is refused (400).
+async fn refused_when(change: impl FnOnce(&mut Behaviour)) -> (Rig, String) {
+    let rig = rig(Db::Sqlite).await;
+    rig.op.behave(change);
+    let back = rig.back_from_provider().await;
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    let page = rig.assert_refused(res, 400, 0).await;
+    (rig, page)
+}
+
+async fn refused_id_token(flaw: Flaw) {
+    refused_when(|b| b.flaw = Some(flaw)).await;
+}
+
+// ------------------------------------------------------------------ the good path
+
+async fn login_goes_through_the_provider_to_the_append_step(db: Db) {
+    let rig = rig(db).await;
+    let (outbound, res) = rig.send_to_provider("Ada@Example.com", "/passkeys").await;
+
+    // The authorization request: code flow with PKCE, state, nonce and the email as hint.
+    let url = &outbound.authorize;
+    assert_eq!(
+        url.as_str().split('?').next(),
+        Some(rig.op.endpoint("/authorize").as_str())
+    );
+    let param = |key| query_param(url, key).unwrap_or_else(|| panic!("no {key} in {url}"));
+    assert_eq!(param("response_type"), "code");
+    assert_eq!(param("client_id"), CLIENT_ID);
+    assert_eq!(
+        param("redirect_uri"),
+        format!("{}/auth/callback", rig.app.origin)
+    );
+    assert!(param("scope").split(' ').any(|s| s == "openid"));
+    assert_eq!(param("code_challenge_method"), "S256");
+    assert_eq!(param("login_hint"), EMAIL);
+    for secret in ["state", "nonce", "code_challenge"] {
+        assert!(param(secret).len() >= 22, "{secret} is long and random");
+    }
+    let line = set_cookie_named(res.headers(), "latchkey_oidc").unwrap();
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(line.contains(flag), "{line} lacks {flag}");
+    }
+
+    let back = rig.approve(outbound).await;
+    let seen = rig
+        .op
+        .log()
+        .authorize
+        .pop()
+        .expect("the provider saw the request");
+    assert_eq!(seen.login_hint.as_deref(), Some(EMAIL));
+    assert_eq!(back.param("state"), seen.state);
+    assert_eq!(back.param("iss"), rig.op.issuer);
+
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res).as_deref(), Some("/append?next=/passkeys"));
+    let session = session_cookie(&res).expect("a session cookie");
+    let cleared = set_cookie_named(res.headers(), "latchkey_oidc").expect("binding cleared");
+    assert!(
+        cleared.starts_with("latchkey_oidc=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+
+    // The account is the provider's subject at the provider's issuer.
+    let account = rig.account(EMAIL).await;
+    assert_eq!(account.idp, rig.op.issuer);
+    assert_eq!(account.subject, Behaviour::default().user.sub);
+    let info: Value = rig
+        .app
+        .call("session", &[], Some(&session))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["email"], EMAIL);
+    // Like every login, the session starts at the append step.
+    let res = rig.app.get("/dashboard", Some(&session)).await;
+    assert_eq!(location(&res).as_deref(), Some("/append?next=/dashboard"));
+}
+
+#[tokio::test]
+async fn sqlite_login_goes_through_the_provider_to_the_append_step() {
+    login_goes_through_the_provider_to_the_append_step(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_login_goes_through_the_provider_to_the_append_step() {
+    login_goes_through_the_provider_to_the_append_step(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_provider_login_replaces_the_session_the_browser_had() {
+    let rig = rig(Db::Sqlite).await;
+    let old = rig.log_in().await;
+    let back = rig.back_from_provider().await;
+    let res = rig
+        .callback(&back.path(), Some(&format!("{old}; {}", back.binding)))
+        .await;
+    let new = session_cookie(&res).expect("a new session");
+    assert_ne!(new, old);
+    let res = rig.app.get("/append", Some(&old)).await;
+    assert_eq!(
+        location(&res).as_deref(),
+        Some("/login"),
+        "the old one is gone"
+    );
+}
+
+#[tokio::test]
+async fn an_unsafe_next_does_not_survive_the_round_trip() {
+    let rig = rig(Db::Sqlite).await;
+    let (outbound, _) = rig.send_to_provider(EMAIL, "https://evil.example/").await;
+    let back = rig.approve(outbound).await;
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    assert_eq!(location(&res).as_deref(), Some("/append"));
+}
+
+#[tokio::test]
+async fn the_email_comes_from_userinfo_when_the_id_token_has_none() {
+    let rig = rig(Db::Sqlite).await;
+    rig.op.behave(|b| {
+        b.email_in_id_token = false;
+        b.user.email = Some("grace@example.com".into());
+    });
+    rig.log_in().await;
+    assert_eq!(rig.op.log().userinfo_calls, 1);
+    assert_eq!(
+        rig.account("grace@example.com").await.subject,
+        Behaviour::default().user.sub
+    );
+}
+
+#[tokio::test]
+async fn the_email_is_display_data_and_the_subject_is_the_identity() {
+    let rig = rig(Db::Sqlite).await;
+    rig.log_in().await;
+    let first = rig.account(EMAIL).await;
+    // The person changed their email at the provider: same account, new email.
+    rig.op
+        .behave(|b| b.user.email = Some("ada.lovelace@example.com".into()));
+    rig.log_in().await;
+    let again = rig.account("ada.lovelace@example.com").await;
+    assert_eq!(again.id, first.id);
+    assert_eq!(rig.accounts().await, 1);
+}
+
+#[tokio::test]
+async fn two_subjects_with_one_email_are_two_accounts() {
+    let rig = rig(Db::Sqlite).await;
+    rig.log_in().await;
+    rig.op.behave(|b| b.user.sub = "sub-someone-else".into());
+    rig.log_in().await;
+    assert_eq!(
+        rig.count("SELECT COUNT(*) FROM accounts WHERE email = 'ada@example.com'")
+            .await,
+        2
+    );
+}
+
+// ------------------------------------------------------------------ callbacks that are not ours
+
+#[tokio::test]
+async fn a_tampered_state_is_refused() {
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    let forged = latchkey::random::token(32);
+    let res = rig
+        .callback(&back.with("state", Some(&forged)), Some(&back.binding))
+        .await;
+    let page = rig.assert_refused(res, 400, 0).await;
+    assert!(page.contains("expired or was already used"), "{page}");
+}
+
+#[tokio::test]
+async fn a_callback_without_state_is_refused() {
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    let res = rig
+        .callback(&back.with("state", None), Some(&back.binding))
+        .await;
+    rig.assert_refused(res, 400, 0).await;
+}
+
+#[tokio::test]
+async fn a_callback_in_another_browser_is_refused() {
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    let res = rig.callback(&back.path(), None).await;
+    let page = rig.assert_refused(res, 400, 0).await;
+    assert!(page.contains("another browser"), "{page}");
+}
+
+#[tokio::test]
+async fn a_callback_with_another_binding_cookie_is_refused() {
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    let other = format!("latchkey_oidc={}", latchkey::random::token(32));
+    let res = rig.callback(&back.path(), Some(&other)).await;
+    rig.assert_refused(res, 400, 0).await;
+    // The state was used up by that attempt: the right browser cannot finish it either.
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    rig.assert_refused(res, 400, 0).await;
+}
+
+async fn a_replayed_callback_is_refused(db: Db) {
+    let rig = rig(db).await;
+    let back = rig.back_from_provider().await;
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    assert_eq!(res.status(), 303);
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    let page = rig.assert_refused(res, 400, 1).await;
+    assert!(page.contains("expired or was already used"), "{page}");
+}
+
+#[tokio::test]
+async fn sqlite_a_replayed_callback_is_refused() {
+    a_replayed_callback_is_refused(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_replayed_callback_is_refused() {
+    a_replayed_callback_is_refused(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_callback_naming_another_issuer_is_refused() {
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    let res = rig
+        .callback(
+            &back.with("iss", Some("https://evil.example")),
+            Some(&back.binding),
+        )
+        .await;
+    rig.assert_refused(res, 400, 0).await;
+}
+
+#[tokio::test]
+async fn a_callback_without_the_promised_issuer_is_refused() {
+    // The provider advertises authorization_response_iss_parameter_supported (RFC 9207).
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    let res = rig
+        .callback(&back.with("iss", None), Some(&back.binding))
+        .await;
+    rig.assert_refused(res, 400, 0).await;
+}
+
+#[tokio::test]
+async fn a_cancelled_login_says_so() {
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    let denied = format!(
+        "/auth/callback?error=access_denied&state={}&iss={}",
+        back.param("state"),
+        back.param("iss")
+    );
+    let res = rig.callback(&denied, Some(&back.binding)).await;
+    let page = rig.assert_refused(res, 400, 0).await;
+    assert!(
+        page.contains("Signing in at Test SSO was cancelled."),
+        "{page}"
+    );
+    // The way back keeps the email.
+    assert!(page.contains("/login?email=ada%40example.com"), "{page}");
+}
+
+#[tokio::test]
+async fn a_callback_without_code_is_refused() {
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    let res = rig
+        .callback(&back.with("code", None), Some(&back.binding))
+        .await;
+    rig.assert_refused(res, 400, 0).await;
+}
+
+// ------------------------------------------------------------------ answers that are not good
+
+#[tokio::test]
+async fn an_id_token_with_another_nonce_is_refused() {
+    refused_id_token(Flaw::WrongNonce).await;
+}
+
+#[tokio::test]
+async fn an_id_token_for_another_client_is_refused() {
+    refused_id_token(Flaw::WrongAudience).await;
+}
+
+#[tokio::test]
+async fn an_id_token_from_another_issuer_is_refused() {
+    refused_id_token(Flaw::WrongIssuer).await;
+}
+
+#[tokio::test]
+async fn an_expired_id_token_is_refused() {
+    refused_id_token(Flaw::Expired).await;
+}
+
+#[tokio::test]
+async fn an_id_token_with_a_bad_signature_is_refused() {
+    refused_id_token(Flaw::BadSignature).await;
+}
+
+#[tokio::test]
+async fn an_unsigned_id_token_is_refused() {
+    refused_id_token(Flaw::Unsigned).await;
+}
+
+#[tokio::test]
+async fn an_id_token_whose_at_hash_does_not_match_is_refused() {
+    refused_id_token(Flaw::WrongAtHash).await;
+}
+
+#[tokio::test]
+async fn an_id_token_signed_by_an_unknown_key_is_refused_after_one_key_refetch() {
+    let rig = rig(Db::Sqlite).await;
+    rig.op.behave(|b| b.flaw = Some(Flaw::UnknownKey));
+    let back = rig.back_from_provider().await;
+    let fetches = rig.op.log().jwks_fetches;
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    rig.assert_refused(res, 400, 0).await;
+    assert_eq!(rig.op.log().jwks_fetches, fetches + 1);
+}
+
+#[tokio::test]
+async fn userinfo_about_another_subject_is_refused() {
+    let (rig, _) = refused_when(|b| {
+        b.email_in_id_token = false;
+        b.userinfo_sub = Some("sub-mallory".into());
+    })
+    .await;
+    assert_eq!(rig.op.log().userinfo_calls, 1);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_error_is_refused() {
+    refused_when(|b| b.token_error = Some("invalid_client".into())).await;
+}
+
+#[tokio::test]
+async fn a_code_someone_else_already_redeemed_is_refused() {
+    let rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    // Someone with the client's credentials, but not the PKCE verifier, tries the code first.
+    let res = TestApp::client()
+        .post(rig.op.endpoint("/token"))
+        .basic_auth(CLIENT_ID, Some(openid_provider::CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &back.param("code")),
+            ("redirect_uri", &format!("{}/auth/callback", rig.app.origin)),
+            ("code_verifier", &latchkey::random::token(32)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    rig.assert_refused(res, 400, 0).await;
+}
+
+// ------------------------------------------------------------------ keys and availability
+
+#[tokio::test]
+async fn a_key_rotated_during_a_login_is_fetched_once_and_accepted() {
+    let rig = rig(Db::Sqlite).await;
+    // The app fetched key A when it sent the browser off; the provider then moves to key B.
+    let (outbound, _) = rig.send_to_provider(EMAIL, "").await;
+    rig.op.rotate_key();
+    let back = rig.approve(outbound).await;
+    let fetches = rig.op.log().jwks_fetches;
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    assert_eq!(res.status(), 303, "the token signed with B is accepted");
+    assert!(session_cookie(&res).is_some());
+    assert_eq!(rig.op.log().jwks_fetches, fetches + 1, "one refetch");
+    // The next login works with B too.
+    rig.log_in().await;
+}
+
+#[tokio::test]
+async fn with_the_provider_down_sign_in_says_so_and_passkeys_still_work() {
+    let mut rig = rig(Db::Sqlite).await;
+    rig.log_in().await;
+    rig.op.stop().await;
+
+    let res = rig
+        .app
+        .call("sign_in", &[("email", EMAIL), ("next", "")], None)
+        .await;
+    assert_eq!(res.status(), 503);
+    assert!(set_cookie_named(res.headers(), "latchkey_oidc").is_none());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "idp_unreachable");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("Test SSO") && message.contains("passkey"),
+        "{message}"
+    );
+    assert_eq!(rig.count("SELECT COUNT(*) FROM oidc_logins").await, 0);
+
+    // The passkey login does not need the provider.
+    let res = rig
+        .app
+        .call("passkey_login_token", &[("email", EMAIL)], None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let token: Value = res.json().await.unwrap();
+    assert!(!token.as_str().unwrap_or_default().is_empty(), "{token}");
+}
+
+#[tokio::test]
+async fn with_the_provider_down_at_the_callback_the_page_says_so() {
+    let mut rig = rig(Db::Sqlite).await;
+    let back = rig.back_from_provider().await;
+    rig.op.stop().await;
+    let res = rig.callback(&back.path(), Some(&back.binding)).await;
+    let page = rig.assert_refused(res, 503, 0).await;
+    assert!(page.contains("passkey"), "{page}");
+}
+
+// ------------------------------------------------------------------ start-up
+
+/// Builds the app state for a provider at `issuer`; start-up must fail. Returns the line the
+/// server prints.
+async fn start_up_failure(issuer: &str) -> String {
+    let db = TestDb::new(Db::Sqlite).await;
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("LATCHKEY_DATABASE_URL".into(), db.url.clone()),
+        (
+            "LATCHKEY_DATA_DIR".into(),
+            db.dir.path().join("data").display().to_string(),
+        ),
+    ]);
+    for (key, value) in openid_provider::client_env(issuer) {
+        env.insert(key.into(), value);
+    }
+    let config = Config::from_sources("", env).expect("config");
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("latchkey")
+        .build();
+    let err = server::build_state(config, options)
+        .await
+        .err()
+        .expect("start-up fails");
+    assert!(matches!(err, StartError::Oidc(_)), "{err}");
+    err.to_string()
+}
+
+async fn start_up_failure_with(discovery: Discovery) -> (OpenIdProvider, String) {
+    let op = OpenIdProvider::start().await;
+    op.behave(|b| b.discovery = discovery);
+    let message = start_up_failure(&op.issuer).await;
+    assert!(message.contains(&op.issuer), "{message}");
+    (op, message)
+}
+
+#[tokio::test]
+async fn start_up_fails_when_nobody_answers_at_the_issuer() {
+    let issuer = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+    };
+    let message = start_up_failure(&issuer).await;
+    assert!(
+        message.contains(&format!("cannot reach the OpenID provider at {issuer}")),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn start_up_fails_when_discovery_is_unavailable() {
+    let (_, message) = start_up_failure_with(Discovery::Unavailable).await;
+    assert!(message.contains("503"), "{message}");
+}
+
+#[tokio::test]
+async fn start_up_refuses_discovery_for_another_issuer() {
+    let (_, message) = start_up_failure_with(Discovery::OtherIssuer).await;
+    assert!(
+        message.contains("https://other-provider.example"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn start_up_refuses_a_provider_without_the_code_flow() {
+    let (_, message) = start_up_failure_with(Discovery::NoCodeFlow).await;
+    assert!(
+        message.contains("does not offer the authorization code flow"),
+        "{message}"
+    );
+}
+
+// ------------------------------------------------------------------ sign-out
+
+#[tokio::test]
+async fn sign_out_ends_the_session_at_the_provider_too() {
+    let rig = rig(Db::Sqlite).await;
+    let session = rig.log_in().await;
+    let id_token = rig.op.log().id_tokens.pop().expect("an ID token");
+
+    let res = rig.app.call("sign_out", &[], Some(&session)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(session_cookie(&res).as_deref(), Some("latchkey_session="));
+    let logout = Url::parse(&location(&res).expect("a redirect")).unwrap();
+    assert_eq!(
+        logout.as_str().split('?').next(),
+        Some(rig.op.endpoint("/logout").as_str())
+    );
+    assert_eq!(query_param(&logout, "id_token_hint"), Some(id_token));
+    assert_eq!(
+        query_param(&logout, "client_id").as_deref(),
+        Some(CLIENT_ID)
+    );
+    let back = format!("{}/login", rig.app.origin);
+    assert_eq!(
+        query_param(&logout, "post_logout_redirect_uri"),
+        Some(back.clone())
+    );
+
+    // The session is gone here, and the provider sends the browser back to our login.
+    let res = rig.app.get("/dashboard", Some(&session)).await;
+    assert_eq!(location(&res).as_deref(), Some("/login?next=/dashboard"));
+    let res = TestApp::client().get(logout).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), Some(back));
+}
+
+#[tokio::test]
+async fn sign_out_of_a_session_without_an_id_token_goes_to_login() {
+    let rig = rig(Db::Sqlite).await;
+    rig.log_in().await;
+    // A passkey login of the same account: no ID token to end anything at the provider with.
+    let account = rig.account(EMAIL).await;
+    let (_, cookie) = rig
+        .app
+        .state
+        .sessions
+        .start(&account.id, &account.email, AuthMethod::Passkey, None)
+        .await
+        .unwrap();
+    let session = cookie_pair(cookie.to_str().unwrap());
+    let res = rig.app.call("sign_out", &[], Some(&session)).await;
+    assert_eq!(location(&res).as_deref(), Some("/login"));
+}
+
+#[tokio::test]
+async fn sign_out_goes_to_login_when_the_provider_offers_no_logout() {
+    let rig = rig(Db::Sqlite).await;
+    // Sending a login to the provider refreshes its metadata: no end_session_endpoint now.
+    rig.op.behave(|b| b.end_session = false);
+    let session = rig.log_in().await;
+    let res = rig.app.call("sign_out", &[], Some(&session)).await;
+    assert_eq!(location(&res).as_deref(), Some("/login"));
+    let res = rig.app.get("/dashboard", Some(&session)).await;
+    assert_eq!(location(&res).as_deref(), Some("/login?next=/dashboard"));
+}
+
+// ------------------------------------------------------------------ the store
+
+fn pending_login(expires_at: i64) -> PendingLogin {
+    PendingLogin {
+        browser_hash: "browser-hash".into(),
+        nonce: Secret::new("nonce".to_string()),
+        pkce_verifier: Secret::new("verifier".to_string()),
+        next: "/passkeys".into(),
+        login_hint: EMAIL.into(),
+        expires_at,
+    }
+}
+
+async fn open_store(db: &TestDb) -> Store {
+    Store::open(&db.url).await.expect("open store")
+}
+
+async fn a_pending_login_is_taken_once_even_by_racing_callbacks(db: Db) {
+    let db = TestDb::new(db).await;
+    let store = open_store(&db).await;
+    let login = pending_login(now() + 600);
+    store
+        .insert_oidc_login("state-hash", &login, now())
+        .await
+        .unwrap();
+    let takes = (0..16).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.take_oidc_login("state-hash", now()).await })
+    });
+    let mut taken = Vec::new();
+    for take in takes.collect::<Vec<_>>() {
+        if let Some(login) = take.await.unwrap().unwrap() {
+            taken.push(login);
+        }
+    }
+    assert_eq!(taken, vec![login], "exactly one callback gets the login");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_a_pending_login_is_taken_once_even_by_racing_callbacks() {
+    a_pending_login_is_taken_once_even_by_racing_callbacks(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_pending_login_is_taken_once_even_by_racing_callbacks() {
+    a_pending_login_is_taken_once_even_by_racing_callbacks(Db::Postgres).await;
+}
+
+async fn an_expired_pending_login_is_refused_and_removed(db: Db) {
+    let db = TestDb::new(db).await;
+    let store = open_store(&db).await;
+    let t = now();
+    store
+        .insert_oidc_login("expired", &pending_login(t - 1), t - 601)
+        .await
+        .unwrap();
+    store
+        .insert_oidc_login("live", &pending_login(t + 600), t)
+        .await
+        .unwrap();
+    assert_eq!(store.take_oidc_login("expired", t).await.unwrap(), None);
+    // Refused and gone: a purge finds nothing left to remove, the live login is untouched.
+    assert_eq!(store.purge_oidc_logins(t).await.unwrap(), 0);
+    assert!(store.take_oidc_login("live", t).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn sqlite_an_expired_pending_login_is_refused_and_removed() {
+    an_expired_pending_login_is_refused_and_removed(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_an_expired_pending_login_is_refused_and_removed() {
+    an_expired_pending_login_is_refused_and_removed(Db::Postgres).await;
+}
