@@ -93,7 +93,8 @@ fn guard_page(req: &Request, current: &CurrentSession) -> Option<String> {
     }
 }
 
-fn redirect(location: &str) -> Response {
+/// A `303 See Other` to `location`.
+pub(super) fn redirect(location: &str) -> Response {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SEE_OTHER;
     if let Ok(value) = HeaderValue::from_str(location) {

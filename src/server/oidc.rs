@@ -2,7 +2,7 @@
 //! server function) and `GET /auth/callback`, where the provider sends it back.
 
 use axum::extract::{Query, State};
-use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::header::{self, HeaderMap};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -85,20 +85,12 @@ pub async fn callback(
         Ok(logged_in) => logged_in,
         Err(err) => return err.into_response(),
     };
-    let mut response = see_other(&logged_in.target);
+    let mut response = super::middleware::redirect(&logged_in.target);
     let headers = response.headers_mut();
     for cookie in logged_in.cookies {
         headers.append(header::SET_COOKIE, cookie);
     }
     headers.append(header::SET_COOKIE, finished.clear_cookie);
-    response
-}
-
-fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
     response
 }
 
