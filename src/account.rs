@@ -84,8 +84,7 @@ pub async fn sign_in(
     let password = password.unwrap_or_default();
     if app.oidc.is_some() {
         // Without JavaScript there is no passkey attempt: Continue goes to the provider.
-        let email = crate::idp::normalize_email(&email).ok();
-        return crate::server::oidc::go_to_provider(&app, email.as_deref(), &next).await;
+        return crate::server::oidc::go_to_provider(&app, Some(&email), &next).await;
     }
     if password.is_empty() {
         let email = crate::idp::normalize_email(&email)?;

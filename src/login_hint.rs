@@ -6,53 +6,36 @@
 //! renders the one-tap view directly (no flash after hydration) and scripts cannot read it;
 //! "Use another account" clears it.
 
+use std::time::Duration;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::header::{HeaderMap, HeaderValue};
 
-const COOKIE_NAME: &str = "latchkey_login_hint";
-/// With https the `__Host-` prefix makes the browser enforce Secure, Path=/ and no Domain.
-const SECURE_COOKIE_NAME: &str = "__Host-latchkey_login_hint";
+use crate::cookies::AppCookie;
+
+const COOKIE: AppCookie = AppCookie {
+    plain: "latchkey_login_hint",
+    host_only: "__Host-latchkey_login_hint",
+};
 /// Browsers cap cookie lifetimes at 400 days.
-const MAX_AGE_SECS: u64 = 400 * 24 * 3600;
+const MAX_AGE: Duration = Duration::from_secs(400 * 24 * 3600);
 /// Longer values are not an email we wrote (emails are at most 254 characters).
 const MAX_VALUE_LEN: usize = 400;
 
-fn name(secure: bool) -> &'static str {
-    if secure {
-        SECURE_COOKIE_NAME
-    } else {
-        COOKIE_NAME
-    }
-}
-
-fn header(secure: bool, value: &str, max_age: u64) -> HeaderValue {
-    let flags = if secure { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{flags}",
-        name(secure)
-    );
-    // The value is base64url and the name a constant: always a valid header value.
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
 /// The `Set-Cookie` value that remembers `email` for the next visit.
 pub fn remember(email: &str, secure: bool) -> HeaderValue {
-    header(
-        secure,
-        &URL_SAFE_NO_PAD.encode(email.as_bytes()),
-        MAX_AGE_SECS,
-    )
+    COOKIE.set(secure, &URL_SAFE_NO_PAD.encode(email.as_bytes()), MAX_AGE)
 }
 
 /// The `Set-Cookie` value that forgets the hint ("Use another account").
 pub fn forget(secure: bool) -> HeaderValue {
-    header(secure, "", 0)
+    COOKIE.clear(secure)
 }
 
 /// The email remembered in the request's cookie, if it is one we could have written.
 pub fn read(headers: &HeaderMap, secure: bool) -> Option<String> {
-    let value = crate::cookies::value(headers, name(secure))?;
+    let value = COOKIE.read(headers, secure)?;
     if value.is_empty() || value.len() > MAX_VALUE_LEN {
         return None;
     }

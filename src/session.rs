@@ -11,13 +11,15 @@ use http::header::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 
 use crate::config::{Config, Secret, SessionSettings};
+use crate::cookies::AppCookie;
 use crate::journey::SessionState;
 use crate::store::sessions::SessionRow;
 use crate::store::{now, Store, StoreError};
 
-const COOKIE_NAME: &str = "latchkey_session";
-/// With https the `__Host-` prefix makes the browser enforce Secure, Path=/ and no Domain.
-const SECURE_COOKIE_NAME: &str = "__Host-latchkey_session";
+const COOKIE: AppCookie = AppCookie {
+    plain: "latchkey_session",
+    host_only: "__Host-latchkey_session",
+};
 /// Bytes of randomness in a session token.
 const TOKEN_BYTES: usize = 32;
 /// `last_seen_at` is written at most this often, so page views don't all become writes.
@@ -122,11 +124,7 @@ impl Sessions {
     }
 
     pub fn cookie_name(&self) -> &'static str {
-        if self.secure {
-            SECURE_COOKIE_NAME
-        } else {
-            COOKIE_NAME
-        }
+        COOKIE.name(self.secure)
     }
 
     pub fn settings(&self) -> &SessionSettings {
@@ -250,27 +248,16 @@ impl Sessions {
     }
 
     fn cookie(&self, token: &str) -> HeaderValue {
-        let max_age = secs(self.settings.absolute_timeout);
-        self.cookie_header(&format!(
-            "{}={token}; Max-Age={max_age}",
-            self.cookie_name()
-        ))
+        COOKIE.set(self.secure, token, self.settings.absolute_timeout)
     }
 
     /// A `Set-Cookie` value that removes the session cookie.
     pub fn clear_cookie(&self) -> HeaderValue {
-        self.cookie_header(&format!("{}=; Max-Age=0", self.cookie_name()))
-    }
-
-    fn cookie_header(&self, start: &str) -> HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        let value = format!("{start}; Path=/; HttpOnly; SameSite=Lax{secure}");
-        // Tokens are base64url and names are constants: always a valid header value.
-        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+        COOKIE.clear(self.secure)
     }
 
     fn token_from(&self, headers: &HeaderMap) -> Option<String> {
-        crate::cookies::value(headers, self.cookie_name()).map(str::to_string)
+        COOKIE.read(headers, self.secure).map(str::to_string)
     }
 }
 

@@ -588,14 +588,11 @@ fn EmailForm(flow: Flow, sign_in: ServerAction<SignIn>) -> impl IntoView {
             }
             .into_any();
         }
-        match &classic {
-            // The password is typed at the provider: this posts the email, and the server
-            // sends the browser there with it as the login hint.
+        let credential = match &classic {
+            // The password is typed at the provider: "Sign in" posts the email, and the
+            // server sends the browser there with it as the login hint.
             ClassicLogin::Provider { name, .. } => view! {
                 <p class="hint">"You'll enter your password at " {name.clone()} "."</p>
-                <button type="submit" class="primary" disabled=busy.clone()>
-                    "Sign in"
-                </button>
             }
             .into_any(),
             ClassicLogin::Password => view! {
@@ -608,12 +605,16 @@ fn EmailForm(flow: Flow, sign_in: ServerAction<SignIn>) -> impl IntoView {
                     required
                     autofocus
                 />
-                <button type="submit" class="primary" disabled=busy.clone()>
-                    "Sign in"
-                </button>
             }
             .into_any(),
+        };
+        view! {
+            {credential}
+            <button type="submit" class="primary" disabled=busy.clone()>
+                "Sign in"
+            </button>
         }
+        .into_any()
     };
     view! {
         <ActionForm action=sign_in attr:class="stack">

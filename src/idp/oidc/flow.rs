@@ -5,21 +5,27 @@
 //! the browser that started it through a cookie (stored by hash too): a callback URL pasted
 //! into another browser, replayed, or carrying a made-up `state` never makes a session.
 
+use std::time::Duration;
+
 use http::header::{HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::{OidcIdp, Verified};
+use crate::cookies::AppCookie;
 use crate::idp::IdpError;
 use crate::store::oidc_logins::PendingLogin;
 use crate::store::{now, Store, StoreError};
 
-const BINDING_COOKIE: &str = "latchkey_oidc";
-/// With https the `__Host-` prefix makes the browser enforce Secure, Path=/ and no Domain.
-const SECURE_BINDING_COOKIE: &str = "__Host-latchkey_oidc";
+/// SameSite=Lax, like all our cookies: the provider's redirect back is a top-level GET
+/// from another site.
+const BINDING_COOKIE: AppCookie = AppCookie {
+    plain: "latchkey_oidc",
+    host_only: "__Host-latchkey_oidc",
+};
 /// How long a person may take at the provider's pages.
-pub const LOGIN_LIFETIME_SECS: i64 = 600;
+pub const LOGIN_LIFETIME: Duration = Duration::from_secs(600);
 const BINDING_BYTES: usize = 32;
 
 /// The browser is on its way to the provider.
@@ -115,31 +121,13 @@ pub struct Finished {
     pub clear_cookie: HeaderValue,
 }
 
-fn cookie_name(secure: bool) -> &'static str {
-    if secure {
-        SECURE_BINDING_COOKIE
-    } else {
-        BINDING_COOKIE
-    }
-}
-
-fn cookie_header(secure: bool, value: &str, max_age: i64) -> HeaderValue {
-    let flags = if secure { "; Secure" } else { "" };
-    // Lax: the provider's redirect back is a top-level GET from another site.
-    let cookie = format!(
-        "{}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{flags}",
-        cookie_name(secure)
-    );
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
 fn hash(value: &str) -> String {
     format!("{:x}", Sha256::digest(value.as_bytes()))
 }
 
 /// The binding value the browser already carries, if it is one we could have written.
 fn binding_of(headers: &HeaderMap, secure: bool) -> Option<&str> {
-    crate::cookies::value(headers, cookie_name(secure)).filter(|value| {
+    BINDING_COOKIE.read(headers, secure).filter(|value| {
         value.len() == 43
             && value
                 .bytes()
@@ -168,14 +156,14 @@ pub async fn begin(
         pkce_verifier: authorization.pkce_verifier,
         next: crate::journey::safe_next(next).unwrap_or_default(),
         login_hint: login_hint.unwrap_or_default().to_string(),
-        expires_at: now + LOGIN_LIFETIME_SECS,
+        expires_at: now + LOGIN_LIFETIME.as_secs() as i64,
     };
     store
         .insert_oidc_login(&hash(authorization.state.expose()), &login, now)
         .await?;
     Ok(Started {
         url: authorization.url,
-        cookie: cookie_header(secure, &binding, LOGIN_LIFETIME_SECS),
+        cookie: BINDING_COOKIE.set(secure, &binding, LOGIN_LIFETIME),
     })
 }
 
@@ -244,7 +232,7 @@ pub async fn finish(
     Ok(Finished {
         verified,
         next: login.next.clone(),
-        clear_cookie: cookie_header(secure, "", 0),
+        clear_cookie: BINDING_COOKIE.clear(secure),
     })
 }
 
@@ -275,7 +263,7 @@ mod tests {
 
     #[test]
     fn the_binding_cookie_is_host_only_http_only_and_lax() {
-        let cookie = cookie_header(true, "v", LOGIN_LIFETIME_SECS);
+        let cookie = BINDING_COOKIE.set(true, "v", LOGIN_LIFETIME);
         let text = cookie.to_str().unwrap();
         assert!(text.starts_with("__Host-latchkey_oidc=v;"), "{text}");
         for flag in [

@@ -84,6 +84,9 @@ type Client = CoreClient<
 struct Provider {
     metadata: Metadata,
     client: Client,
+    /// The CSP `form-action` sources for its login and logout endpoints (computed once per
+    /// refresh, read by every response).
+    form_action: String,
 }
 
 /// An authorization request ready to send the browser to.
@@ -265,7 +268,7 @@ impl OidcIdp {
                 ))
             })?;
         let metadata = current.metadata.clone().set_jwks(keys);
-        let provider = Arc::new(provider_from(&self.settings, metadata)?);
+        let provider = Arc::new(provider_from(&self.settings, metadata));
         tracing::info!(issuer = %self.settings.issuer, "fetched the provider's rotated keys");
         self.replace_provider(provider.clone());
         Ok(provider)
@@ -282,23 +285,10 @@ impl OidcIdp {
             .unwrap_or(false)
     }
 
-    /// The origins our forms may send the browser to (CSP `form-action`): without JavaScript,
-    /// login and logout are form posts that the server redirects to the provider.
-    pub fn form_targets(&self) -> Vec<String> {
-        let provider = self.provider();
-        let login = provider.metadata.authorization_endpoint().url();
-        let logout = provider
-            .metadata
-            .additional_metadata()
-            .end_session_endpoint
-            .as_ref()
-            .map(|endpoint| endpoint.url());
-        let mut origins: Vec<String> = std::iter::once(login)
-            .chain(logout)
-            .map(|url| url.origin().ascii_serialization())
-            .collect();
-        origins.dedup();
-        origins
+    /// The origins our forms may send the browser to (CSP `form-action` sources): without
+    /// JavaScript, login and logout are form posts that the server redirects to the provider.
+    pub fn form_action(&self) -> String {
+        self.provider().form_action.clone()
     }
 
     /// Where the browser goes to end its session at the provider too, if the provider
@@ -370,7 +360,7 @@ async fn fetch_provider(
             )),
         })?;
     check_metadata(settings, &metadata)?;
-    provider_from(settings, metadata)
+    Ok(provider_from(settings, metadata))
 }
 
 /// Refuses a provider that cannot do what we rely on, with the reason.
@@ -403,7 +393,7 @@ fn check_metadata(settings: &OidcSettings, metadata: &Metadata) -> Result<(), Id
     Ok(())
 }
 
-fn provider_from(settings: &OidcSettings, metadata: Metadata) -> Result<Provider, IdpError> {
+fn provider_from(settings: &OidcSettings, metadata: Metadata) -> Provider {
     let client = CoreClient::from_provider_metadata(
         metadata.clone(),
         ClientId::new(settings.client_id.clone()),
@@ -413,7 +403,21 @@ fn provider_from(settings: &OidcSettings, metadata: Metadata) -> Result<Provider
             .map(|secret| ClientSecret::new(secret.expose().to_string())),
     )
     .set_redirect_uri(RedirectUrl::from_url(settings.redirect_uri.clone()));
-    Ok(Provider { metadata, client })
+    let logout = metadata
+        .additional_metadata()
+        .end_session_endpoint
+        .as_ref()
+        .map(|endpoint| endpoint.url());
+    let mut origins: Vec<String> = std::iter::once(metadata.authorization_endpoint().url())
+        .chain(logout)
+        .map(|url| url.origin().ascii_serialization())
+        .collect();
+    origins.dedup();
+    Provider {
+        metadata,
+        client,
+        form_action: origins.join(" "),
+    }
 }
 
 fn verify_id_token(
