@@ -1,17 +1,15 @@
-//! The HTML shell, the routes, and the client half of the journey guard.
+//! The HTML shell, the app frame around the routes, and the client half of the journey
+//! guard.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::Router;
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::{path, NavigateOptions, SsrMode};
+use leptos_router::NavigateOptions;
 
-use crate::account::{fetch_session, state_of, SessionInfo};
 use crate::journey::{decide, Decision};
-use crate::pages::{
-    append::AppendPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFoundPage,
-    passkeys::PasskeysPage, signup::SignupPage,
-};
+use crate::routes::{Page, PageRoutes};
+use crate::server_fns::account::{fetch_session, state_of, SessionInfo};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -40,35 +38,23 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| {
             if page.is_empty() { "Latchkey".to_string() } else { format!("{page} · Latchkey") }
         } />
-        // Pages render whole on the server (`SsrMode::Async`): they are small, and a complete
-        // document is what makes every page work with JavaScript disabled.
         <Router>
             <header class="topbar">
-                <a class="brand" href="/">"Latchkey"</a>
+                <a class="brand" href=Page::Root.path()>"Latchkey"</a>
             </header>
             <main class="page">
-                <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=Root ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
-                    <Route path=path!("/append") view=AppendPage ssr=SsrMode::Async />
-                    <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
-                    <Route path=path!("/passkeys") view=PasskeysPage ssr=SsrMode::Async />
-                </Routes>
+                <PageRoutes />
             </main>
         </Router>
     }
 }
 
-/// `/` only forwards (the server answers it with a redirect; this covers client navigation).
-#[component]
-fn Root() -> impl IntoView {
-    view! { <Guarded view=|_| () /> }
-}
-
 /// Renders `view` once the journey allows the current page for this session, and navigates
 /// away otherwise. The server has already enforced the same rule for the first page load;
 /// this is the mirror for client-side navigation, and decides nothing the server relies on.
+///
+/// The page's own path is read once, when it is created: a page that is being left must not
+/// judge the page it is leaving for (that sent the browser back and forth).
 #[component]
 pub fn Guarded<F, V>(view: F) -> impl IntoView
 where
@@ -76,20 +62,21 @@ where
     V: IntoView + 'static,
 {
     let location = use_location();
+    let (path, query) = (
+        location.pathname.get_untracked(),
+        location.search.get_untracked(),
+    );
     let session = Resource::new(|| (), |_| fetch_session());
     // Errors are shown below; never navigate on them.
     let decide_for = move |result: &Result<Option<SessionInfo>, _>| match result {
-        Ok(info) => decide(
-            &location.pathname.get(),
-            &location.search.get(),
-            state_of(info.as_ref()),
-        ),
+        Ok(info) => decide(&path, &query, state_of(info.as_ref())),
         Err(_) => Decision::Allow,
     };
     let navigate = use_navigate();
     // (Effects may read the resource; the view reads it inside <Suspense/>.)
+    let decide_now = decide_for.clone();
     Effect::new(move |_| {
-        if let Some(Decision::Redirect(to)) = session.get().as_ref().map(decide_for) {
+        if let Some(Decision::Redirect(to)) = session.get().as_ref().map(&decide_now) {
             navigate(
                 &to,
                 NavigateOptions {

@@ -7,60 +7,69 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-/// On the wire an error is `{"error": "<code>", "message": "<what the person sees>"}`, so any
-/// HTTP client gets a readable answer, and the browser rebuilds the same variant.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[serde(into = "ErrorBody", try_from = "ErrorBody")]
-pub enum AppError {
-    /// Same message for an unknown email and a wrong password (no account enumeration).
-    #[error("The email or password is wrong.")]
-    InvalidCredentials,
-    #[error("An account with this email already exists. Sign in instead.")]
-    EmailTaken,
-    /// Bad input; the message says what to fix.
-    #[error("{0}")]
-    Invalid(String),
-    #[error("Please sign in to continue.")]
-    Unauthenticated,
-    #[error("Please finish the passkey step first.")]
-    AppendPending,
-    /// A passkey login the passkey service did not confirm (expired, replayed, wrong user).
-    #[error("Signing in with this passkey did not work. Use your password instead.")]
-    PasskeyRejected,
-    /// Sensitive actions (deleting a passkey) need a login within the re-authentication window.
-    #[error("For your security, sign in again before deleting a passkey.")]
-    ReauthRequired,
-    #[error("This request came from another site and was refused.")]
-    ForeignOrigin,
-    #[error("Too many attempts. Please wait a moment and try again.")]
-    RateLimited,
-    #[error("The sign-in service is not available right now. Please try again later.")]
-    Unavailable,
-    /// The external identity provider cannot be reached; passkeys still work. The message
-    /// names the provider (see [`AppError::idp_unreachable`]).
-    #[error("{0}")]
-    IdpUnreachable(String),
-    #[error("Something went wrong on our side. Please try again.")]
-    Internal,
-    /// Transport-level failures of the server-function machinery itself (network down, bad
-    /// encoding); the browser side produces these, never the server.
-    #[error("The request could not be completed. Check your connection and try again.")]
-    Transport,
+/// Declares [`AppError`] from one table: per variant its HTTP status, its stable code and the
+/// sentence a person reads, so a new error is one row.
+macro_rules! app_errors {
+    ($( $(#[$doc:meta])* $variant:ident $(($field:ty))? = $status:literal, $code:literal, $message:literal; )*) => {
+        /// On the wire an error is `{"error": "<code>", "message": "<what the person sees>"}`,
+        /// so any HTTP client gets a readable answer, and the browser rebuilds the same variant.
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+        #[serde(into = "ErrorBody", try_from = "ErrorBody")]
+        pub enum AppError {
+            $( $(#[$doc])* #[error($message)] $variant $(($field))?, )*
+        }
+
+        impl AppError {
+            /// The HTTP status this error is answered with.
+            pub fn status(&self) -> u16 {
+                match self { $( Self::$variant { .. } => $status, )* }
+            }
+
+            /// A stable machine-readable code.
+            pub fn code(&self) -> &'static str {
+                match self { $( Self::$variant { .. } => $code, )* }
+            }
+
+            /// The variant of `code`; variants that carry their message get `message`.
+            fn from_code(code: &str, message: String) -> Option<Self> {
+                let _ = &message;
+                match code {
+                    $( $code => Some(app_errors!(@make $variant $(($field))?, message)), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+    (@make $variant:ident, $message:expr) => { Self::$variant };
+    (@make $variant:ident ($field:ty), $message:expr) => { Self::$variant($message) };
 }
 
-impl AppError {
-    /// The HTTP status this error is answered with.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::InvalidCredentials | Self::Unauthenticated | Self::PasskeyRejected => 401,
-            Self::AppendPending | Self::ForeignOrigin | Self::ReauthRequired => 403,
-            Self::EmailTaken => 409,
-            Self::Invalid(_) => 400,
-            Self::RateLimited => 429,
-            Self::Unavailable | Self::IdpUnreachable(_) => 503,
-            Self::Internal | Self::Transport => 500,
-        }
-    }
+app_errors! {
+    /// Same message for an unknown email and a wrong password (no account enumeration).
+    InvalidCredentials = 401, "invalid_credentials", "The email or password is wrong.";
+    EmailTaken = 409, "email_taken", "An account with this email already exists. Sign in instead.";
+    /// Bad input; the message says what to fix.
+    Invalid(String) = 400, "invalid", "{0}";
+    Unauthenticated = 401, "unauthenticated", "Please sign in to continue.";
+    AppendPending = 403, "append_pending", "Please finish the passkey step first.";
+    /// A passkey login the passkey service did not confirm (expired, replayed, wrong user).
+    PasskeyRejected = 401, "passkey_rejected",
+        "Signing in with this passkey did not work. Use your password instead.";
+    /// Sensitive actions (deleting a passkey) need a login within the re-authentication window.
+    ReauthRequired = 403, "reauth_required",
+        "For your security, sign in again before deleting a passkey.";
+    ForeignOrigin = 403, "foreign_origin", "This request came from another site and was refused.";
+    RateLimited = 429, "rate_limited", "Too many attempts. Please wait a moment and try again.";
+    Unavailable = 503, "unavailable",
+        "The sign-in service is not available right now. Please try again later.";
+    /// The external identity provider cannot be reached; passkeys still work. The message
+    /// names the provider (see [`AppError::idp_unreachable`]).
+    IdpUnreachable(String) = 503, "idp_unreachable", "{0}";
+    Internal = 500, "internal", "Something went wrong on our side. Please try again.";
+    /// Transport-level failures of the server-function machinery itself (network down, bad
+    /// encoding); the browser side produces these, never the server.
+    Transport = 500, "transport",
+        "The request could not be completed. Check your connection and try again.";
 }
 
 impl AppError {
@@ -68,25 +77,6 @@ impl AppError {
         Self::IdpUnreachable(format!(
             "We can't reach {provider} right now. Try again in a few minutes, or sign in with a passkey."
         ))
-    }
-
-    /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::EmailTaken => "email_taken",
-            Self::Invalid(_) => "invalid",
-            Self::Unauthenticated => "unauthenticated",
-            Self::AppendPending => "append_pending",
-            Self::PasskeyRejected => "passkey_rejected",
-            Self::ReauthRequired => "reauth_required",
-            Self::ForeignOrigin => "foreign_origin",
-            Self::RateLimited => "rate_limited",
-            Self::Unavailable => "unavailable",
-            Self::IdpUnreachable(_) => "idp_unreachable",
-            Self::Internal => "internal",
-            Self::Transport => "transport",
-        }
     }
 }
 
@@ -109,22 +99,8 @@ impl TryFrom<ErrorBody> for AppError {
     type Error = String;
 
     fn try_from(body: ErrorBody) -> Result<Self, Self::Error> {
-        Ok(match body.error.as_str() {
-            "invalid_credentials" => Self::InvalidCredentials,
-            "email_taken" => Self::EmailTaken,
-            "invalid" => Self::Invalid(body.message),
-            "unauthenticated" => Self::Unauthenticated,
-            "append_pending" => Self::AppendPending,
-            "passkey_rejected" => Self::PasskeyRejected,
-            "reauth_required" => Self::ReauthRequired,
-            "foreign_origin" => Self::ForeignOrigin,
-            "rate_limited" => Self::RateLimited,
-            "unavailable" => Self::Unavailable,
-            "idp_unreachable" => Self::IdpUnreachable(body.message),
-            "internal" => Self::Internal,
-            "transport" => Self::Transport,
-            other => return Err(format!("unknown error code {other:?}")),
-        })
+        Self::from_code(&body.error, body.message)
+            .ok_or_else(|| format!("unknown error code {:?}", body.error))
     }
 }
 
@@ -179,5 +155,29 @@ mod tests {
             assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), err);
         }
         assert!(serde_json::from_str::<AppError>(r#"{"error":"nope","message":""}"#).is_err());
+    }
+
+    #[test]
+    fn every_code_maps_back_to_its_variant() {
+        let all = [
+            AppError::InvalidCredentials,
+            AppError::EmailTaken,
+            AppError::Invalid("x".into()),
+            AppError::Unauthenticated,
+            AppError::AppendPending,
+            AppError::PasskeyRejected,
+            AppError::ReauthRequired,
+            AppError::ForeignOrigin,
+            AppError::RateLimited,
+            AppError::Unavailable,
+            AppError::IdpUnreachable("y".into()),
+            AppError::Internal,
+            AppError::Transport,
+        ];
+        for err in all {
+            let json = serde_json::to_string(&err).unwrap();
+            assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), err);
+            assert!((400..600).contains(&err.status()), "{err:?}");
+        }
     }
 }

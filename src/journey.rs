@@ -1,16 +1,14 @@
-//! The journey rules of design.md §1 as pure functions.
+//! The journey rules as pure functions: who may see which page, and where a login, the
+//! append step and a refused request send the browser (docs/journey.md).
 //!
 //! The server applies them to every page request (answering with a redirect) and every
 //! server function; the browser applies the same rules on client-side navigation. Keeping
-//! them pure and shared means one table test covers both.
+//! them pure and shared means one table test covers both. Which page needs what comes from
+//! the route table ([`crate::routes`]).
 
 use serde::{Deserialize, Serialize};
 
-/// Where a signed-in user goes when nothing else was asked for.
-pub const DEFAULT_TARGET: &str = "/dashboard";
-pub const LOGIN_PATH: &str = "/login";
-pub const SIGNUP_PATH: &str = "/signup";
-pub const APPEND_PATH: &str = "/append";
+use crate::routes::{Guard, Page};
 
 /// Longest `next` we accept; longer ones are dropped rather than truncated.
 const MAX_NEXT_LEN: usize = 1024;
@@ -24,19 +22,6 @@ pub enum SessionState {
     Active,
 }
 
-/// What kind of page a path is, for the guard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteKind {
-    /// Login, sign-up, 404s, static pages: anyone may see them.
-    Public,
-    /// The post-login passkey step.
-    Append,
-    /// Everything behind login.
-    Protected,
-    /// `/`: sends everyone to where they belong.
-    Root,
-}
-
 /// The guard's answer for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -44,63 +29,45 @@ pub enum Decision {
     Redirect(String),
 }
 
-/// The paths the router knows that need a login. Unknown paths are public (they 404).
-const PROTECTED_PREFIXES: &[&str] = &["/dashboard", "/passkeys"];
-
-pub fn route_kind(path: &str) -> RouteKind {
-    if path == "/" || path.is_empty() {
-        return RouteKind::Root;
-    }
-    if path == APPEND_PATH {
-        return RouteKind::Append;
-    }
-    let protected = PROTECTED_PREFIXES.iter().any(|prefix| {
-        path == *prefix
-            || path
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-    });
-    if protected {
-        RouteKind::Protected
-    } else {
-        RouteKind::Public
-    }
+/// Where a signed-in user goes when nothing else was asked for.
+fn default_target() -> String {
+    Page::Dashboard.path().to_string()
 }
 
 /// Decides what happens to a request for `path` (with its raw `query`, without `?`).
 pub fn decide(path: &str, query: &str, state: SessionState) -> Decision {
-    match (route_kind(path), state) {
-        (RouteKind::Public, _) => Decision::Allow,
-        (RouteKind::Root, SessionState::Anonymous) => Decision::Redirect(LOGIN_PATH.into()),
-        (RouteKind::Root, SessionState::AppendPending) => Decision::Redirect(APPEND_PATH.into()),
-        (RouteKind::Root, SessionState::Active) => Decision::Redirect(DEFAULT_TARGET.into()),
+    let (login, append) = (Page::Login.path(), Page::Append.path());
+    match (Page::guard_of(path), state) {
+        (Guard::Public, _) => Decision::Allow,
+        (Guard::Root, SessionState::Anonymous) => Decision::Redirect(login.into()),
+        (Guard::Root, SessionState::AppendPending) => Decision::Redirect(append.into()),
+        (Guard::Root, SessionState::Active) => Decision::Redirect(default_target()),
         // The append page keeps the target it was given, so login sends the user on to it.
-        (RouteKind::Append, SessionState::Anonymous) => {
-            Decision::Redirect(with_next(LOGIN_PATH, next_param(query).as_deref()))
+        (Guard::Append, SessionState::Anonymous) => {
+            Decision::Redirect(with_next(login, next_param(query).as_deref()))
         }
-        (RouteKind::Append, SessionState::AppendPending) => Decision::Allow,
-        (RouteKind::Append, SessionState::Active) => {
-            Decision::Redirect(next_param(query).unwrap_or_else(|| DEFAULT_TARGET.to_string()))
+        (Guard::Append, SessionState::AppendPending) => Decision::Allow,
+        (Guard::Append, SessionState::Active) => {
+            Decision::Redirect(next_param(query).unwrap_or_else(default_target))
         }
-        (RouteKind::Protected, SessionState::Anonymous) => {
-            Decision::Redirect(with_next(LOGIN_PATH, Some(&join(path, query))))
+        (Guard::Protected, SessionState::Anonymous) => {
+            Decision::Redirect(with_next(login, Some(&join(path, query))))
         }
-        (RouteKind::Protected, SessionState::AppendPending) => {
-            Decision::Redirect(with_next(APPEND_PATH, Some(&join(path, query))))
+        (Guard::Protected, SessionState::AppendPending) => {
+            Decision::Redirect(with_next(append, Some(&join(path, query))))
         }
-        (RouteKind::Protected, SessionState::Active) => Decision::Allow,
+        (Guard::Protected, SessionState::Active) => Decision::Allow,
     }
 }
 
 /// Where to go after the append step, given the `next` the user carried.
 pub fn target_after_append(next: Option<&str>) -> String {
-    next.and_then(safe_next)
-        .unwrap_or_else(|| DEFAULT_TARGET.to_string())
+    next.and_then(safe_next).unwrap_or_else(default_target)
 }
 
 /// Where a fresh login goes: always the append step first, carrying the target.
 pub fn target_after_login(next: Option<&str>) -> String {
-    with_next(APPEND_PATH, next.and_then(safe_next).as_deref())
+    with_next(Page::Append.path(), next.and_then(safe_next).as_deref())
 }
 
 /// Accepts only same-origin absolute paths; anything that could leave the site is refused.
@@ -122,9 +89,8 @@ pub fn safe_next(next: &str) -> Option<String> {
     if path.contains("/../") || path.ends_with("/..") || path.contains("/./") {
         return None;
     }
-    match route_kind(path) {
-        RouteKind::Root | RouteKind::Append => None,
-        _ if path == LOGIN_PATH || path == SIGNUP_PATH => None,
+    match Page::owning(path) {
+        Some(Page::Root | Page::Append | Page::Login | Page::Signup) => None,
         _ => Some(next.to_string()),
     }
 }
@@ -150,7 +116,7 @@ pub fn with_next(base: &str, next: Option<&str>) -> String {
 /// The password step of `/login` with the email carried over (the fallback without
 /// JavaScript, and links back to it): `/login?email=<encoded>[&next=<encoded>]`.
 pub fn password_step(email: &str, next: Option<&str>) -> String {
-    let base = format!("{LOGIN_PATH}?email={}", percent_encode(email));
+    let base = format!("{}?email={}", Page::Login.path(), percent_encode(email));
     match next.and_then(safe_next) {
         Some(next) => format!("{base}&next={}", percent_encode(&next)),
         None => base,
@@ -337,7 +303,7 @@ mod tests {
     #[test]
     fn next_round_trips_through_a_query_string() {
         let target = "/passkeys?x=1&y=a b";
-        let url = with_next(APPEND_PATH, Some(target));
+        let url = with_next(Page::Append.path(), Some(target));
         let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
         assert_eq!(next_param(query).as_deref(), Some(target));
     }

@@ -1,27 +1,30 @@
 //! Latchkey: passkeys on top of the identity provider you already run.
 //!
 //! One crate, two builds: `ssr` (the axum server, the store, the IdP adapters, the passkey
-//! service) and `hydrate` (the same Leptos pages compiled to wasm for the browser).
+//! service) and `hydrate` (the same Leptos pages compiled to wasm for the browser). The
+//! architecture is described in docs/architecture.md.
 
-pub mod account;
 pub mod app;
 pub mod connect;
 pub mod error;
+pub mod idp;
 pub mod journey;
 pub mod pages;
+pub mod routes;
+pub mod server_fns;
 
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod cookies;
 #[cfg(feature = "ssr")]
-pub mod idp;
-#[cfg(feature = "ssr")]
 pub mod login_hint;
 #[cfg(feature = "ssr")]
 pub mod random;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod serving;
 #[cfg(feature = "ssr")]
 pub mod session;
 #[cfg(feature = "ssr")]

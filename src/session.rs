@@ -25,21 +25,13 @@ const TOKEN_BYTES: usize = 32;
 /// `last_seen_at` is written at most this often, so page views don't all become writes.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a session's login was made (stored with the session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum AuthMethod {
     Password,
     Passkey,
     Oidc,
-}
-
-impl AuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Password => "password",
-            Self::Passkey => "passkey",
-            Self::Oidc => "oidc",
-        }
-    }
 }
 
 /// A live session of the current request. Server-only: not `Serialize`.
@@ -171,8 +163,8 @@ impl Sessions {
             id_hash: self.hash(&token),
             account_id: account_id.to_string(),
             email: email.to_string(),
-            auth_method: method.as_str().to_string(),
-            // Every login passes through the passkey append step first (design.md §1).
+            auth_method: method.as_ref().to_string(),
+            // Every login passes through the passkey append step first.
             append_pending: true,
             created_at: now,
             authenticated_at: now,
@@ -181,7 +173,7 @@ impl Sessions {
             idp_id_token: id_token.map(Secret::new),
         };
         self.store.insert_session(&row).await?;
-        tracing::info!(account = %account_id, method = method.as_str(), "session started");
+        tracing::info!(account = %account_id, method = method.as_ref(), "session started");
         Ok((Session { row }, self.cookie(&token)))
     }
 

@@ -8,7 +8,7 @@ use connect_support::{
     test_config, Client, Db, TestDb, TestService, Transport, API_SECRET, PROJECT_ID,
 };
 use latchkey::connect::api::{ConnectTokenType, VerificationResult};
-use latchkey::connect::backend::connect_token_secret;
+use latchkey::connect::backend_client::connect_token_secret;
 use latchkey::server::{self, AppState};
 use leptos::config::LeptosOptions;
 

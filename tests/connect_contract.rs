@@ -6,10 +6,10 @@ mod connect_support;
 
 use connect_support::{client_info, Db, TestPasskey, TestService, Transport};
 use latchkey::connect::api::{
-    ConnectTokenCreateReq, ConnectTokenData, ConnectTokenStatus, ConnectTokenType, ListQuery,
-    VerificationResult,
+    ConnectTokenCreateReq, ConnectTokenData, ConnectTokenStatus, ConnectTokenType, ErrorType,
+    ListQuery, VerificationResult,
 };
-use latchkey::connect::backend::BackendError;
+use latchkey::connect::backend_client::BackendError;
 use serde_json::json;
 
 fn request(
@@ -116,10 +116,7 @@ async fn connect_tokens(db: Db, transport: Transport) {
         })
         .await
         .unwrap_err();
-    assert_eq!(
-        err.error_type().map(|t| t.as_str()),
-        Some("validation_error")
-    );
+    assert_eq!(err.error_type(), Some(ErrorType::ValidationError));
 
     // Status: a consumed token cannot be spent; set back to initial, it can.
     backend

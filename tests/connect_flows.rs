@@ -9,7 +9,7 @@ use latchkey::connect::api::{
     AppendFinishRsp, AppendStartRsp, ConnectTokenType, LoginFinishRsp, LoginInitRsp, LoginStartRsp,
     ManageListRsp, SignedPasskeyClaims, VerificationResult,
 };
-use latchkey::connect::backend::claimed_identifier;
+use latchkey::connect::backend_client::claimed_identifier;
 use serde_json::json;
 
 fn claims(signed: &str) -> SignedPasskeyClaims {

@@ -7,7 +7,9 @@ mod connect_support;
 use connect_support::{
     client_info, Db, TestPasskey, TestService, Transport, Tweak, API_SECRET, PROJECT_ID,
 };
-use latchkey::connect::api::{ConnectTokenType, SignedPasskeyClaims, VerificationResult};
+use latchkey::connect::api::{
+    ConnectTokenType, ErrorType, SignedPasskeyClaims, VerificationResult,
+};
 use latchkey::connect::service::events::{COUNTER_REGRESSION, CREDENTIAL_USER_MISMATCH};
 use serde_json::json;
 
@@ -295,7 +297,7 @@ async fn registration_checks(db: Db) {
     copy.id = "cre-1".into();
     let err = svc.service.insert_credential(&copy).await.unwrap_err();
     assert_eq!(err.error_type().status(), 409);
-    assert_eq!(err.error_type().as_str(), "already_exists");
+    assert_eq!(err.error_type().as_ref(), "already_exists");
 }
 
 async fn expired_connect_token(db: Db) {
@@ -569,16 +571,16 @@ async fn wrong_basic_auth(db: Db) {
         .await;
     assert!(ok.ok()["secret"].as_str().unwrap().starts_with("ctk1_"));
     // The HTTP backend with a wrong secret gets the same error, typed.
-    let wrong = latchkey::connect::backend::HttpBackend::new(
+    let wrong = latchkey::connect::backend_client::HttpBackend::new(
         url::Url::parse(svc.base.as_deref().unwrap()).unwrap(),
         PROJECT_ID.into(),
         latchkey::config::Secret::new("nope"),
     )
     .unwrap();
-    let err = latchkey::connect::backend::ConnectBackend::find_user_id(&wrong, "acc")
+    let err = latchkey::connect::backend_client::ConnectBackend::find_user_id(&wrong, "acc")
         .await
         .unwrap_err();
-    assert_eq!(err.error_type().map(|t| t.as_str()), Some("login_error"));
+    assert_eq!(err.error_type(), Some(ErrorType::LoginError));
 }
 
 async fn malformed_requests(db: Db) {

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tokio::sync::Semaphore;
 
-use super::{normalize_email, Identity, IdentityProvider, IdpError};
+use super::{normalize_email, ClassicLogin, Identity, IdentityProvider, IdpError};
 use crate::store::{now, Store, StoreError};
 
 pub const ISSUER: &str = "builtin";
@@ -128,8 +128,8 @@ impl IdentityProvider for BuiltinIdp {
         ISSUER
     }
 
-    fn supports_password(&self) -> bool {
-        true
+    fn classic_login(&self) -> ClassicLogin {
+        ClassicLogin::Password
     }
 
     async fn sign_up(&self, email: &str, password: &str) -> Result<Identity, IdpError> {

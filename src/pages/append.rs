@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::app::Guarded;
 use crate::connect::components::append::ConnectAppend;
-use crate::connect::server_fns::{append_decision, AppendOffer};
+use crate::server_fns::append::{append_decision, AppendOffer};
 
 #[component]
 pub fn AppendPage() -> impl IntoView {

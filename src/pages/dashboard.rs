@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::FormError;
-use crate::account::SignOut;
 use crate::app::Guarded;
+use crate::routes::Page;
+use crate::server_fns::account::SignOut;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -20,7 +21,7 @@ pub fn DashboardPage() -> impl IntoView {
                     <h1>"Dashboard"</h1>
                     <p>"Signed in as " <strong class="email">{info.email}</strong></p>
                     <nav class="settings" aria-label="Settings">
-                        <a href="/passkeys">"Passkeys"</a>
+                        <a href=Page::Passkeys.path()>"Passkeys"</a>
                     </nav>
                     <ActionForm action=sign_out>
                         <FormError result=sign_out.value().into() />

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::account::fetch_login_page;
 use crate::connect::components::login::ConnectLogin;
+use crate::server_fns::account::fetch_login_page;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod login;
 pub mod not_found;
 pub mod passkeys;
+pub mod root;
 pub mod signup;
 
 use leptos::prelude::*;

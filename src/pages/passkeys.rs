@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::app::Guarded;
 use crate::connect::components::passkey_list::ConnectPasskeyList;
+use crate::routes::Page;
 
 #[component]
 pub fn PasskeysPage() -> impl IntoView {
@@ -13,7 +14,7 @@ pub fn PasskeysPage() -> impl IntoView {
         <Guarded view=move |_| {
             view! {
                 <section class="card">
-                    <p class="muted"><a href="/dashboard">"← Dashboard"</a></p>
+                    <p class="muted"><a href=Page::Dashboard.path()>"← Dashboard"</a></p>
                     <h1>"Passkeys"</h1>
                     <p>
                         "Passkeys let you sign in with your fingerprint, face or screen lock. "

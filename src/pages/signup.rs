@@ -6,8 +6,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::FormError;
-use crate::account::{fetch_login_page, ClassicLogin, SignUp};
-use crate::journey::{with_next, LOGIN_PATH};
+use crate::journey::with_next;
+use crate::routes::Page;
+use crate::server_fns::account::{fetch_login_page, ClassicLogin, SignUp};
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
@@ -33,7 +34,7 @@ pub fn SignupPage() -> impl IntoView {
 fn ProviderSignup(name: String, registration_url: Option<String>) -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let login_href = move || with_next(LOGIN_PATH, Some(&next()));
+    let login_href = move || with_next(Page::Login.path(), Some(&next()));
     let how = match registration_url {
         Some(url) => view! {
             <p>"Accounts are created at " {name.clone()} "."</p>
@@ -64,7 +65,7 @@ fn ProviderSignup(name: String, registration_url: Option<String>) -> impl IntoVi
 fn PasswordSignup() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let login_href = move || with_next(LOGIN_PATH, Some(&next()));
+    let login_href = move || with_next(Page::Login.path(), Some(&next()));
     let sign_up = ServerAction::<SignUp>::new();
     let pending = sign_up.pending();
 

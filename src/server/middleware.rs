@@ -10,26 +10,17 @@ use axum::response::{IntoResponse, Response};
 use super::state::AppState;
 use crate::error::AppError;
 use crate::journey::{decide, Decision};
+use crate::routes::Endpoint;
 use crate::session::CurrentSession;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 
-/// State-changing requests must come from our own origin (design.md §3).
-///
-/// Browsers send `Origin` on every POST; a request without it is accepted only when the
-/// browser marks it same-origin through `Sec-Fetch-Site`. Anything else is refused, which
-/// also refuses non-browser clients that do not say where they come from.
+/// State-changing requests must come from our own origin (see [`crate::serving::is_same_origin`]).
 pub async fn refuse_cross_site(State(app): State<AppState>, req: Request, next: Next) -> Response {
     if is_safe_method(req.method()) {
         return next.run(req).await;
     }
     let headers = req.headers();
-    let allowed = match headers.get(header::ORIGIN) {
-        Some(origin) => origin.as_bytes() == app.config.origin_string().as_bytes(),
-        None => headers
-            .get("sec-fetch-site")
-            .is_some_and(|site| site.as_bytes() == b"same-origin"),
-    };
-    if allowed {
+    if crate::serving::is_same_origin(headers, &app.config.origin) {
         next.run(req).await
     } else {
         tracing::warn!(
@@ -54,7 +45,7 @@ pub async fn session_and_guard(
     next: Next,
 ) -> Response {
     // Static assets and the health check never need the session: skip the store lookup.
-    if needs_no_session(req.uri().path()) {
+    if Endpoint::is_sessionless(req.uri().path()) {
         return next.run(req).await;
     }
     let resolved = match app.sessions.resolve(req.headers()).await {
@@ -75,10 +66,6 @@ pub async fn session_and_guard(
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
-}
-
-fn needs_no_session(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/healthz" || path == "/favicon.svg"
 }
 
 /// Where a page request must go instead, if anywhere.
@@ -105,7 +92,7 @@ pub(super) fn redirect(location: &str) -> Response {
 
 /// Headers every response gets: no framing, no sniffing, no caching of personal pages.
 pub async fn security_headers(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let is_asset = req.uri().path().starts_with("/pkg/");
+    let is_asset = req.uri().path().starts_with(Endpoint::Assets.path());
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -129,14 +116,14 @@ pub async fn security_headers(State(app): State<AppState>, req: Request, next: N
 const CONTENT_SECURITY_POLICY: &str =
     "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'";
 
-/// Forms may only go to this site, and, with an OpenID provider, to the provider's login and
-/// logout (a form post without JavaScript is redirected there, and `form-action` covers
-/// redirects).
+/// Forms may only go to this site, and to the sources the IdP names (an OpenID provider's
+/// login and logout: a form post without JavaScript is redirected there, and `form-action`
+/// covers redirects).
 fn content_security_policy(app: &AppState) -> HeaderValue {
-    let Some(oidc) = &app.oidc else {
+    let Some(sources) = app.idp.form_action_sources() else {
         return HeaderValue::from_static(CONTENT_SECURITY_POLICY);
     };
-    HeaderValue::from_str(&format!("{CONTENT_SECURITY_POLICY} {}", oidc.form_action()))
+    HeaderValue::from_str(&format!("{CONTENT_SECURITY_POLICY} {sources}"))
         .unwrap_or_else(|_| HeaderValue::from_static(CONTENT_SECURITY_POLICY))
 }
 

@@ -1,8 +1,8 @@
 //! The server: assembles the app state and the axum router, and runs it.
 
 pub mod context;
+pub mod idp_redirect;
 pub mod middleware;
-pub mod oidc;
 pub mod state;
 
 use std::sync::Arc;
@@ -14,14 +14,15 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
-use crate::config::{Config, ConnectMode, IdpSettings};
-use crate::connect::backend::{ConnectBackend, HttpBackend, InProcessBackend};
+use crate::config::{Config, ConnectMode};
+use crate::connect::backend_client::{ConnectBackend, HttpBackend, InProcessBackend};
 use crate::connect::service::ConnectService;
-use crate::idp::builtin::BuiltinIdp;
-use crate::idp::oidc::OidcIdp;
-use crate::idp::{IdentityProvider, IdpError};
+use crate::idp::IdpError;
+use crate::routes::Endpoint;
+use crate::serving::{self, ServeError};
 use crate::session::Sessions;
 use crate::store::{Store, StoreError};
+pub use serving::shutdown_signal;
 pub use state::AppState;
 
 /// Why the server could not start (each is printed as one line).
@@ -34,17 +35,12 @@ pub enum StartError {
     #[error("passkey service: {0}")]
     Connect(#[from] crate::connect::service::StartError),
     #[error("passkey service client: {0}")]
-    ConnectClient(#[from] crate::connect::backend::BackendError),
+    ConnectClient(#[from] crate::connect::backend_client::BackendError),
     /// Discovery at start-up failed: the provider is down, or not usable as configured.
     #[error("OpenID provider (LATCHKEY_IDP_ISSUER): {0}")]
     Oidc(String),
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("server error: {0}")]
-    Serve(std::io::Error),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 /// Everything the app needs, built from a validated configuration.
@@ -54,22 +50,12 @@ pub async fn build_state(
 ) -> Result<AppState, StartError> {
     leptos_options.site_addr = config.site_addr;
     let store = Store::open(&config.database_url).await?;
-    let (idp, oidc): (Arc<dyn IdentityProvider>, _) = match &config.idp {
-        IdpSettings::Builtin => (Arc::new(BuiltinIdp::new(store.clone())?), None),
-        IdpSettings::Oidc(settings) => {
-            let oidc = OidcIdp::discover((**settings).clone())
-                .await
-                .map_err(|err| match err {
-                    IdpError::Unavailable(reason) | IdpError::Discovery(reason) => {
-                        StartError::Oidc(reason)
-                    }
-                    other => StartError::Idp(other),
-                })?;
-            tracing::info!(issuer = %settings.issuer, "OpenID provider discovered");
-            let oidc = Arc::new(oidc);
-            (oidc.clone(), Some(oidc))
-        }
-    };
+    let idp = crate::idp::from_settings(&config, &store)
+        .await
+        .map_err(|err| match err {
+            IdpError::Unavailable(reason) | IdpError::Discovery(reason) => StartError::Oidc(reason),
+            other => StartError::Idp(other),
+        })?;
     let sessions = Sessions::new(store.clone(), &config);
     let (connect, connect_service): (Arc<dyn ConnectBackend>, _) = match &config.connect {
         ConnectMode::InProcess => {
@@ -93,7 +79,6 @@ pub async fn build_state(
         config: Arc::new(config),
         store,
         idp,
-        oidc,
         sessions,
         connect,
         connect_service,
@@ -119,8 +104,8 @@ pub fn router(state: AppState) -> Router {
         None => Router::new(),
     };
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(crate::config::OIDC_CALLBACK_PATH, get(oidc::callback))
+        .route(Endpoint::Health.path(), get(|| async { "ok" }))
+        .route(Endpoint::OidcCallback.path(), get(idp_redirect::callback))
         .leptos_routes_with_context(&state, routes, context.clone(), render)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -153,13 +138,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Binds the configured address and serves until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState) -> Result<(), StartError> {
-    let addr = state.leptos_options.site_addr;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: addr.to_string(),
-            source,
-        })?;
+    let listener = serving::bind(state.leptos_options.site_addr).await?;
     serve_on(listener, state, shutdown_signal()).await
 }
 
@@ -169,21 +148,18 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    let addr = listener.local_addr().map_err(ServeError::Serve)?;
     spawn_purge(state.sessions.clone(), state.store.clone());
     if let Some(service) = &state.connect_service {
         service.spawn_purge();
     }
     tracing::info!(
         "Latchkey listening on http://{addr} (public origin {}, RP ID {})",
-        state.config.origin_string(),
+        state.config.origin,
         state.config.rp_id
     );
     let store = state.store.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartError::Serve)?;
+    serving::serve(listener, router(state), shutdown).await?;
     store.close().await;
     Ok(())
 }
@@ -206,29 +182,4 @@ fn spawn_purge(sessions: Sessions, store: Store) {
             }
         }
     });
-}
-
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -6,9 +6,8 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
-use crate::connect::backend::ConnectBackend;
+use crate::connect::backend_client::ConnectBackend;
 use crate::connect::service::ConnectService;
-use crate::idp::oidc::OidcIdp;
 use crate::idp::IdentityProvider;
 use crate::session::Sessions;
 use crate::store::Store;
@@ -18,9 +17,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub store: Store,
+    /// The identity provider: classic sign-up and login, whatever kind it is.
     pub idp: Arc<dyn IdentityProvider>,
-    /// The same IdP when it is an OpenID provider (its login is a redirect, not a password).
-    pub oidc: Option<Arc<OidcIdp>>,
     pub sessions: Sessions,
     /// The passkey service's backend API (in process or over HTTP).
     pub connect: Arc<dyn ConnectBackend>,

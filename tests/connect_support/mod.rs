@@ -11,7 +11,7 @@ use axum::body::Body;
 use base64::Engine;
 use latchkey::config::{Config, ConnectServiceSettings};
 use latchkey::connect::api::ConnectTokenType;
-use latchkey::connect::backend::{
+use latchkey::connect::backend_client::{
     connect_token_secret, ConnectBackend, HttpBackend, InProcessBackend,
 };
 use latchkey::connect::service::{ConnectService, ServiceConfig, Signer};

@@ -12,10 +12,10 @@ use leptos::task::spawn_local;
 use super::client::{after_hydration, init_request, now_ms, remember_client_handle};
 use super::frontend_api::FrontendApi;
 use super::webauthn::{self, WebAuthnError};
-use crate::account::{finish_append, AppendOutcome, FinishAppend};
 use crate::connect::api::{AppendFinishReq, AppendStartReq, AppendVariant};
-use crate::connect::server_fns::passkey_append_token;
 use crate::pages::FormError;
+use crate::server_fns::append::{finish_append, AppendOutcome, FinishAppend};
+use crate::server_fns::passkeys::passkey_append_token;
 
 /// Where the offer stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

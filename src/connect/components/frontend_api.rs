@@ -7,13 +7,12 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::connect::api::paths::frontend;
 use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendStartReq, AppendStartRsp, ErrorRsp,
     InitReq, LoginFinishReq, LoginFinishRsp, LoginInitRsp, LoginStartReq, LoginStartRsp,
     ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp,
 };
-
-pub const PROCESS_HEADER: &str = "X-Corbado-Process-ID";
 
 /// Why a frontend-API call failed; every variant leads the UI to its fallback.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,45 +93,45 @@ impl FrontendApi {
     }
 
     pub async fn login_init(&mut self, req: &InitReq) -> Result<LoginInitRsp, ApiError> {
-        let rsp: LoginInitRsp = self.post("/v2/connect/login/init", req).await?;
+        let rsp: LoginInitRsp = self.post(frontend::LOGIN_INIT, req).await?;
         self.adopt(&rsp.token, &rsp.frontend_api_url);
         Ok(rsp)
     }
 
     pub async fn login_start(&self, req: &LoginStartReq) -> Result<LoginStartRsp, ApiError> {
-        self.post("/v2/connect/login/start", req).await
+        self.post(frontend::LOGIN_START, req).await
     }
 
     pub async fn login_finish(&self, req: &LoginFinishReq) -> Result<LoginFinishRsp, ApiError> {
-        self.post("/v2/connect/login/finish", req).await
+        self.post(frontend::LOGIN_FINISH, req).await
     }
 
     pub async fn append_init(&mut self, req: &InitReq) -> Result<AppendInitRsp, ApiError> {
-        let rsp: AppendInitRsp = self.post("/v2/connect/append/init", req).await?;
+        let rsp: AppendInitRsp = self.post(frontend::APPEND_INIT, req).await?;
         self.adopt(&rsp.process_id, &rsp.frontend_api_url);
         Ok(rsp)
     }
 
     pub async fn append_start(&self, req: &AppendStartReq) -> Result<AppendStartRsp, ApiError> {
-        self.post("/v2/connect/append/start", req).await
+        self.post(frontend::APPEND_START, req).await
     }
 
     pub async fn append_finish(&self, req: &AppendFinishReq) -> Result<AppendFinishRsp, ApiError> {
-        self.post("/v2/connect/append/finish", req).await
+        self.post(frontend::APPEND_FINISH, req).await
     }
 
     pub async fn manage_init(&mut self, req: &InitReq) -> Result<ManageInitRsp, ApiError> {
-        let rsp: ManageInitRsp = self.post("/v2/connect/manage/init", req).await?;
+        let rsp: ManageInitRsp = self.post(frontend::MANAGE_INIT, req).await?;
         self.adopt(&rsp.process_id, &rsp.frontend_api_url);
         Ok(rsp)
     }
 
     pub async fn manage_list(&self, req: &ManageListReq) -> Result<ManageListRsp, ApiError> {
-        self.post("/v2/connect/manage/list", req).await
+        self.post(frontend::MANAGE_LIST, req).await
     }
 
     pub async fn manage_delete(&self, req: &ManageDeleteReq) -> Result<ManageDeleteRsp, ApiError> {
-        self.post("/v2/connect/manage/delete", req).await
+        self.post(frontend::MANAGE_DELETE, req).await
     }
 
     async fn post<Req: Serialize, Rsp: DeserializeOwned>(
@@ -151,7 +150,8 @@ mod transport {
     use serde::de::DeserializeOwned;
     use serde::Serialize;
 
-    use super::{ApiError, PROCESS_HEADER};
+    use super::ApiError;
+    use crate::connect::api::paths::PROCESS_HEADER;
     use crate::connect::api::ErrorRsp;
 
     pub async fn post_json<Req: Serialize, Rsp: DeserializeOwned>(

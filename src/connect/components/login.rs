@@ -24,11 +24,12 @@ use super::client::{
 };
 use super::frontend_api::{ApiError, FrontendApi};
 use super::webauthn::{self, Mediation, WebAuthnError};
-use crate::account::{ClassicLogin, ForgetLoginHint, SignIn};
 use crate::connect::api::{LoginFinishReq, LoginSource, LoginStartReq};
-use crate::connect::server_fns::{complete_passkey_login, passkey_login_token};
-use crate::journey::{with_next, SIGNUP_PATH};
+use crate::journey::with_next;
 use crate::pages::FormError;
+use crate::routes::Page;
+use crate::server_fns::account::{ClassicLogin, ForgetLoginHint, SignIn};
+use crate::server_fns::passkeys::{complete_passkey_login, passkey_login_token};
 
 /// Which part of the form is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -472,7 +473,7 @@ pub fn ConnectLogin(
         (None, Some(hint)) => Step::OneTap(hint),
         (None, None) => Step::Identifier,
     };
-    let signup_href = with_next(SIGNUP_PATH, Some(&next));
+    let signup_href = with_next(Page::Signup.path(), Some(&next));
     let flow = Flow {
         next,
         classic,

@@ -14,11 +14,10 @@ use super::webauthn::{self, WebAuthnError};
 use crate::connect::api::{
     AppendFinishReq, AppendStartReq, ManageDeleteReq, ManageListReq, PasskeyItem,
 };
-use crate::connect::server_fns::{passkey_append_token, passkey_delete_token, passkey_list_token};
 use crate::error::AppError;
-use crate::journey::{with_next, LOGIN_PATH};
-
-const PASSKEYS_PATH: &str = "/passkeys";
+use crate::journey::with_next;
+use crate::routes::Page;
+use crate::server_fns::passkeys::{passkey_append_token, passkey_delete_token, passkey_list_token};
 
 const MSG_UNAVAILABLE: &str = "Your passkeys cannot be shown right now. Please try again later.";
 const MSG_EXISTS: &str =
@@ -271,7 +270,7 @@ pub fn ConnectPasskeyList() -> impl IntoView {
                     view! { <p class="status" role="status">{message}</p> }.into_any()
                 }
                 Notice::Reauth(message) => {
-                    let href = with_next(LOGIN_PATH, Some(PASSKEYS_PATH));
+                    let href = with_next(Page::Login.path(), Some(Page::Passkeys.path()));
                     view! {
                         <p class="alert" role="alert">
                             {message} " " <a href=href>"Sign in again"</a>

@@ -9,27 +9,20 @@ use super::{new_id, ConnectError, ConnectService, CHALLENGE_LIFETIME_SECS};
 
 /// Which step of which component a challenge belongs to. A new start in a slot replaces
 /// the challenge pending there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Slot {
     Append,
     /// Identifier-first, one-tap, or the explicit identifier-less button.
     Login,
     /// Conditional UI (autofill), offered by login init.
+    #[strum(serialize = "login-cui")]
     LoginConditional,
 }
 
-impl Slot {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Append => "append",
-            Self::Login => "login",
-            Self::LoginConditional => "login-cui",
-        }
-    }
-}
-
 /// The kind of webauthn-rs state stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum Ceremony {
     /// `PasskeyRegistration`
     Registration,
@@ -37,25 +30,6 @@ pub enum Ceremony {
     Authentication,
     /// `DiscoverableAuthentication` (the user comes from the credential's user handle).
     Discoverable,
-}
-
-impl Ceremony {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Registration => "registration",
-            Self::Authentication => "authentication",
-            Self::Discoverable => "discoverable",
-        }
-    }
-
-    fn parse(value: &str) -> Option<Self> {
-        match value {
-            "registration" => Some(Self::Registration),
-            "authentication" => Some(Self::Authentication),
-            "discoverable" => Some(Self::Discoverable),
-            _ => None,
-        }
-    }
 }
 
 /// A challenge taken by a finish step.
@@ -96,8 +70,8 @@ impl ConnectService {
         )
         .bind(&id)
         .bind(process_hash)
-        .bind(slot.as_str())
-        .bind(ceremony.as_str())
+        .bind(slot.as_ref())
+        .bind(ceremony.as_ref())
         .bind(user_id)
         .bind(state)
         .bind(now)
@@ -119,7 +93,7 @@ impl ConnectService {
              RETURNING id, ceremony, user_id, state, expires_at",
         )
         .bind(process_hash)
-        .bind(slot.as_str())
+        .bind(slot.as_ref())
         .fetch_optional(self.store().pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -130,8 +104,9 @@ impl ConnectService {
         let ceremony: String = row.try_get("ceremony")?;
         Ok(Some(TakenChallenge {
             id: row.try_get("id")?,
-            ceremony: Ceremony::parse(&ceremony)
-                .ok_or_else(|| ConnectError::internal("stored ceremony", ceremony))?,
+            ceremony: ceremony
+                .parse()
+                .map_err(|_| ConnectError::internal("stored ceremony", ceremony))?,
             user_id: row.try_get("user_id")?,
             state: row.try_get("state")?,
         }))

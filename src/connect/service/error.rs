@@ -97,7 +97,7 @@ impl ConnectError {
             runtime,
             data: None,
             error: ErrorDetails {
-                error_type: error_type.as_str().to_string(),
+                error_type: error_type.as_ref().to_string(),
                 details: Some(self.public_message()),
                 validation,
                 links: None,

@@ -1,4 +1,4 @@
-//! The passkey service (design.md §2): a self-hosted service with Corbado Connect's two API
+//! The passkey service: a self-hosted service with Corbado Connect's two API
 //! surfaces. It runs the WebAuthn ceremonies with webauthn-rs, issues connect tokens and
 //! signed passkey data, and stores passkeys. All state (processes, challenges, tokens) lives in
 //! the store, so any instance can finish a ceremony another instance started.
@@ -94,7 +94,9 @@ pub struct ServiceConfig {
     pub rp_id: String,
     pub rp_name: String,
     /// The WebAuthn origin, also the only origin allowed to call the frontend API.
-    pub origin: Url,
+    pub public_origin: Url,
+    /// [`ServiceConfig::public_origin`] as browsers send it in `Origin`.
+    pub origin: String,
     pub project_id: String,
     pub api_secret: Secret,
     pub settings: ConnectServiceSettings,
@@ -105,16 +107,12 @@ impl ServiceConfig {
         Self {
             rp_id: config.rp_id.clone(),
             rp_name: config.rp_name.clone(),
-            origin: config.public_origin.clone(),
+            public_origin: config.public_origin.clone(),
+            origin: config.origin.clone(),
             project_id: config.secrets.connect_project_id.clone(),
             api_secret: config.secrets.connect_api_secret.clone(),
             settings: config.connect_service.clone(),
         }
-    }
-
-    /// The origin as browsers send it in `Origin`.
-    pub fn origin_string(&self) -> String {
-        self.origin.origin().ascii_serialization()
     }
 }
 
@@ -136,7 +134,7 @@ impl std::fmt::Debug for ConnectService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectService")
             .field("rp_id", &self.inner.config.rp_id)
-            .field("origin", &self.inner.config.origin_string())
+            .field("origin", &self.inner.config.origin)
             .finish_non_exhaustive()
     }
 }
@@ -159,10 +157,10 @@ impl ConnectService {
         store.migrate(migrations()).await?;
         let webauthn_error = |err: webauthn_rs::prelude::WebauthnError| StartError::Webauthn {
             rp_id: config.rp_id.clone(),
-            origin: config.origin_string(),
+            origin: config.origin.clone(),
             message: err.to_string(),
         };
-        let webauthn = WebauthnBuilder::new(&config.rp_id, &config.origin)
+        let webauthn = WebauthnBuilder::new(&config.rp_id, &config.public_origin)
             .map_err(webauthn_error)?
             .rp_name(&config.rp_name)
             .timeout(Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64))

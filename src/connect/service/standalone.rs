@@ -6,19 +6,15 @@ use std::future::Future;
 
 use super::{http, ConnectService, StartError};
 use crate::config::Config;
+use crate::serving;
 use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ServeError {
+pub enum StandaloneError {
     #[error(transparent)]
     Start(#[from] StartError),
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("server error: {0}")]
-    Serve(std::io::Error),
+    #[error(transparent)]
+    Serve(#[from] serving::ServeError),
 }
 
 /// Opens the store, starts the service and serves it until `shutdown` resolves. Prints one
@@ -27,30 +23,21 @@ pub enum ServeError {
 pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
+) -> Result<(), StandaloneError> {
     let store = Store::connect(&config.database_url)
         .await
         .map_err(StartError::from)?;
     let service = ConnectService::start(&config, store.clone()).await?;
-    let addr = config.connect_service.service_addr;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Listen {
-            addr: addr.to_string(),
-            source,
-        })?;
-    let local = listener.local_addr().map_err(ServeError::Serve)?;
+    let listener = serving::bind(config.connect_service.service_addr).await?;
+    let local = listener.local_addr().map_err(serving::ServeError::Serve)?;
     service.spawn_purge();
     println!("latchkey connect-service listening on http://{local}");
     tracing::info!(
         "passkey service listening on http://{local} (WebAuthn origin {}, RP ID {})",
-        config.origin_string(),
+        config.origin,
         config.rp_id
     );
-    axum::serve(listener, http::standalone_router(service))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Serve)?;
+    serving::serve(listener, http::standalone_router(service), shutdown).await?;
     store.close().await;
     Ok(())
 }

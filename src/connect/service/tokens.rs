@@ -32,7 +32,9 @@ fn token_from_row(row: &AnyRow) -> Result<ConnectToken, ConnectError> {
     let token_type: String = row.try_get("token_type")?;
     let status: String = row.try_get("status")?;
     let display_name: String = row.try_get("display_name")?;
-    let token_type = ConnectTokenType::parse(&token_type)
+    let token_type = token_type
+        .parse::<ConnectTokenType>()
+        .ok()
         .ok_or_else(|| ConnectError::internal("stored token type", &token_type))?;
     Ok(ConnectToken {
         id: row.try_get("id")?,
@@ -41,7 +43,9 @@ fn token_from_row(row: &AnyRow) -> Result<ConnectToken, ConnectError> {
             identifier: row.try_get("identifier")?,
             display_name: (token_type == ConnectTokenType::PasskeyAppend).then_some(display_name),
         },
-        connect_token_status: ConnectTokenStatus::parse(&status)
+        connect_token_status: status
+            .parse::<ConnectTokenStatus>()
+            .ok()
             .ok_or_else(|| ConnectError::internal("stored token status", &status))?,
         expires: row.try_get("expires_at")?,
         secret: None,
@@ -94,13 +98,13 @@ fn parse_filter(filter: &str) -> Result<Filter, ConnectError> {
     let (column, value) = match field {
         "token" | "id" => ("id", FilterValue::Text(value.to_string())),
         "tokenType" => {
-            if ConnectTokenType::parse(value).is_none() {
+            if value.parse::<ConnectTokenType>().is_err() {
                 return Err(bad(format!("{value:?} is not a connect token type")));
             }
             ("token_type", FilterValue::Text(value.to_string()))
         }
         "status" => {
-            if ConnectTokenStatus::parse(value).is_none() {
+            if value.parse::<ConnectTokenStatus>().is_err() {
                 return Err(bad(format!(
                     "{value:?} is not a status (initial, consumed)"
                 )));
@@ -237,15 +241,15 @@ impl ConnectService {
         )
         .bind(&token.id)
         .bind(hash(&secret))
-        .bind(req.token_type.as_str())
+        .bind(req.token_type.as_ref())
         .bind(&req.data.identifier)
         .bind(&display_name)
-        .bind(ConnectTokenStatus::Initial.as_str())
+        .bind(ConnectTokenStatus::Initial.as_ref())
         .bind(now)
         .bind(token.expires)
         .execute(self.store().pool())
         .await?;
-        tracing::debug!(id = %token.id, kind = req.token_type.as_str(), "connect token created");
+        tracing::debug!(id = %token.id, kind = req.token_type.as_ref(), "connect token created");
         Ok(token)
     }
 
@@ -301,7 +305,7 @@ impl ConnectService {
         status: ConnectTokenStatus,
     ) -> Result<(), ConnectError> {
         let done = sqlx::query("UPDATE connect_tokens SET status = $1 WHERE id = $2")
-            .bind(status.as_str())
+            .bind(status.as_ref())
             .bind(id)
             .execute(self.store().pool())
             .await?;
@@ -333,7 +337,7 @@ impl ConnectService {
         action: ConnectTokenType,
     ) -> Result<TokenGrant, ConnectError> {
         let refused = |why: &str| {
-            tracing::info!(action = action.as_str(), why, "connect token refused");
+            tracing::info!(action = action.as_ref(), why, "connect token refused");
             ConnectError::validation(
                 field,
                 "the connect token is invalid, expired, already used, or for another action",
@@ -350,7 +354,7 @@ impl ConnectService {
              RETURNING id, identifier, display_name",
         )
         .bind(&secret_hash)
-        .bind(action.as_str())
+        .bind(action.as_ref())
         .bind(self.now())
         .fetch_optional(self.store().pool())
         .await?;
@@ -373,7 +377,7 @@ impl ConnectService {
             Some(row) => {
                 let token_type: String = row.try_get("token_type")?;
                 let status: String = row.try_get("status")?;
-                if token_type != action.as_str() {
+                if token_type != action.as_ref() {
                     "wrong action"
                 } else if status != "initial" {
                     "already used"

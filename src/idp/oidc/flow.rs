@@ -5,18 +5,17 @@
 //! the browser that started it through a cookie (stored by hash too): a callback URL pasted
 //! into another browser, replayed, or carrying a made-up `state` never makes a session.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use http::header::{HeaderMap, HeaderValue};
+use super::OidcIdp;
+use crate::cookies::AppCookie;
+use crate::idp::{IdpError, RedirectLogin, RedirectStart};
+use crate::store::oidc_logins::PendingLogin;
+use crate::store::{now, StoreError};
+use http::header::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use url::Url;
-
-use super::{OidcIdp, Verified};
-use crate::cookies::AppCookie;
-use crate::idp::IdpError;
-use crate::store::oidc_logins::PendingLogin;
-use crate::store::{now, Store, StoreError};
 
 /// SameSite=Lax, like all our cookies: the provider's redirect back is a top-level GET
 /// from another site.
@@ -28,13 +27,6 @@ const BINDING_COOKIE: AppCookie = AppCookie {
 pub const LOGIN_LIFETIME: Duration = Duration::from_secs(600);
 const BINDING_BYTES: usize = 32;
 
-/// The browser is on its way to the provider.
-pub struct Started {
-    pub url: Url,
-    /// Sets the browser-binding cookie.
-    pub cookie: HeaderValue,
-}
-
 /// The query string of the provider's redirect back to us.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct CallbackParams {
@@ -44,6 +36,19 @@ pub struct CallbackParams {
     pub error_description: Option<String>,
     /// RFC 9207: which provider answered (checked when sent).
     pub iss: Option<String>,
+}
+
+impl CallbackParams {
+    pub fn from_query(query: &HashMap<String, String>) -> Self {
+        let get = |key: &str| query.get(key).cloned();
+        Self {
+            state: get("state"),
+            code: get("code"),
+            error: get("error"),
+            error_description: get("error_description"),
+            iss: get("iss"),
+        }
+    }
 }
 
 /// Why a callback does not make a session. Each is shown to the person as one sentence.
@@ -112,15 +117,6 @@ pub struct CallbackFailure {
     pub next: String,
 }
 
-/// A verified callback.
-#[derive(Debug)]
-pub struct Finished {
-    pub verified: Verified,
-    pub next: String,
-    /// Removes the browser-binding cookie.
-    pub clear_cookie: HeaderValue,
-}
-
 fn hash(value: &str) -> String {
     format!("{:x}", Sha256::digest(value.as_bytes()))
 }
@@ -139,12 +135,11 @@ fn binding_of(headers: &HeaderMap, secure: bool) -> Option<&str> {
 /// Several tabs of one browser share the binding, so each can finish its own login.
 pub async fn begin(
     idp: &OidcIdp,
-    store: &Store,
     headers: &HeaderMap,
-    secure: bool,
     login_hint: Option<&str>,
     next: &str,
-) -> Result<Started, IdpError> {
+) -> Result<RedirectStart, IdpError> {
+    let (store, secure) = (&idp.store, idp.secure);
     let binding = binding_of(headers, secure)
         .map(str::to_string)
         .unwrap_or_else(|| crate::random::token(BINDING_BYTES));
@@ -161,7 +156,7 @@ pub async fn begin(
     store
         .insert_oidc_login(&hash(authorization.state.expose()), &login, now)
         .await?;
-    Ok(Started {
+    Ok(RedirectStart {
         url: authorization.url,
         cookie: BINDING_COOKIE.set(secure, &binding, LOGIN_LIFETIME),
     })
@@ -171,11 +166,10 @@ pub async fn begin(
 /// answer verified. The pending request is consumed whatever the outcome.
 pub async fn finish(
     idp: &OidcIdp,
-    store: &Store,
     headers: &HeaderMap,
-    secure: bool,
     params: CallbackParams,
-) -> Result<Finished, CallbackFailure> {
+) -> Result<RedirectLogin, CallbackFailure> {
+    let (store, secure) = (&idp.store, idp.secure);
     let fail = |error: CallbackError, login: Option<&PendingLogin>| CallbackFailure {
         error,
         login_hint: login.map(|l| l.login_hint.clone()).unwrap_or_default(),
@@ -229,8 +223,9 @@ pub async fn finish(
         .verify_login(&code, &login.pkce_verifier, &login.nonce)
         .await
         .map_err(|err| fail(err.into(), Some(login)))?;
-    Ok(Finished {
-        verified,
+    Ok(RedirectLogin {
+        identity: verified.identity,
+        id_token: Some(verified.id_token),
         next: login.next.clone(),
         clear_cookie: BINDING_COOKIE.clear(secure),
     })
@@ -239,7 +234,7 @@ pub async fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::header::COOKIE;
+    use http::header::{HeaderValue, COOKIE};
 
     #[test]
     fn only_a_well_formed_binding_cookie_counts() {

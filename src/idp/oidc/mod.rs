@@ -14,6 +14,7 @@
 
 pub mod flow;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -35,8 +36,14 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{normalize_email, Identity, IdentityProvider, IdpError};
+use http::header::HeaderMap;
+
+use super::{
+    normalize_email, ClassicLogin, Identity, IdentityProvider, IdpError, RedirectFailure,
+    RedirectLogin, RedirectStart,
+};
 use crate::config::{OidcSettings, Secret};
+use crate::store::Store;
 
 /// How long one call to the provider may take (discovery, keys, token, userinfo).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -109,11 +116,19 @@ pub struct OidcIdp {
     settings: OidcSettings,
     http: reqwest::Client,
     provider: RwLock<Arc<Provider>>,
+    /// Pending logins (state, nonce, PKCE verifier) wait here for the callback.
+    store: Store,
+    /// The public origin is https (cookie names and flags).
+    secure: bool,
 }
 
 impl OidcIdp {
     /// Fetches the provider's metadata and keys and checks they can serve our flow.
-    pub async fn discover(settings: OidcSettings) -> Result<Self, IdpError> {
+    pub async fn discover(
+        settings: OidcSettings,
+        store: Store,
+        secure: bool,
+    ) -> Result<Self, IdpError> {
         // No redirects: the crate's advice against SSRF through a provider's answers.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -126,6 +141,8 @@ impl OidcIdp {
             settings,
             http,
             provider: RwLock::new(Arc::new(provider)),
+            store,
+            secure,
         })
     }
 
@@ -285,15 +302,9 @@ impl OidcIdp {
             .unwrap_or(false)
     }
 
-    /// The origins our forms may send the browser to (CSP `form-action` sources): without
-    /// JavaScript, login and logout are form posts that the server redirects to the provider.
-    pub fn form_action(&self) -> String {
-        self.provider().form_action.clone()
-    }
-
     /// Where the browser goes to end its session at the provider too, if the provider
     /// offers RP-initiated logout.
-    pub fn logout_url(&self, id_token: &str) -> Option<Url> {
+    fn end_session_url(&self, id_token: &str) -> Option<Url> {
         let provider = self.provider();
         let endpoint = provider
             .metadata
@@ -318,24 +329,52 @@ impl IdentityProvider for OidcIdp {
         &self.settings.issuer
     }
 
-    fn supports_password(&self) -> bool {
-        false
+    fn classic_login(&self) -> ClassicLogin {
+        ClassicLogin::Provider {
+            name: self.settings.display_name.clone(),
+            registration_url: self
+                .settings
+                .registration_url
+                .as_ref()
+                .map(|url| url.to_string()),
+        }
     }
 
-    async fn sign_up(&self, _email: &str, _password: &str) -> Result<Identity, IdpError> {
-        Err(IdpError::Unsupported(
-            "a password here; use your sign-in service",
-        ))
+    /// Without JavaScript, login and logout are form posts that the server redirects to the
+    /// provider, and `form-action` covers redirects.
+    fn form_action_sources(&self) -> Option<String> {
+        Some(self.provider().form_action.clone())
     }
 
-    async fn sign_in_with_password(
+    async fn start_redirect(
         &self,
-        _email: &str,
-        _password: &str,
-    ) -> Result<Identity, IdpError> {
-        Err(IdpError::Unsupported(
-            "a password here; use your sign-in service",
-        ))
+        headers: &HeaderMap,
+        login_hint: Option<&str>,
+        next: &str,
+    ) -> Result<RedirectStart, IdpError> {
+        let hint = login_hint.and_then(|email| normalize_email(email).ok());
+        flow::begin(self, headers, hint.as_deref(), next).await
+    }
+
+    async fn finish_redirect(
+        &self,
+        headers: &HeaderMap,
+        query: &HashMap<String, String>,
+    ) -> Result<RedirectLogin, RedirectFailure> {
+        let params = flow::CallbackParams::from_query(query);
+        flow::finish(self, headers, params)
+            .await
+            .map_err(|failure| RedirectFailure {
+                status: failure.error.status(),
+                message: failure.error.message(&self.settings.display_name),
+                reason: failure.error.to_string(),
+                login_hint: failure.login_hint,
+                next: failure.next,
+            })
+    }
+
+    fn logout_url(&self, id_token: Option<&str>) -> Option<String> {
+        self.end_session_url(id_token?).map(String::from)
     }
 }
 

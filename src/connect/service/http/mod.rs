@@ -4,8 +4,8 @@
 //! `/.well-known/jwks.json`. Every error is Corbado's `errorRsp`; malformed JSON is a clear
 //! 400, never a panic.
 
-mod backend;
-mod frontend;
+mod backend_handlers;
+mod frontend_handlers;
 
 use std::time::Instant;
 
@@ -24,13 +24,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{ConnectError, ConnectService};
+use crate::connect::api::paths::{
+    self, backend as bp, frontend as fp, PROCESS_HEADER, PROJECT_ID_HEADER,
+};
 use crate::connect::api::{GenericRsp, ListQuery, RequestData};
 
 /// Request bodies larger than this are refused.
 const MAX_BODY_BYTES: usize = 64 * 1024;
-
-pub const PROCESS_ID_HEADER: &str = "x-corbado-process-id";
-pub const PROJECT_ID_HEADER: &str = "x-corbado-projectid";
 
 tokio::task_local! {
     static REQUEST: RequestMeta;
@@ -77,52 +77,48 @@ pub(crate) fn ok_generic() -> axum::Json<GenericRsp> {
 
 /// The routes, for any router state (they carry the service as their own state).
 pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Router<S> {
+    use backend_handlers as back;
+    use frontend_handlers as front;
     let frontend = Router::new()
-        .route("/v2/connect/login/init", post(frontend::login_init))
-        .route("/v2/connect/login/start", post(frontend::login_start))
-        .route("/v2/connect/login/finish", post(frontend::login_finish))
-        .route("/v2/connect/append/init", post(frontend::append_init))
-        .route("/v2/connect/append/start", post(frontend::append_start))
-        .route("/v2/connect/append/finish", post(frontend::append_finish))
-        .route("/v2/connect/manage/init", post(frontend::manage_init))
-        .route("/v2/connect/manage/list", post(frontend::manage_list))
-        .route("/v2/connect/manage/delete", post(frontend::manage_delete))
-        .route("/v2/connect/process/clear", post(frontend::process_clear))
-        .route("/v2/connect/events", post(frontend::events))
+        .route(fp::LOGIN_INIT, post(front::login_init))
+        .route(fp::LOGIN_START, post(front::login_start))
+        .route(fp::LOGIN_FINISH, post(front::login_finish))
+        .route(fp::APPEND_INIT, post(front::append_init))
+        .route(fp::APPEND_START, post(front::append_start))
+        .route(fp::APPEND_FINISH, post(front::append_finish))
+        .route(fp::MANAGE_INIT, post(front::manage_init))
+        .route(fp::MANAGE_LIST, post(front::manage_list))
+        .route(fp::MANAGE_DELETE, post(front::manage_delete))
+        .route(fp::PROCESS_CLEAR, post(front::process_clear))
+        .route(fp::EVENTS, post(front::events))
         // Before the layers, so that they wrap the 405 answers too (CORS preflights).
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(service.clone(), frontend_guard))
         .layer(cors(&service));
     let backend = Router::new()
         .route(
-            "/v2/connectTokens",
-            post(backend::create_connect_token).get(backend::list_connect_tokens),
+            bp::CONNECT_TOKENS,
+            post(back::create_connect_token).get(back::list_connect_tokens),
         )
         .route(
-            "/v2/connectTokens/{id}",
-            patch(backend::patch_connect_token).delete(backend::delete_connect_token),
+            bp::CONNECT_TOKEN,
+            patch(back::patch_connect_token).delete(back::delete_connect_token),
         )
+        .route(bp::VERIFY_SIGNED_DATA, post(back::verify_signed_data))
         .route(
-            "/v2/passkey/verifySignedData",
-            post(backend::verify_signed_data),
+            bp::VERIFY_SIGNED_DATA_PLURAL,
+            post(back::verify_signed_data),
         )
+        .route(bp::IDENTIFIERS, get(back::list_identifiers))
+        .route(bp::USER_CREDENTIALS, get(back::list_user_credentials))
         .route(
-            "/v2/passkeys/verifySignedData",
-            post(backend::verify_signed_data),
-        )
-        .route("/v2/identifiers", get(backend::list_identifiers))
-        .route(
-            "/v2/users/{user_id}/credentials",
-            get(backend::list_user_credentials),
-        )
-        .route(
-            "/v2/users/{user_id}/credentials/{credential_id}",
-            axum::routing::delete(backend::delete_user_credential),
+            bp::USER_CREDENTIAL,
+            axum::routing::delete(back::delete_user_credential),
         )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(service.clone(), basic_auth));
     let public = Router::new()
-        .route("/.well-known/jwks.json", get(jwks))
+        .route(paths::JWKS, get(jwks))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(frontend)
@@ -137,7 +133,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
 /// and a health check.
 pub fn standalone_router(service: ConnectService) -> Router {
     router(service)
-        .route("/healthz", get(|| async { "ok" }))
+        .route(paths::HEALTH, get(|| async { "ok" }))
         .fallback(|| async { ConnectError::not_found("no such endpoint") })
 }
 
@@ -161,13 +157,13 @@ fn cors(service: &ConnectService) -> tower_http::cors::CorsLayer {
         .allow_methods([Method::POST])
         .allow_headers([
             header::CONTENT_TYPE,
-            HeaderName::from_static(PROCESS_ID_HEADER),
+            HeaderName::from_static(PROCESS_HEADER),
             HeaderName::from_static(PROJECT_ID_HEADER),
             HeaderName::from_static("x-corbado-sdk"),
             HeaderName::from_static("x-corbado-client-timezone"),
         ])
         .max_age(std::time::Duration::from_secs(600));
-    if let Ok(origin) = HeaderValue::from_str(&service.config().origin_string()) {
+    if let Ok(origin) = HeaderValue::from_str(&service.config().origin) {
         layer = layer.allow_origin(origin);
     }
     layer
@@ -185,13 +181,7 @@ async fn frontend_guard(
         return next.run(req).await;
     }
     let headers = req.headers();
-    let allowed = match headers.get(header::ORIGIN) {
-        Some(origin) => origin.as_bytes() == service.config().origin_string().as_bytes(),
-        None => headers
-            .get("sec-fetch-site")
-            .is_some_and(|site| site.as_bytes() == b"same-origin"),
-    };
-    if !allowed {
+    if !crate::serving::is_same_origin(headers, &service.config().origin) {
         tracing::warn!(path = %req.uri().path(), origin = ?headers.get(header::ORIGIN), "frontend API: foreign origin refused");
         return ConnectError::InvalidOrigin.into_response();
     }

@@ -3,51 +3,11 @@
 //! data into an app session. The browser never talks to the backend API itself.
 //!
 //! Every token is for the session's own account and one action; the service consumes each
-//! one once (design.md §3).
+//! one once (docs/security.md).
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-
-/// Whether `/append` offers a passkey, as far as the app knows. The passkey service may
-/// still decline (rollout, a passkey already on this browser, no platform authenticator).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AppendOffer {
-    Offer,
-    /// The person chose "Don't ask again".
-    OptedOut,
-    /// The person skipped recently (`append-snooze-hours`).
-    Snoozed,
-}
-
-/// Decides the app's half of the append step. When the answer is not `Offer` the step is
-/// finished here and the response redirects to the target: the server answers `/append`
-/// with a redirect before anything is shown.
-#[server(prefix = "/api", endpoint = "append_decision")]
-pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
-    use crate::server::context::{app, leave_append, require, Need};
-    let app = app()?;
-    let session = require(Need::SignedIn)?;
-    if !session.append_pending() {
-        return Ok(AppendOffer::Offer);
-    }
-    let preferences = app
-        .store
-        .append_preferences(session.account_id())
-        .await
-        .map_err(|err| AppError::internal("reading append preferences", err))?;
-    let decision = if preferences.opt_out {
-        AppendOffer::OptedOut
-    } else if preferences.snoozed_until > crate::store::now() {
-        AppendOffer::Snoozed
-    } else {
-        return Ok(AppendOffer::Offer);
-    };
-    tracing::info!(account = %session.account_id(), ?decision, "append step skipped itself");
-    leave_append(&app, &session, &next).await?;
-    Ok(decision)
-}
 
 /// A `passkey-append` connect token for the signed-in user (the append step, and "Create
 /// passkey" on `/passkeys`).
@@ -83,13 +43,13 @@ pub async fn passkey_delete_token() -> Result<String, AppError> {
 
 /// A `passkey-login` connect token for whoever signs in with `email`.
 ///
-/// No account enumeration (design.md §3): an email without an account gets a token for a
+/// No account enumeration: an email without an account gets a token for a
 /// fresh random identifier, so the answer has the same shape and the passkey service then
 /// answers "no passkey" exactly as for an account without passkeys.
 #[server(prefix = "/api", endpoint = "passkey_login_token")]
 pub async fn passkey_login_token(email: String) -> Result<String, AppError> {
     use crate::connect::api::ConnectTokenType;
-    use crate::connect::backend::connect_token_secret;
+    use crate::connect::backend_client::connect_token_secret;
     use crate::server::context::app;
     let app = app()?;
     let email = crate::idp::normalize_email(&email)?;
@@ -121,7 +81,7 @@ pub async fn complete_passkey_login(
     next: String,
 ) -> Result<String, AppError> {
     use crate::connect::api::{ErrorType, VerificationResult};
-    use crate::connect::backend::claimed_identifier;
+    use crate::connect::backend_client::claimed_identifier;
     use crate::idp::Identity;
     use crate::server::context::{app, log_in};
     use crate::session::AuthMethod;
@@ -164,7 +124,7 @@ async fn token_for(
     token_type: crate::connect::api::ConnectTokenType,
 ) -> Result<String, AppError> {
     let app = crate::server::context::app()?;
-    crate::connect::backend::connect_token_secret(
+    crate::connect::backend_client::connect_token_secret(
         app.connect.as_ref(),
         token_type,
         session.account_id(),
@@ -177,7 +137,7 @@ async fn token_for(
 /// The passkey service failing is never the person's fault: they get "not available"
 /// (and the components fall back to the password), the server log gets the reason.
 #[cfg(feature = "ssr")]
-fn unavailable(err: crate::connect::backend::BackendError) -> AppError {
+fn unavailable(err: crate::connect::backend_client::BackendError) -> AppError {
     tracing::warn!(%err, "passkey service call failed");
     AppError::Unavailable
 }

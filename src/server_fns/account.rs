@@ -1,12 +1,11 @@
-//! Server functions of the classic account journey: sign up, sign in, sign out, going on
-//! from the append step, and the session summary that pages and the client guard read.
-//!
-//! Each one works as a plain HTML form post (no JavaScript) and as a hydrated call.
+//! Server functions of the classic account journey: sign up, sign in, sign out, the
+//! session summary that pages and the client guard read, and what the login page shows.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+pub use crate::idp::ClassicLogin;
 use crate::journey::SessionState;
 
 /// What the browser may know about the session: no ids, no tokens.
@@ -23,20 +22,6 @@ pub fn state_of(info: Option<&SessionInfo>) -> SessionState {
         Some(info) if info.append_pending => SessionState::AppendPending,
         Some(_) => SessionState::Active,
     }
-}
-
-/// How people sign in besides passkeys: the IdP's classic login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ClassicLogin {
-    /// Email + password on our own page (the builtin IdP).
-    Password,
-    /// On an external OpenID provider's pages, reached by a redirect.
-    Provider {
-        /// What buttons call it ("Acme SSO").
-        name: String,
-        /// Its own sign-up page, if it has one.
-        registration_url: Option<String>,
-    },
 }
 
 /// What `/login` and `/signup` need before they render.
@@ -82,9 +67,9 @@ pub async fn sign_in(
     use crate::session::AuthMethod;
     let app = app()?;
     let password = password.unwrap_or_default();
-    if app.oidc.is_some() {
+    if let ClassicLogin::Provider { .. } = app.idp.classic_login() {
         // Without JavaScript there is no passkey attempt: Continue goes to the provider.
-        return crate::server::oidc::go_to_provider(&app, Some(&email), &next).await;
+        return crate::server::idp_redirect::go_to_provider(&app, Some(&email), &next).await;
     }
     if password.is_empty() {
         let email = crate::idp::normalize_email(&email)?;
@@ -102,20 +87,9 @@ pub async fn sign_in(
 pub async fn fetch_login_page() -> Result<LoginPageInfo, AppError> {
     use crate::server::context::{app, login_hint};
     let app = app()?;
-    let classic = match &app.oidc {
-        None => ClassicLogin::Password,
-        Some(oidc) => ClassicLogin::Provider {
-            name: oidc.settings().display_name.clone(),
-            registration_url: oidc
-                .settings()
-                .registration_url
-                .as_ref()
-                .map(|url| url.to_string()),
-        },
-    };
     Ok(LoginPageInfo {
         hint: login_hint(&app),
-        classic,
+        classic: app.idp.classic_login(),
     })
 }
 
@@ -133,68 +107,19 @@ pub async fn forget_login_hint() -> Result<(), AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::server::context::{app, current_session, set_cookie};
     let app = app()?;
-    let mut target = crate::journey::LOGIN_PATH.to_string();
+    let mut target = crate::routes::Page::Login.path().to_string();
     if let Some(session) = current_session().0 {
         app.sessions
             .end(&session)
             .await
             .map_err(|err| AppError::internal("ending a session", err))?;
-        // A session that came from the provider ends there too, when it offers
-        // RP-initiated logout; it then sends the browser back to /login.
-        if let (Some(oidc), Some(id_token)) = (&app.oidc, session.idp_id_token()) {
-            if let Some(url) = oidc.logout_url(id_token) {
-                target = url.to_string();
-            }
+        // A session that came from the provider ends there too, when it offers that; it
+        // then sends the browser back to /login.
+        if let Some(url) = app.idp.logout_url(session.idp_id_token()) {
+            target = url;
         }
     }
     set_cookie(app.sessions.clear_cookie());
     leptos_axum::redirect(&target);
     Ok(())
-}
-
-/// How the person left the append step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AppendOutcome {
-    /// A passkey was created.
-    Created,
-    /// The person pressed "Skip" (snoozes the offer when configured).
-    Skipped,
-    /// The step decided not to offer one (the reason is logged).
-    NotOffered,
-}
-
-/// Leaves the append step for `next`. `dont_ask_again` is the checkbox of the Skip form
-/// (present, any value, when ticked); `reason` says why nothing was offered.
-#[server(prefix = "/api", endpoint = "finish_append")]
-pub async fn finish_append(
-    next: String,
-    outcome: AppendOutcome,
-    dont_ask_again: Option<String>,
-    reason: Option<String>,
-) -> Result<(), AppError> {
-    use crate::server::context::{app, leave_append, require, Need};
-    let app = app()?;
-    let session = require(Need::SignedIn)?;
-    if outcome == AppendOutcome::Skipped {
-        let snooze = i64::try_from(app.config.session.append_snooze.as_secs()).unwrap_or(i64::MAX);
-        let snoozed_until = (snooze > 0).then(|| crate::store::now().saturating_add(snooze));
-        app.store
-            .record_append_skip(
-                session.account_id(),
-                dont_ask_again.is_some(),
-                snoozed_until,
-            )
-            .await
-            .map_err(|err| AppError::internal("saving append preferences", err))?;
-    }
-    tracing::info!(
-        account = %session.account_id(),
-        ?outcome,
-        dont_ask_again = dont_ask_again.is_some(),
-        // Client-supplied: logged as a short tag only.
-        reason = %reason.unwrap_or_default().chars().take(40).collect::<String>(),
-        "append step finished"
-    );
-    leave_append(&app, &session, &next).await
 }

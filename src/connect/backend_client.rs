@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::api::paths::{self, backend as bp};
 use super::api::{
     ConnectToken, ConnectTokenCreateReq, ConnectTokenData, ConnectTokenList, ConnectTokenStatus,
     ConnectTokenType, ConnectTokenUpdateReq, Credential, CredentialList, ErrorRsp, ErrorType,
@@ -37,7 +38,7 @@ pub enum BackendError {
 impl BackendError {
     pub fn error_type(&self) -> Option<ErrorType> {
         match self {
-            Self::Api { error_type, .. } => ErrorType::parse(error_type),
+            Self::Api { error_type, .. } => error_type.parse().ok(),
             Self::Unavailable(_) => None,
         }
     }
@@ -259,17 +260,12 @@ impl HttpBackend {
         })
     }
 
-    /// `base/v2/<segments…>`, each segment percent-encoded.
-    fn url(&self, segments: &[&str]) -> Result<Url, BackendError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|_| {
-                BackendError::Unavailable("the passkey service URL cannot be a base".into())
-            })?
-            .pop_if_empty()
-            .push("v2")
-            .extend(segments);
-        Ok(url)
+    /// `path` (one of [`paths::backend`], parameters filled) below the base URL, which may
+    /// have a path of its own.
+    fn url(&self, path: &str) -> Result<Url, BackendError> {
+        let base = self.base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path}"))
+            .map_err(|err| BackendError::Unavailable(format!("passkey service URL: {err}")))
     }
 
     fn request(&self, method: reqwest::Method, url: Url) -> reqwest::RequestBuilder {
@@ -316,7 +312,7 @@ impl ConnectBackend for HttpBackend {
         &self,
         req: &ConnectTokenCreateReq,
     ) -> Result<ConnectToken, BackendError> {
-        let url = self.url(&["connectTokens"])?;
+        let url = self.url(bp::CONNECT_TOKENS)?;
         self.send(self.request(reqwest::Method::POST, url).json(req))
             .await
     }
@@ -325,7 +321,7 @@ impl ConnectBackend for HttpBackend {
         &self,
         query: &ListQuery,
     ) -> Result<ConnectTokenList, BackendError> {
-        let url = self.url(&["connectTokens"])?;
+        let url = self.url(bp::CONNECT_TOKENS)?;
         self.send(
             self.request(reqwest::Method::GET, url)
                 .query(&query.to_pairs()),
@@ -338,7 +334,7 @@ impl ConnectBackend for HttpBackend {
         id: &str,
         status: ConnectTokenStatus,
     ) -> Result<(), BackendError> {
-        let url = self.url(&["connectTokens", id])?;
+        let url = self.url(&paths::fill(bp::CONNECT_TOKEN, &[("id", id)]))?;
         self.send::<serde_json::Value>(
             self.request(reqwest::Method::PATCH, url)
                 .json(&ConnectTokenUpdateReq { status }),
@@ -348,7 +344,7 @@ impl ConnectBackend for HttpBackend {
     }
 
     async fn delete_connect_token(&self, id: &str) -> Result<(), BackendError> {
-        let url = self.url(&["connectTokens", id])?;
+        let url = self.url(&paths::fill(bp::CONNECT_TOKEN, &[("id", id)]))?;
         self.send::<serde_json::Value>(self.request(reqwest::Method::DELETE, url))
             .await
             .map(drop)
@@ -359,7 +355,7 @@ impl ConnectBackend for HttpBackend {
         signed_passkey_data: &str,
         username: &str,
     ) -> Result<VerificationResult, BackendError> {
-        let url = self.url(&["passkey", "verifySignedData"])?;
+        let url = self.url(bp::VERIFY_SIGNED_DATA)?;
         let body = VerifySignedDataReq {
             signed_passkey_data: signed_passkey_data.to_string(),
             username: username.to_string(),
@@ -371,7 +367,7 @@ impl ConnectBackend for HttpBackend {
     }
 
     async fn find_user_id(&self, identifier: &str) -> Result<Option<String>, BackendError> {
-        let url = self.url(&["identifiers"])?;
+        let url = self.url(bp::IDENTIFIERS)?;
         let list: IdentifierList = self
             .send(
                 self.request(reqwest::Method::GET, url)
@@ -382,7 +378,7 @@ impl ConnectBackend for HttpBackend {
     }
 
     async fn list_credentials(&self, user_id: &str) -> Result<Vec<Credential>, BackendError> {
-        let url = self.url(&["users", user_id, "credentials"])?;
+        let url = self.url(&paths::fill(bp::USER_CREDENTIALS, &[("user_id", user_id)]))?;
         let list: CredentialList = self.send(self.request(reqwest::Method::GET, url)).await?;
         Ok(list.credentials)
     }
@@ -392,7 +388,10 @@ impl ConnectBackend for HttpBackend {
         user_id: &str,
         credential_id: &str,
     ) -> Result<(), BackendError> {
-        let url = self.url(&["users", user_id, "credentials", credential_id])?;
+        let url = self.url(&paths::fill(
+            bp::USER_CREDENTIAL,
+            &[("user_id", user_id), ("credential_id", credential_id)],
+        ))?;
         self.send::<serde_json::Value>(self.request(reqwest::Method::DELETE, url))
             .await
             .map(drop)
@@ -413,7 +412,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             backend
-                .url(&["users", "usr-1", "credentials", "a/b"])
+                .url(&paths::fill(
+                    bp::USER_CREDENTIAL,
+                    &[("user_id", "usr-1"), ("credential_id", "a/b")]
+                ))
                 .unwrap()
                 .as_str(),
             "http://127.0.0.1:4000/passkeys/v2/users/usr-1/credentials/a%2Fb"

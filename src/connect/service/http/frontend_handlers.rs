@@ -6,7 +6,8 @@ use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use super::{ApiJson, PROCESS_ID_HEADER};
+use super::ApiJson;
+use crate::connect::api::paths::PROCESS_HEADER;
 use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendStartReq, AppendStartRsp,
     EventCreateReq, InitReq, LoginFinishReq, LoginFinishRsp, LoginInitRsp, LoginStartReq,
@@ -18,7 +19,7 @@ use crate::connect::service::{ConnectError, ConnectService};
 type ApiResult<T> = Result<Json<T>, ConnectError>;
 
 fn process_id(headers: &HeaderMap) -> Option<&str> {
-    headers.get(PROCESS_ID_HEADER).and_then(|v| v.to_str().ok())
+    headers.get(PROCESS_HEADER).and_then(|v| v.to_str().ok())
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<&str> {

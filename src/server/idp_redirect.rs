@@ -1,5 +1,10 @@
-//! The HTTP side of an OpenID Connect login: sending the browser to the provider (from a
-//! server function) and `GET /auth/callback`, where the provider sends it back.
+//! The HTTP side of a login at the IdP's own pages (an OpenID provider): sending the browser
+//! there (from a server function) and `GET /auth/callback`, where the provider sends it
+//! back. What the provider's answer must satisfy is the IdP's business
+//! ([`crate::idp::IdentityProvider::finish_redirect`]); this turns the outcome into a
+//! session or a page that says what happened.
+
+use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::header::{self, HeaderMap};
@@ -10,9 +15,17 @@ use axum::Extension;
 use super::context::start_app_session;
 use super::state::AppState;
 use crate::error::AppError;
-use crate::idp::oidc::flow::{self, CallbackFailure, CallbackParams};
-use crate::idp::IdpError;
+use crate::idp::{ClassicLogin, IdpError, RedirectFailure};
+use crate::routes::Page;
 use crate::session::{AuthMethod, CurrentSession};
+
+/// What the pages call the provider.
+fn provider_name(app: &AppState) -> String {
+    match app.idp.classic_login() {
+        ClassicLogin::Provider { name, .. } => name,
+        ClassicLogin::Password => "the sign-in service".into(),
+    }
+}
 
 /// From a server function: sends the browser to the provider's login, the typed email as
 /// `login_hint`. When the provider cannot be reached the person is told so on our page,
@@ -23,30 +36,20 @@ pub async fn go_to_provider(
     next: &str,
 ) -> Result<(), AppError> {
     use leptos::prelude::use_context;
-    let oidc = app
-        .oidc
-        .as_ref()
-        .ok_or_else(|| AppError::Invalid("This site signs in with a password.".into()))?;
     let headers = use_context::<axum::http::request::Parts>()
         .map(|parts| parts.headers)
         .unwrap_or_default();
-    let hint = email.and_then(|email| crate::idp::normalize_email(email).ok());
-    let started = flow::begin(
-        oidc,
-        &app.store,
-        &headers,
-        app.config.is_https(),
-        hint.as_deref(),
-        next,
-    )
-    .await
-    .map_err(|err| match err {
-        IdpError::Unavailable(reason) | IdpError::Discovery(reason) => {
-            tracing::warn!(%reason, "cannot send a login to the identity provider");
-            AppError::idp_unreachable(&oidc.settings().display_name)
-        }
-        other => other.into(),
-    })?;
+    let started = app
+        .idp
+        .start_redirect(&headers, email, next)
+        .await
+        .map_err(|err| match err {
+            IdpError::Unavailable(reason) | IdpError::Discovery(reason) => {
+                tracing::warn!(%reason, "cannot send a login to the identity provider");
+                AppError::idp_unreachable(&provider_name(app))
+            }
+            other => other.into(),
+        })?;
     super::context::set_cookie(started.cookie);
     leptos_axum::redirect(started.url.as_str());
     Ok(())
@@ -59,26 +62,20 @@ pub async fn callback(
     State(app): State<AppState>,
     current: Option<Extension<CurrentSession>>,
     headers: HeaderMap,
-    Query(params): Query<CallbackParams>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(oidc) = app.oidc.as_ref() else {
-        return AppError::Invalid("This site does not use an OpenID provider.".into())
-            .into_response();
+    let login = match app.idp.finish_redirect(&headers, &query).await {
+        Ok(login) => login,
+        Err(failure) => return failure_page(&failure),
     };
-    let provider = oidc.settings().display_name.clone();
-    let finished =
-        match flow::finish(oidc, &app.store, &headers, app.config.is_https(), params).await {
-            Ok(finished) => finished,
-            Err(failure) => return failure_page(&failure, &provider),
-        };
     let previous = current.and_then(|Extension(current)| current.0);
     let logged_in = match start_app_session(
         &app,
-        finished.verified.identity,
+        login.identity,
         AuthMethod::Oidc,
-        Some(finished.verified.id_token.expose()),
+        login.id_token.as_ref().map(|token| token.expose()),
         previous.as_ref(),
-        &finished.next,
+        &login.next,
     )
     .await
     {
@@ -90,20 +87,19 @@ pub async fn callback(
     for cookie in logged_in.cookies {
         headers.append(header::SET_COOKIE, cookie);
     }
-    headers.append(header::SET_COOKIE, finished.clear_cookie);
+    headers.append(header::SET_COOKIE, login.clear_cookie);
     response
 }
 
-fn failure_page(failure: &CallbackFailure, provider: &str) -> Response {
-    let status = failure.error.status();
-    if status >= 500 {
-        tracing::warn!(error = %failure.error, "OpenID callback failed");
+fn failure_page(failure: &RedirectFailure) -> Response {
+    if failure.status >= 500 {
+        tracing::warn!(reason = %failure.reason, "identity provider callback failed");
     } else {
-        tracing::info!(error = %failure.error, "OpenID callback refused");
+        tracing::info!(reason = %failure.reason, "identity provider callback refused");
     }
     let next = Some(failure.next.as_str());
     let back = if failure.login_hint.is_empty() {
-        crate::journey::with_next(crate::journey::LOGIN_PATH, next)
+        crate::journey::with_next(Page::Login.path(), next)
     } else {
         crate::journey::password_step(&failure.login_hint, next)
     };
@@ -115,11 +111,11 @@ fn failure_page(failure: &CallbackFailure, provider: &str) -> Response {
 <p class="alert" role="alert">{}</p>
 <p><a class="button primary" href="{}">Back to sign in</a></p>
 </section></main></body></html>"#,
-        escape_html(&failure.error.message(provider)),
+        escape_html(&failure.message),
         escape_html(&back),
     );
     (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_REQUEST),
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         body,
     )

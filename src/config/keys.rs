@@ -1,0 +1,245 @@
+//! Every setting Latchkey reads, once: its key, its default, its range and what it means.
+//!
+//! The reader ([`super::source`]) takes defaults and ranges from these rows and refuses any
+//! other key in `Leptos.toml`; tests check that README.md's tables and `Leptos.toml` show
+//! every row. A new setting is one row here, one line in each of those two files, and the
+//! code that uses it.
+
+/// What a key holds, with its default and the values it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text (a URL, an address, a name), checked where it is used.
+    Text(DefaultValue),
+    /// A whole number from `min` to `max`.
+    Number { default: u64, min: u64, max: u64 },
+    /// `true`/`false` (or `1`/`0`).
+    Flag(bool),
+    /// Only from the environment (`LATCHKEY_X`) or a file it names (`LATCHKEY_X_FILE`); never
+    /// from `Leptos.toml`. `file_only`: the value is the file itself (a PEM key).
+    /// `generated`: a local http site makes one when it is missing (else it is optional).
+    Secret { file_only: bool, generated: bool },
+}
+
+/// The default of a text setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    Value(&'static str),
+    /// Unset unless configured.
+    Unset,
+    /// Computed from other settings; the text says from what.
+    Derived(&'static str),
+}
+
+/// One setting: `key` in `Leptos.toml`'s `[latchkey]` table, `LATCHKEY_<KEY>` in the
+/// environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub key: &'static str,
+    pub kind: Kind,
+    /// What it means, as README.md's table says it.
+    pub doc: &'static str,
+}
+
+impl Setting {
+    /// `rp-id` → `LATCHKEY_RP_ID`.
+    pub fn env_name(&self) -> String {
+        env_name(self.key)
+    }
+
+    pub fn is_secret(&self) -> bool {
+        matches!(self.kind, Kind::Secret { .. })
+    }
+
+    /// The default as README.md's table shows it.
+    pub fn default_for_docs(&self) -> String {
+        match self.kind {
+            Kind::Text(DefaultValue::Value(value)) => format!("`{value}`"),
+            Kind::Text(DefaultValue::Unset) => "unset".into(),
+            Kind::Text(DefaultValue::Derived(from)) => from.into(),
+            Kind::Number { default, .. } => default.to_string(),
+            Kind::Flag(true) => "on".into(),
+            Kind::Flag(false) => "off".into(),
+            Kind::Secret {
+                generated: true, ..
+            } => "generated locally (http only)".into(),
+            Kind::Secret { .. } => "unset".into(),
+        }
+    }
+
+    /// The row README.md's table has for this setting.
+    pub fn readme_row(&self) -> String {
+        let name = match self.kind {
+            Kind::Secret {
+                file_only: true, ..
+            } => format!("{}_FILE", self.env_name()),
+            _ => self.env_name(),
+        };
+        let range = match self.kind {
+            Kind::Number { min, max, .. } => format!(" ({min}–{max})"),
+            _ => String::new(),
+        };
+        format!(
+            "| `{name}` | {}{range} | {} |",
+            self.doc,
+            self.default_for_docs()
+        )
+    }
+}
+
+/// `rp-id` → `LATCHKEY_RP_ID`.
+pub fn env_name(key: &str) -> String {
+    format!("LATCHKEY_{}", key.replace('-', "_").to_ascii_uppercase())
+}
+
+/// The row for `key`, if there is one.
+pub fn find(key: &str) -> Option<&'static Setting> {
+    ALL.iter().copied().find(|setting| setting.key == key)
+}
+
+macro_rules! settings {
+    ($( $(#[$meta:meta])* $name:ident = $key:literal, $kind:expr, $doc:literal; )*) => {
+        $( $(#[$meta])* pub const $name: Setting = Setting { key: $key, kind: $kind, doc: $doc }; )*
+        /// Every setting, in the order README.md lists them.
+        pub const ALL: &[&Setting] = &[ $( &$name, )* ];
+    };
+}
+
+use DefaultValue::{Derived, Unset, Value};
+use Kind::{Flag, Number, Secret, Text};
+
+settings! {
+    // ---- the site
+    SITE_ADDR = "site-addr", Text(Value("127.0.0.1:3000")),
+        "listen address (Leptos' own `LEPTOS_SITE_ADDR` takes precedence)";
+    PUBLIC_ORIGIN = "public-origin", Text(Value("http://localhost:3000")),
+        "the origin browsers use, and the WebAuthn origin (https, or http://localhost)";
+    RP_ID = "rp-id", Text(Derived("host of the public origin")),
+        "WebAuthn RP ID: the host or a registrable suffix of it";
+    RP_NAME = "rp-name", Text(Value("Latchkey")), "the name authenticators show";
+    DATABASE_URL = "database-url", Text(Derived("`sqlite://<data-dir>/latchkey.db`")),
+        "`sqlite://…` or `postgres://…`";
+    DATA_DIR = "data-dir", Text(Value("data")),
+        "the SQLite file and, for a local http site only, generated secrets";
+    // ---- sessions and the journey
+    SESSION_IDLE_MINUTES = "session-idle-minutes", Number { default: 30, min: 1, max: 24 * 60 },
+        "a session ends after this long without a request";
+    SESSION_ABSOLUTE_HOURS = "session-absolute-hours", Number { default: 12, min: 1, max: 24 * 90 },
+        "a session ends this long after its login";
+    REAUTH_WINDOW_MINUTES = "reauth-window-minutes", Number { default: 5, min: 1, max: 60 },
+        "how recent a login must be to delete a passkey";
+    APPEND_SNOOZE_HOURS = "append-snooze-hours", Number { default: 0, min: 0, max: 24 * 365 },
+        "after Skip, no passkey offer for this long; 0 offers at every login";
+    // ---- the identity provider
+    IDP = "idp", Text(Value("builtin")), "`builtin` or `oidc`";
+    IDP_ISSUER = "idp-issuer", Text(Unset),
+        "(oidc) the issuer URL, exactly as in the provider's discovery document; required";
+    IDP_CLIENT_ID = "idp-client-id", Text(Unset),
+        "(oidc) the client registered at the provider; required";
+    IDP_SCOPES = "idp-scopes", Text(Value("openid email profile")),
+        "(oidc) scopes to ask for; `openid` is always added";
+    IDP_NAME = "idp-name", Text(Derived("the issuer's host")),
+        "(oidc) what the pages call the provider";
+    IDP_REGISTRATION_URL = "idp-registration-url", Text(Unset),
+        "(oidc) the provider's sign-up page, linked from `/signup`";
+    // ---- the passkey service
+    CONNECT_URL = "connect-url", Text(Unset),
+        "base URL of a separate passkey service; unset: in process";
+    CONNECT_PROJECT_ID = "connect-project-id", Text(Derived("generated locally (http only)")),
+        "the passkey service's project id (backend API user name)";
+    CONNECT_ENABLED = "connect-enabled", Flag(true),
+        "kill switch: off offers passkeys to nobody";
+    CONNECT_LOGIN_ROLLOUT_PERCENT = "connect-login-rollout-percent",
+        Number { default: 100, min: 0, max: 100 },
+        "share of browsers offered passkey login";
+    CONNECT_APPEND_ROLLOUT_PERCENT = "connect-append-rollout-percent",
+        Number { default: 100, min: 0, max: 100 },
+        "share of browsers offered passkey creation";
+    CONNECT_REQUIRE_LOGIN_TOKEN = "connect-require-login-token", Flag(true),
+        "login start needs a `passkey-login` connect token from the backend";
+    CONNECT_TOKEN_LIFETIME_SECONDS = "connect-token-lifetime-seconds",
+        Number { default: 300, min: 30, max: 86_400 },
+        "lifetime of a connect token the backend gives none";
+    CONNECT_TOKEN_MAX_LIFETIME_SECONDS = "connect-token-max-lifetime-seconds",
+        Number { default: 3600, min: 30, max: 86_400 },
+        "upper bound of `maxLifetimeInSeconds`";
+    CONNECT_PROCESS_LIFETIME_MINUTES = "connect-process-lifetime-minutes",
+        Number { default: 30, min: 1, max: 24 * 60 },
+        "lifetime of a frontend-API process";
+    CONNECT_FRONTEND_URL = "connect-frontend-url", Text(Derived("the public origin")),
+        "the frontend API's base URL as browsers reach it";
+    CONNECT_SERVICE_ADDR = "connect-service-addr", Text(Value("127.0.0.1:3100")),
+        "where `latchkey connect-service` listens";
+    // ---- secrets (environment or file only)
+    SESSION_SECRET = "session-secret", Secret { file_only: false, generated: true },
+        "keys the hash under which session ids are stored (at least 32 characters)";
+    CONNECT_API_SECRET = "connect-api-secret", Secret { file_only: false, generated: true },
+        "the passkey service's backend API secret";
+    SIGNING_KEY = "signing-key", Secret { file_only: true, generated: true },
+        "PEM file of the key that signs passkey login results";
+    IDP_CLIENT_SECRET = "idp-client-secret", Secret { file_only: false, generated: false },
+        "(oidc) the client's secret; unset for a public client";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repository_file(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+    }
+
+    #[test]
+    fn keys_are_unique_and_kebab_case() {
+        for (i, setting) in ALL.iter().enumerate() {
+            assert!(
+                setting
+                    .key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                setting.key
+            );
+            assert!(
+                ALL[..i].iter().all(|other| other.key != setting.key),
+                "{} twice",
+                setting.key
+            );
+            if let Kind::Number { default, min, max } = setting.kind {
+                assert!((min..=max).contains(&default), "{}", setting.key);
+            }
+        }
+        assert_eq!(find("rp-id"), Some(&RP_ID));
+        assert_eq!(find("nope"), None);
+    }
+
+    /// README.md documents every setting with exactly its meaning and default.
+    #[test]
+    fn readme_has_a_row_for_every_setting() {
+        let readme = repository_file("README.md");
+        let missing: Vec<String> = ALL
+            .iter()
+            .map(|setting| setting.readme_row())
+            .filter(|row| !readme.lines().any(|line| line == row))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "README.md lacks these rows (or has them worded differently):\n{}",
+            missing.join("\n")
+        );
+    }
+
+    /// Leptos.toml shows every non-secret key, set or as a commented default.
+    #[test]
+    fn leptos_toml_shows_every_setting() {
+        let file = repository_file("Leptos.toml");
+        for setting in ALL.iter().filter(|s| !s.is_secret()) {
+            let shown = file.lines().any(|line| {
+                let line = line.trim_start_matches(['#', ' ']);
+                line.strip_prefix(setting.key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            });
+            assert!(shown, "Leptos.toml does not mention {}", setting.key);
+        }
+    }
+}

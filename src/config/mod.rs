@@ -1,0 +1,614 @@
+//! Settings from `Leptos.toml` (`[latchkey]` table) with `LATCHKEY_…` environment overrides.
+//!
+//! - [`keys`]: the table of every setting (key, default, range, meaning);
+//! - `source`: reading the file and the environment by that table;
+//! - [`secrets`]: secrets (environment or a file it names; generated once for a local site);
+//! - `validate`: URLs, addresses, the RP ID, the database URL;
+//! - `idp`: the identity provider's settings, one arm per kind.
+//!
+//! Validation happens here, at start-up, and a failure names the one key to fix.
+
+mod idp;
+pub mod keys;
+pub mod secrets;
+mod source;
+mod validate;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+pub use idp::{IdpSettings, OidcSettings};
+use keys::*;
+pub use secrets::{Secret, Secrets};
+use source::Source;
+use validate::{http_url, UrlRules};
+pub use validate::{redact_url, DatabaseKind};
+
+/// A configuration problem, printed as one line naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, message: impl Into<String>) -> Self {
+        Self {
+            key: keys::env_name(key),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where the passkey service runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectMode {
+    /// Mounted inside this process (the default).
+    InProcess,
+    /// A separate Latchkey passkey service (or a Corbado-compatible one) at this base URL.
+    Remote(Url),
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    /// How recent a login must be for sensitive actions such as deleting a passkey.
+    pub reauth_window: Duration,
+    /// After a plain "Skip" at the append step, no passkey offer for this long (zero: offer
+    /// at every login, which is what the journey asks by default).
+    pub append_snooze: Duration,
+}
+
+/// The passkey service's own settings (`connect-…` keys), used when it runs in this process
+/// or alone (`latchkey connect-service`).
+#[derive(Debug, Clone)]
+pub struct ConnectServiceSettings {
+    /// Kill switch: when false every init answers "not allowed" and no ceremony starts.
+    pub enabled: bool,
+    /// Share of clients (0–100, by a stable hash of the client) offered passkey login.
+    pub login_rollout_percent: u8,
+    /// Share of clients (0–100) offered passkey creation after a login.
+    pub append_rollout_percent: u8,
+    /// Login start needs a `passkey-login` connect token from the backend (Corbado's
+    /// `requireConnectLoginToken`); the typed identifier alone is not enough.
+    pub require_login_token: bool,
+    /// Lifetime of a connect token when the backend asks for none.
+    pub token_lifetime: Duration,
+    /// Upper bound for `maxLifetimeInSeconds`.
+    pub token_max_lifetime: Duration,
+    /// Lifetime of a frontend-API process.
+    pub process_lifetime: Duration,
+    /// The base URL browsers use for the frontend API (`frontendApiUrl`).
+    pub frontend_url: Url,
+    /// Where `latchkey connect-service` listens.
+    pub service_addr: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub site_addr: SocketAddr,
+    /// The origin browsers use (scheme, host, port; no path).
+    pub public_origin: Url,
+    /// [`Config::public_origin`] as browsers send it in `Origin` (no trailing slash).
+    pub origin: String,
+    pub rp_id: String,
+    pub rp_name: String,
+    pub database_url: String,
+    pub database_kind: DatabaseKind,
+    pub data_dir: PathBuf,
+    pub idp: IdpSettings,
+    pub connect: ConnectMode,
+    pub session: SessionSettings,
+    pub connect_service: ConnectServiceSettings,
+    pub secrets: Secrets,
+}
+
+impl Config {
+    pub fn is_https(&self) -> bool {
+        self.public_origin.scheme() == "https"
+    }
+
+    /// Loads from `LATCHKEY_CONFIG` (or `./Leptos.toml` if present) and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let (path, required) = match env.get("LATCHKEY_CONFIG") {
+            Some(path) => (PathBuf::from(path), true),
+            None => (PathBuf::from("Leptos.toml"), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if !required && err.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(err) => {
+                return Err(ConfigError {
+                    key: "LATCHKEY_CONFIG".into(),
+                    message: format!("cannot read {}: {err}", path.display()),
+                })
+            }
+        };
+        Self::from_sources(&text, env)
+    }
+
+    /// Builds and validates a configuration from file text and an environment map.
+    /// Secrets missing in a local (http) setup are generated under the data directory.
+    pub fn from_sources(
+        file_text: &str,
+        env: HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let source = Source::new(file_text, env)?;
+        let site_addr = match source.env("LEPTOS_SITE_ADDR") {
+            Some(value) => {
+                validate::socket_addr("LEPTOS_SITE_ADDR", value).map_err(|message| ConfigError {
+                    key: "LEPTOS_SITE_ADDR".into(),
+                    message,
+                })?
+            }
+            None => addr(&source, &SITE_ADDR)?,
+        };
+
+        let public_origin = validate::public_origin(&source.text(&PUBLIC_ORIGIN))?;
+        let origin = public_origin.origin().ascii_serialization();
+        let host = public_origin.host_str().unwrap_or_default().to_string();
+        let rp_id = match source.optional(&RP_ID) {
+            Some(rp_id) => rp_id.to_ascii_lowercase(),
+            None => host.clone(),
+        };
+        validate::rp_id(&rp_id, &host)?;
+        let rp_name = source.text(&RP_NAME);
+        if rp_name.trim().is_empty() {
+            return Err(ConfigError::new(RP_NAME.key, "must not be empty"));
+        }
+
+        let data_dir = PathBuf::from(source.text(&DATA_DIR));
+        let database_url = source
+            .optional(&DATABASE_URL)
+            .unwrap_or_else(|| format!("sqlite://{}/latchkey.db", data_dir.display()));
+        let database_kind = validate::database_url(&DATABASE_URL, &database_url)?;
+
+        let idp = IdpSettings::read(&source, &public_origin)?;
+        let connect = match source.optional(&CONNECT_URL) {
+            None => ConnectMode::InProcess,
+            Some(value) => ConnectMode::Remote(http_url(&CONNECT_URL, &value, UrlRules::ANY)?),
+        };
+
+        let session = SessionSettings {
+            idle_timeout: minutes(source.number(&SESSION_IDLE_MINUTES)?),
+            absolute_timeout: hours(source.number(&SESSION_ABSOLUTE_HOURS)?),
+            reauth_window: minutes(source.number(&REAUTH_WINDOW_MINUTES)?),
+            append_snooze: hours(source.number(&APPEND_SNOOZE_HOURS)?),
+        };
+        let connect_service = connect_service_settings(&source, &public_origin)?;
+        let secrets = Secrets::read(
+            &source,
+            &data_dir,
+            public_origin.scheme() != "https",
+            matches!(connect, ConnectMode::Remote(_)),
+        )?;
+
+        Ok(Self {
+            site_addr,
+            public_origin,
+            origin,
+            rp_id,
+            rp_name,
+            database_url,
+            database_kind,
+            data_dir,
+            idp,
+            connect,
+            session,
+            connect_service,
+            secrets,
+        })
+    }
+}
+
+fn connect_service_settings(
+    source: &Source,
+    public_origin: &Url,
+) -> Result<ConnectServiceSettings, ConfigError> {
+    let token_max_lifetime = source.number(&CONNECT_TOKEN_MAX_LIFETIME_SECONDS)?;
+    let token_lifetime = source.number(&CONNECT_TOKEN_LIFETIME_SECONDS)?;
+    if token_lifetime > token_max_lifetime {
+        return Err(ConfigError::new(
+            CONNECT_TOKEN_LIFETIME_SECONDS.key,
+            format!(
+                "{token_lifetime} is longer than connect-token-max-lifetime-seconds ({token_max_lifetime})"
+            ),
+        ));
+    }
+    let frontend_url = match source.optional(&CONNECT_FRONTEND_URL) {
+        None => public_origin.clone(),
+        Some(value) => http_url(&CONNECT_FRONTEND_URL, &value, UrlRules::ANY)?,
+    };
+    Ok(ConnectServiceSettings {
+        enabled: source.flag(&CONNECT_ENABLED)?,
+        login_rollout_percent: source.percent(&CONNECT_LOGIN_ROLLOUT_PERCENT)?,
+        append_rollout_percent: source.percent(&CONNECT_APPEND_ROLLOUT_PERCENT)?,
+        require_login_token: source.flag(&CONNECT_REQUIRE_LOGIN_TOKEN)?,
+        token_lifetime: Duration::from_secs(token_lifetime),
+        token_max_lifetime: Duration::from_secs(token_max_lifetime),
+        process_lifetime: minutes(source.number(&CONNECT_PROCESS_LIFETIME_MINUTES)?),
+        frontend_url,
+        service_addr: addr(source, &CONNECT_SERVICE_ADDR)?,
+    })
+}
+
+fn addr(source: &Source, setting: &Setting) -> Result<SocketAddr, ConfigError> {
+    validate::socket_addr(&setting.env_name(), &source.text(setting))
+        .map_err(|message| ConfigError::new(setting.key, message))
+}
+
+fn minutes(n: u64) -> Duration {
+    Duration::from_secs(60 * n)
+}
+
+fn hours(n: u64) -> Duration {
+    Duration::from_secs(3600 * n)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)], data_dir: &Path) -> HashMap<String, String> {
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("LATCHKEY_DATA_DIR".into())
+            .or_insert_with(|| data_dir.display().to_string());
+        map
+    }
+
+    fn https_secrets() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("LATCHKEY_PUBLIC_ORIGIN", "https://login.example.com"),
+            (
+                "LATCHKEY_SESSION_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+            (
+                "LATCHKEY_CONNECT_API_SECRET",
+                "another-secret-another-secret-xx",
+            ),
+            (
+                "LATCHKEY_SIGNING_KEY_FILE",
+                "/run/secrets/latchkey-signing.pem",
+            ),
+            ("LATCHKEY_CONNECT_PROJECT_ID", "pro-1234"),
+        ]
+    }
+
+    #[test]
+    fn defaults_start_a_local_site_and_generate_private_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_sources("", env(&[], dir.path())).unwrap();
+        assert_eq!(config.origin, "http://localhost:3000");
+        assert_eq!(config.rp_id, "localhost");
+        assert_eq!(config.database_kind, DatabaseKind::Sqlite);
+        assert_eq!(config.idp, IdpSettings::Builtin);
+        assert_eq!(config.connect, ConnectMode::InProcess);
+        assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
+        let secret_path = dir.path().join("secrets").join("session-secret");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&secret_path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        // A second start reuses the same secrets.
+        let again = Config::from_sources("", env(&[], dir.path())).unwrap();
+        assert_eq!(again.secrets.session_secret, config.secrets.session_secret);
+        assert_eq!(
+            again.secrets.connect_project_id,
+            config.secrets.connect_project_id
+        );
+        assert!(config.secrets.connect_project_id.starts_with("pro-"));
+    }
+
+    fn oidc_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut pairs = vec![
+            ("LATCHKEY_IDP", "oidc"),
+            (
+                "LATCHKEY_IDP_ISSUER",
+                "https://login.example.com/realms/acme",
+            ),
+            ("LATCHKEY_IDP_CLIENT_ID", "latchkey"),
+        ];
+        pairs.extend_from_slice(extra);
+        pairs
+    }
+
+    fn oidc_of(config: &Config) -> &OidcSettings {
+        match &config.idp {
+            IdpSettings::Oidc(oidc) => oidc,
+            IdpSettings::Builtin => panic!("expected the oidc IdP"),
+        }
+    }
+
+    #[test]
+    fn oidc_settings_come_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = "[latchkey]\nidp = \"oidc\"\nidp-issuer = \"https://login.example.com/realms/acme\"\nidp-client-id = \"latchkey\"\nidp-scopes = \"email profile email\"\n";
+        let config = Config::from_sources(
+            file,
+            env(&[("LATCHKEY_IDP_CLIENT_SECRET", "s3cret")], dir.path()),
+        )
+        .unwrap();
+        let oidc = oidc_of(&config);
+        assert_eq!(oidc.issuer, "https://login.example.com/realms/acme");
+        assert_eq!(oidc.client_id, "latchkey");
+        assert_eq!(
+            oidc.client_secret.as_ref().map(Secret::expose),
+            Some("s3cret")
+        );
+        assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+        assert_eq!(oidc.display_name, "login.example.com");
+        assert_eq!(
+            oidc.redirect_uri.as_str(),
+            "http://localhost:3000/auth/callback"
+        );
+        assert_eq!(
+            oidc.post_logout_redirect_uri.as_str(),
+            "http://localhost:3000/login"
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+
+        // A public client (no secret), a name and a registration page.
+        let config = Config::from_sources(
+            "",
+            env(
+                &oidc_env(&[
+                    ("LATCHKEY_IDP_NAME", "Acme SSO"),
+                    (
+                        "LATCHKEY_IDP_REGISTRATION_URL",
+                        "https://login.example.com/register",
+                    ),
+                ]),
+                dir.path(),
+            ),
+        )
+        .unwrap();
+        let oidc = oidc_of(&config);
+        assert!(oidc.client_secret.is_none());
+        assert_eq!(oidc.display_name, "Acme SSO");
+        assert_eq!(
+            oidc.registration_url.as_ref().map(Url::as_str),
+            Some("https://login.example.com/register")
+        );
+    }
+
+    #[test]
+    fn oidc_settings_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("LATCHKEY_IDP_ISSUER", "")], "LATCHKEY_IDP_ISSUER"),
+            (
+                &[("LATCHKEY_IDP_ISSUER", "login.example.com")],
+                "LATCHKEY_IDP_ISSUER",
+            ),
+            (
+                &[("LATCHKEY_IDP_ISSUER", "http://login.example.com")],
+                "LATCHKEY_IDP_ISSUER",
+            ),
+            (
+                &[("LATCHKEY_IDP_ISSUER", "https://x.example.com/?a=b")],
+                "LATCHKEY_IDP_ISSUER",
+            ),
+            (&[("LATCHKEY_IDP_CLIENT_ID", "")], "LATCHKEY_IDP_CLIENT_ID"),
+            (
+                &[("LATCHKEY_IDP_SCOPES", "openid \"quoted\"")],
+                "LATCHKEY_IDP_SCOPES",
+            ),
+            (
+                &[("LATCHKEY_IDP_REGISTRATION_URL", "ftp://x")],
+                "LATCHKEY_IDP_REGISTRATION_URL",
+            ),
+            (
+                &[("LATCHKEY_IDP_CLIENT_SECRET_FILE", "/nonexistent/secret")],
+                "LATCHKEY_IDP_CLIENT_SECRET_FILE",
+            ),
+        ];
+        for (extra, key) in cases {
+            let err = Config::from_sources("", env(&oidc_env(extra), dir.path())).unwrap_err();
+            assert_eq!(err.key, *key, "{extra:?}: {err}");
+        }
+        // A provider on this machine may use http (tests, development).
+        let config = Config::from_sources(
+            "",
+            env(
+                &oidc_env(&[("LATCHKEY_IDP_ISSUER", "http://127.0.0.1:4400")]),
+                dir.path(),
+            ),
+        )
+        .unwrap();
+        assert_eq!(oidc_of(&config).issuer, "http://127.0.0.1:4400");
+        // The client secret is never read from the file.
+        let err = Config::from_sources(
+            "[latchkey]\nidp-client-secret = \"x\"\n",
+            env(&oidc_env(&[]), dir.path()),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "LATCHKEY_IDP_CLIENT_SECRET");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = "[latchkey]\nrp-name = \"From file\"\nsession-idle-minutes = 10\n";
+        let config =
+            Config::from_sources(file, env(&[("LATCHKEY_RP_NAME", "From env")], dir.path()))
+                .unwrap();
+        assert_eq!(config.rp_name, "From env");
+        assert_eq!(config.session.idle_timeout, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn bad_database_url_names_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in [
+            "mysql://x/y",
+            "not a url",
+            "sqlite://",
+            "postgres://:pw@/db",
+        ] {
+            let err = Config::from_sources("", env(&[("LATCHKEY_DATABASE_URL", bad)], dir.path()))
+                .unwrap_err();
+            assert_eq!(err.key, "LATCHKEY_DATABASE_URL", "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn database_url_password_is_never_echoed() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::from_sources(
+            "",
+            env(
+                &[("LATCHKEY_DATABASE_URL", "mysql://user:hunter2@db/x")],
+                dir.path(),
+            ),
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn rp_id_must_be_a_registrable_suffix_of_the_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ok = https_secrets();
+        ok.push(("LATCHKEY_RP_ID", "example.com"));
+        let config = Config::from_sources("", env(&ok, dir.path())).unwrap();
+        assert_eq!(config.rp_id, "example.com");
+        for bad in [
+            "other.com",
+            "com",
+            "ample.com",
+            "login.example.com.evil",
+            "https://example.com",
+        ] {
+            let mut vars = https_secrets();
+            vars.push(("LATCHKEY_RP_ID", bad));
+            let err = Config::from_sources("", env(&vars, dir.path())).unwrap_err();
+            assert_eq!(err.key, "LATCHKEY_RP_ID", "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn https_origin_needs_every_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Config::from_sources("", env(&https_secrets(), dir.path())).is_ok());
+        for missing in [
+            "LATCHKEY_SESSION_SECRET",
+            "LATCHKEY_CONNECT_API_SECRET",
+            "LATCHKEY_SIGNING_KEY_FILE",
+            "LATCHKEY_CONNECT_PROJECT_ID",
+        ] {
+            let vars: Vec<_> = https_secrets()
+                .into_iter()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = Config::from_sources("", env(&vars, dir.path())).unwrap_err();
+            assert_eq!(err.key, missing, "{err}");
+        }
+        assert!(
+            !dir.path().join("secrets").exists(),
+            "nothing may be generated for https"
+        );
+    }
+
+    #[test]
+    fn secrets_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            Config::from_sources("[latchkey]\nsession-secret = \"x\"\n", env(&[], dir.path()))
+                .unwrap_err();
+        assert_eq!(err.key, "LATCHKEY_SESSION_SECRET");
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            Config::from_sources("[latchkey]\nrp-idd = \"x\"\n", env(&[], dir.path())).is_err()
+        );
+        let err = Config::from_sources(
+            "",
+            env(&[("LATCHKEY_SESSION_IDLE_MINUTES", "0")], dir.path()),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "LATCHKEY_SESSION_IDLE_MINUTES");
+        let err =
+            Config::from_sources("", env(&[("LATCHKEY_IDP", "ldap")], dir.path())).unwrap_err();
+        assert_eq!(err.key, "LATCHKEY_IDP");
+    }
+
+    #[test]
+    fn public_origin_must_be_a_secure_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in [
+            "http://example.com",
+            "https://127.0.0.1",
+            "https://example.com/app",
+            "ftp://x",
+        ] {
+            let err = Config::from_sources("", env(&[("LATCHKEY_PUBLIC_ORIGIN", bad)], dir.path()))
+                .unwrap_err();
+            assert_eq!(err.key, "LATCHKEY_PUBLIC_ORIGIN", "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn short_session_secret_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            Config::from_sources("", env(&[("LATCHKEY_SESSION_SECRET", "short")], dir.path()))
+                .unwrap_err();
+        assert_eq!(err.key, "LATCHKEY_SESSION_SECRET");
+    }
+
+    #[test]
+    fn passkey_service_settings_have_defaults_and_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_sources("", env(&[], dir.path())).unwrap();
+        let connect = &config.connect_service;
+        assert!(connect.enabled);
+        assert_eq!(connect.login_rollout_percent, 100);
+        assert!(connect.require_login_token);
+        assert_eq!(connect.token_lifetime, Duration::from_secs(300));
+        assert_eq!(connect.frontend_url.as_str(), "http://localhost:3000/");
+        let file = "[latchkey]\nconnect-enabled = false\nconnect-append-rollout-percent = 25\n";
+        let config = Config::from_sources(file, env(&[], dir.path())).unwrap();
+        assert!(!config.connect_service.enabled);
+        assert_eq!(config.connect_service.append_rollout_percent, 25);
+        for (key, bad) in [
+            ("LATCHKEY_CONNECT_LOGIN_ROLLOUT_PERCENT", "101"),
+            ("LATCHKEY_CONNECT_ENABLED", "maybe"),
+            ("LATCHKEY_CONNECT_TOKEN_LIFETIME_SECONDS", "7200"),
+            ("LATCHKEY_CONNECT_FRONTEND_URL", "ftp://x"),
+            ("LATCHKEY_CONNECT_SERVICE_ADDR", "nowhere"),
+        ] {
+            let err = Config::from_sources("", env(&[(key, bad)], dir.path())).unwrap_err();
+            assert_eq!(err.key, key, "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn remote_passkey_service_needs_its_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::from_sources(
+            "",
+            env(
+                &[("LATCHKEY_CONNECT_URL", "http://127.0.0.1:4000")],
+                dir.path(),
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "LATCHKEY_CONNECT_API_SECRET");
+    }
+}

@@ -1,0 +1,230 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::header::{HeaderMap, HeaderValue};
+
+use super::ClassicLogin;
+use crate::config::{Config, IdpSettings, Secret};
+use crate::error::AppError;
+use crate::store::{Store, StoreError};
+
+/// Who the IdP says the user is. `(issuer, subject)` is stable; `email` is display data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub issuer: String,
+    pub subject: String,
+    pub email: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdpError {
+    /// Unknown user or wrong password: deliberately indistinguishable.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("the email is already registered")]
+    EmailTaken,
+    #[error("{0}")]
+    Invalid(String),
+    /// What this IdP does not do ("Signing in with a password"), as the person reads it.
+    #[error("{0} is not available with this identity provider")]
+    Unsupported(&'static str),
+    #[error("the identity provider is unavailable: {0}")]
+    Unavailable(String),
+    /// The provider cannot serve our flow (discovery answered, but not usably).
+    #[error("{0}")]
+    Discovery(String),
+    /// The provider's answer to a login failed a protocol check (refused code, bad ID token).
+    #[error("the identity provider's answer was refused: {0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal identity provider error: {0}")]
+    Internal(String),
+}
+
+impl From<IdpError> for AppError {
+    fn from(err: IdpError) -> Self {
+        match err {
+            IdpError::InvalidCredentials => Self::InvalidCredentials,
+            IdpError::EmailTaken => Self::EmailTaken,
+            IdpError::Invalid(message) => Self::Invalid(message),
+            IdpError::Unsupported(what) => Self::Invalid(format!("{what} is not available here.")),
+            IdpError::Unavailable(reason) => {
+                tracing::warn!(%reason, "identity provider unavailable");
+                Self::Unavailable
+            }
+            IdpError::Discovery(reason) => {
+                tracing::warn!(%reason, "identity provider misconfigured");
+                Self::Unavailable
+            }
+            IdpError::Rejected(reason) => {
+                tracing::warn!(%reason, "identity provider answer refused");
+                Self::Invalid("Signing in did not work. Please try again.".into())
+            }
+            IdpError::Store(err) => Self::internal("identity provider store", err),
+            IdpError::Internal(err) => Self::internal("identity provider", err),
+        }
+    }
+}
+
+/// A login that goes through the provider's own pages: where the browser goes now.
+pub struct RedirectStart {
+    pub url: url::Url,
+    /// Binds the login to this browser (set on the response that redirects).
+    pub cookie: HeaderValue,
+}
+
+/// The provider sent the browser back with a verified login.
+pub struct RedirectLogin {
+    pub identity: Identity,
+    /// Kept with the session for the provider's logout (never sent to the browser).
+    pub id_token: Option<Secret>,
+    /// The target the login was started for.
+    pub next: String,
+    /// Removes the browser-binding cookie.
+    pub clear_cookie: HeaderValue,
+}
+
+/// The provider's answer did not make a login; what the person reads, and the way back.
+#[derive(Debug)]
+pub struct RedirectFailure {
+    /// The status of the page that says so (400 refused, 503 provider unreachable, 500).
+    pub status: u16,
+    /// One sentence for the person, without internals.
+    pub message: String,
+    /// The cause, for the log.
+    pub reason: String,
+    /// The email typed before the login was sent away (only shown in the same browser).
+    pub login_hint: String,
+    pub next: String,
+}
+
+#[async_trait]
+pub trait IdentityProvider: Send + Sync {
+    /// The issuer half of every identity this IdP returns (`builtin`, or the OIDC issuer URL).
+    fn issuer(&self) -> &str;
+
+    /// What the login and sign-up pages show for the classic login.
+    fn classic_login(&self) -> ClassicLogin;
+
+    /// Origins our forms may send the browser to besides our own (CSP `form-action`), as a
+    /// space-separated source list: a provider's login and logout.
+    fn form_action_sources(&self) -> Option<String> {
+        None
+    }
+
+    /// Registers a new user with a password.
+    async fn sign_up(&self, _email: &str, _password: &str) -> Result<Identity, IdpError> {
+        Err(IdpError::Unsupported("Creating an account with a password"))
+    }
+
+    /// Checks a password login.
+    async fn sign_in_with_password(
+        &self,
+        _email: &str,
+        _password: &str,
+    ) -> Result<Identity, IdpError> {
+        Err(IdpError::Unsupported("Signing in with a password"))
+    }
+
+    /// Starts a login at the provider's pages for the browser that sent `headers`, the typed
+    /// email as a hint, coming back to `next`.
+    async fn start_redirect(
+        &self,
+        _headers: &HeaderMap,
+        _login_hint: Option<&str>,
+        _next: &str,
+    ) -> Result<RedirectStart, IdpError> {
+        Err(IdpError::Unsupported("Signing in through another service"))
+    }
+
+    /// Checks the provider's redirect back (`query`: its parameters) against the login this
+    /// browser started.
+    async fn finish_redirect(
+        &self,
+        _headers: &HeaderMap,
+        _query: &HashMap<String, String>,
+    ) -> Result<RedirectLogin, RedirectFailure> {
+        Err(RedirectFailure {
+            status: 404,
+            message: "This site does not sign in through another service.".into(),
+            reason: "no redirect login with this identity provider".into(),
+            login_hint: String::new(),
+            next: String::new(),
+        })
+    }
+
+    /// Where the browser goes after sign-out to end its session at the provider too (given
+    /// the ID token the session kept), if the provider offers that.
+    fn logout_url(&self, _id_token: Option<&str>) -> Option<String> {
+        None
+    }
+}
+
+/// The configured identity provider: the one place that knows every kind.
+pub async fn from_settings(
+    config: &Config,
+    store: &Store,
+) -> Result<Arc<dyn IdentityProvider>, IdpError> {
+    Ok(match &config.idp {
+        IdpSettings::Builtin => Arc::new(super::builtin::BuiltinIdp::new(store.clone())?),
+        IdpSettings::Oidc(settings) => {
+            let oidc = super::oidc::OidcIdp::discover(
+                (**settings).clone(),
+                store.clone(),
+                config.is_https(),
+            )
+            .await?;
+            tracing::info!(issuer = %settings.issuer, "OpenID provider discovered");
+            Arc::new(oidc)
+        }
+    })
+}
+
+/// Trims and lower-cases an email and checks its shape; the same rules for sign-up and login.
+pub fn normalize_email(email: &str) -> Result<String, IdpError> {
+    let email = email.trim().to_lowercase();
+    let invalid = || IdpError::Invalid("Enter a valid email address.".into());
+    if email.is_empty() || email.len() > 254 || email.chars().any(char::is_whitespace) {
+        return Err(invalid());
+    }
+    let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+    if local.is_empty()
+        || local.contains('@')
+        || domain.is_empty()
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
+        return Err(invalid());
+    }
+    Ok(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@@b.com",
+            "a@b..com",
+            "a@.b.com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+    }
+}

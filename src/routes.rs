@@ -1,0 +1,165 @@
+//! Every path of the site, once: each page with the guard it needs and the component that
+//! renders it, and the server's own endpoints.
+//!
+//! The router ([`PageRoutes`]), the server's journey guard, the browser's guard and every
+//! link read this table, so a page cannot exist without a guard kind, and no path is typed
+//! twice. A new page is one row in `pages!` below.
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Routes};
+use leptos_router::{path, SsrMode};
+
+/// Who may see a page: what the journey guard checks before it renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Anyone (sign-in, sign-up, the 404 page).
+    Public,
+    /// `/`: sends everyone where they belong.
+    Root,
+    /// The step every login passes through first.
+    Append,
+    /// A signed-in session that has passed the append step; the page's sub-paths too.
+    Protected,
+}
+
+impl Guard {
+    /// Whether the rule also covers the paths below the page (`/passkeys/…`): a protected
+    /// area stays protected however deep a link goes.
+    pub const fn covers_sub_paths(self) -> bool {
+        matches!(self, Self::Protected)
+    }
+}
+
+macro_rules! pages {
+    ($( $(#[$doc:meta])* $page:ident = $path:tt, $guard:expr, $view:path; )*) => {
+        /// A page of the site.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Page { $( $(#[$doc])* $page, )* }
+
+        impl Page {
+            pub const ALL: &'static [Page] = &[ $( Page::$page, )* ];
+
+            pub const fn path(self) -> &'static str {
+                match self { $( Page::$page => $path, )* }
+            }
+
+            pub const fn guard(self) -> Guard {
+                match self { $( Page::$page => $guard, )* }
+            }
+        }
+
+        /// The router's table, built from the same rows. Pages render whole on the server
+        /// (`SsrMode::Async`): they are small, and a complete document is what makes every
+        /// page work with JavaScript disabled.
+        #[component]
+        pub fn PageRoutes() -> impl IntoView {
+            view! {
+                <Routes fallback=crate::pages::not_found::NotFoundPage>
+                    $( <Route path=path!($path) view=$view ssr=SsrMode::Async /> )*
+                </Routes>
+            }
+        }
+    };
+}
+
+pages! {
+    Root = "/", Guard::Root, crate::pages::root::RootPage;
+    Login = "/login", Guard::Public, crate::pages::login::LoginPage;
+    Signup = "/signup", Guard::Public, crate::pages::signup::SignupPage;
+    Append = "/append", Guard::Append, crate::pages::append::AppendPage;
+    /// Where a signed-in person goes when nothing else was asked for.
+    Dashboard = "/dashboard", Guard::Protected, crate::pages::dashboard::DashboardPage;
+    Passkeys = "/passkeys", Guard::Protected, crate::pages::passkeys::PasskeysPage;
+}
+
+impl Page {
+    /// The page whose guard applies to `path` (itself, or the area it lies in).
+    pub fn owning(path: &str) -> Option<Page> {
+        let path = if path.is_empty() { "/" } else { path };
+        Self::ALL.iter().copied().find(|page| {
+            path == page.path()
+                || (page.guard().covers_sub_paths()
+                    && path
+                        .strip_prefix(page.path())
+                        .is_some_and(|rest| rest.starts_with('/')))
+        })
+    }
+
+    /// The guard for any request path; paths of no page are public (they answer 404).
+    pub fn guard_of(path: &str) -> Guard {
+        Self::owning(path).map_or(Guard::Public, Page::guard)
+    }
+}
+
+/// Paths the server answers itself, outside the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Where an OpenID provider sends the browser back after login (register it there).
+    OidcCallback,
+    /// "The process answers."
+    Health,
+    /// The browser bundle (wasm, JS, CSS) under this prefix.
+    Assets,
+    Favicon,
+}
+
+impl Endpoint {
+    pub const fn path(self) -> &'static str {
+        match self {
+            Self::OidcCallback => "/auth/callback",
+            Self::Health => "/healthz",
+            Self::Assets => "/pkg/",
+            Self::Favicon => "/favicon.svg",
+        }
+    }
+
+    /// Requests that never need the session (no store lookup).
+    pub fn is_sessionless(path: &str) -> bool {
+        path.starts_with(Self::Assets.path())
+            || path == Self::Health.path()
+            || path == Self::Favicon.path()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_finds_its_page() {
+        for page in Page::ALL {
+            assert_eq!(Page::owning(page.path()), Some(*page));
+        }
+        assert_eq!(Page::owning(""), Some(Page::Root));
+        assert_eq!(Page::owning("/passkeys/x"), Some(Page::Passkeys));
+        // Only areas cover what lies below them; look-alikes are not below.
+        assert_eq!(Page::owning("/login/x"), None);
+        assert_eq!(Page::owning("/dashboardx"), None);
+        assert_eq!(Page::guard_of("/no-such-page"), Guard::Public);
+    }
+
+    #[test]
+    fn paths_are_unique_and_absolute() {
+        for (i, page) in Page::ALL.iter().enumerate() {
+            assert!(page.path().starts_with('/'), "{page:?}");
+            assert!(
+                Page::ALL[..i].iter().all(|p| p.path() != page.path()),
+                "{page:?}"
+            );
+        }
+    }
+
+    /// The router serves exactly the pages of the table: a route added beside it (and so
+    /// without a guard kind) fails here.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_router_serves_exactly_the_table() {
+        let routed = leptos_axum::generate_route_list(crate::app::App);
+        let mut paths: Vec<String> = routed.iter().map(|r| r.path().to_string()).collect();
+        paths.sort();
+        paths.dedup();
+        let mut table: Vec<String> = Page::ALL.iter().map(|p| p.path().to_string()).collect();
+        table.sort();
+        assert_eq!(paths, table);
+    }
+}

@@ -1,0 +1,93 @@
+//! The append step's server functions: the app's half of the decision to offer a passkey,
+//! and leaving the step for the target the login was for.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Whether `/append` offers a passkey, as far as the app knows. The passkey service may
+/// still decline (rollout, a passkey already on this browser, no platform authenticator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppendOffer {
+    Offer,
+    /// The person chose "Don't ask again".
+    OptedOut,
+    /// The person skipped recently (`append-snooze-hours`).
+    Snoozed,
+}
+
+/// Decides the app's half of the append step. When the answer is not `Offer` the step is
+/// finished here and the response redirects to the target: the server answers `/append`
+/// with a redirect before anything is shown.
+#[server(prefix = "/api", endpoint = "append_decision")]
+pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
+    use crate::server::context::{app, leave_append, require, Need};
+    let app = app()?;
+    let session = require(Need::SignedIn)?;
+    if !session.append_pending() {
+        return Ok(AppendOffer::Offer);
+    }
+    let preferences = app
+        .store
+        .append_preferences(session.account_id())
+        .await
+        .map_err(|err| AppError::internal("reading append preferences", err))?;
+    let decision = if preferences.opt_out {
+        AppendOffer::OptedOut
+    } else if preferences.snoozed_until > crate::store::now() {
+        AppendOffer::Snoozed
+    } else {
+        return Ok(AppendOffer::Offer);
+    };
+    tracing::info!(account = %session.account_id(), ?decision, "append step skipped itself");
+    leave_append(&app, &session, &next).await?;
+    Ok(decision)
+}
+
+/// How the person left the append step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppendOutcome {
+    /// A passkey was created.
+    Created,
+    /// The person pressed "Skip" (snoozes the offer when configured).
+    Skipped,
+    /// The step decided not to offer one (the reason is logged).
+    NotOffered,
+}
+
+/// Leaves the append step for `next`. `dont_ask_again` is the checkbox of the Skip form
+/// (present, any value, when ticked); `reason` says why nothing was offered.
+#[server(prefix = "/api", endpoint = "finish_append")]
+pub async fn finish_append(
+    next: String,
+    outcome: AppendOutcome,
+    dont_ask_again: Option<String>,
+    reason: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::context::{app, leave_append, require, Need};
+    let app = app()?;
+    let session = require(Need::SignedIn)?;
+    if outcome == AppendOutcome::Skipped {
+        let snooze = i64::try_from(app.config.session.append_snooze.as_secs()).unwrap_or(i64::MAX);
+        let snoozed_until = (snooze > 0).then(|| crate::store::now().saturating_add(snooze));
+        app.store
+            .record_append_skip(
+                session.account_id(),
+                dont_ask_again.is_some(),
+                snoozed_until,
+            )
+            .await
+            .map_err(|err| AppError::internal("saving append preferences", err))?;
+    }
+    tracing::info!(
+        account = %session.account_id(),
+        ?outcome,
+        dont_ask_again = dont_ask_again.is_some(),
+        // Client-supplied: logged as a short tag only.
+        reason = %reason.unwrap_or_default().chars().take(40).collect::<String>(),
+        "append step finished"
+    );
+    leave_append(&app, &session, &next).await
+}
