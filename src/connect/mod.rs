@@ -3,8 +3,11 @@
 //! - [`api`]: the wire format of the passkey service (Corbado Connect's shapes), shared by
 //!   the server and the browser.
 //! - [`aaguid`]: provider names for authenticator AAGUIDs.
-//! - [`components`]: the Leptos components that drive WebAuthn in the browser, and the
-//!   browser bridge they use.
+//! - [`browser`]: the browser bridge: WebAuthn through wasm-bindgen, the frontend-API client,
+//!   the client handle (inert on the server);
+//! - [`hooks`]: the ceremonies as Leptos hooks (`use_passkey_login`, `use_passkey_create`,
+//!   `use_passkey_list`), their decisions as pure, tested functions;
+//! - [`components`]: `ConnectLogin`, `ConnectAppend`, `ConnectPasskeyList`: markup.
 //! - `service` (ssr): the passkey service itself: ceremonies, connect tokens, signed passkey
 //!   data, the passkey store, and its two HTTP surfaces.
 //! - `backend_client` (ssr): how the web app reaches the service's backend API, in process
@@ -12,7 +15,9 @@
 
 pub mod aaguid;
 pub mod api;
+pub mod browser;
 pub mod components;
+pub mod hooks;
 
 #[cfg(feature = "ssr")]
 pub mod backend_client;

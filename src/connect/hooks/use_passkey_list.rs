@@ -1,0 +1,305 @@
+//! `use_passkey_list`: the signed-in person's passkeys: list, create, delete.
+//!
+//! Each action uses its own connect token from the app (`passkey-list` per load,
+//! `passkey-append` per creation through [`use_passkey_create`], `passkey-delete` per
+//! deletion, the last only within the re-authentication window). After a deletion the
+//! browser's Signal API, where it exists, learns which passkeys the site still accepts.
+//!
+//! SSR: the listing stays [`Listing::Loading`] and nothing runs before hydration.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::use_passkey_create::{
+    use_passkey_create, CreateOutcome, CreateState, UsePasskeyCreateOptions,
+};
+use crate::connect::api::{ManageDeleteReq, ManageListReq, PasskeyItem};
+use crate::connect::browser::environment::{after_hydration, init_request, remember_client_handle};
+use crate::connect::browser::frontend_api::FrontendApi;
+use crate::connect::browser::webauthn;
+use crate::error::AppError;
+use crate::server_fns::passkeys::{passkey_delete_token, passkey_list_token};
+
+pub const MSG_UNAVAILABLE: &str =
+    "Your passkeys cannot be shown right now. Please try again later.";
+pub const MSG_EXISTS: &str =
+    "This device already has a passkey for your account. You can use it to sign in.";
+pub const MSG_CANCELLED: &str = "Passkey creation was cancelled.";
+pub const MSG_CREATE_FAILED: &str = "The passkey could not be created. Please try again.";
+pub const MSG_DELETE_FAILED: &str = "The passkey could not be deleted. Please try again.";
+pub const MSG_CREATED: &str = "Passkey created.";
+pub const MSG_DELETED: &str = "Passkey deleted.";
+
+/// What the list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    Loading,
+    Loaded(Vec<PasskeyItem>),
+    Unavailable,
+}
+
+/// A message above the list: an error (`role="alert"`) or a confirmation (`role="status"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Error(String),
+    Info(String),
+    /// The delete needs a fresh login.
+    Reauth(String),
+}
+
+/// What [`use_passkey_list`] gives the component.
+#[derive(Clone)]
+pub struct UsePasskeyListReturn {
+    pub listing: Signal<Listing>,
+    pub notice: Signal<Option<Notice>>,
+    /// A creation or deletion runs.
+    pub busy: Signal<bool>,
+    /// The passkey whose delete confirmation is open (`cre-…`).
+    pub confirming: ArcRwSignal<Option<String>>,
+    /// "Create passkey" can be pressed.
+    pub can_create: Signal<bool>,
+    manager: Manager,
+    create: super::use_passkey_create::UsePasskeyCreateReturn,
+}
+
+impl UsePasskeyListReturn {
+    /// "Create passkey" (the ceremony starts inside the click).
+    pub fn create(&self) {
+        self.manager.notice.set(None);
+        self.manager.busy.set(true);
+        self.create.create();
+    }
+
+    /// "Delete passkey" in the confirmation of `id`.
+    pub fn delete(&self, id: String) {
+        self.manager.delete(id);
+    }
+}
+
+pub fn use_passkey_list() -> UsePasskeyListReturn {
+    let manager = Manager {
+        listing: ArcRwSignal::new(Listing::Loading),
+        notice: ArcRwSignal::new(None),
+        busy: ArcRwSignal::new(false),
+        confirming: ArcRwSignal::new(None),
+        api: ArcStoredValue::new(FrontendApi::new("")),
+        rp_id: ArcStoredValue::new(String::new()),
+        webauthn_user_id: ArcStoredValue::new(String::new()),
+        signal_api: ArcStoredValue::new(false),
+    };
+    let on_outcome = {
+        let manager = manager.clone();
+        move |outcome: CreateOutcome| {
+            let Some(notice) = notice_of(&outcome) else {
+                return;
+            };
+            let manager = manager.clone();
+            spawn_local(async move {
+                manager.load().await;
+                manager.notice.set(Some(notice));
+                manager.busy.set(false);
+            });
+        }
+    };
+    let create = use_passkey_create(
+        UsePasskeyCreateOptions::default()
+            .force(true)
+            .on_outcome(on_outcome),
+    );
+    // After a passkey was made (or this device had one), get options for the next one.
+    let again = create.clone();
+    Effect::new(move |_| {
+        if again.state.get() == CreateState::Done {
+            again.prepare();
+        }
+    });
+    after_hydration(manager.clone().start());
+    let can_create = {
+        let (busy, state) = (manager.busy.clone(), create.state);
+        Signal::derive(move || !busy.get() && state.get() == CreateState::Ready)
+    };
+    UsePasskeyListReturn {
+        listing: manager.listing.clone().into(),
+        notice: manager.notice.clone().into(),
+        busy: manager.busy.clone().into(),
+        confirming: manager.confirming.clone(),
+        can_create,
+        manager,
+        create,
+    }
+}
+
+/// What the person reads after a creation attempt (nothing for a decline: the button just
+/// stays disabled).
+fn notice_of(outcome: &CreateOutcome) -> Option<Notice> {
+    Some(match outcome {
+        CreateOutcome::Created => Notice::Info(MSG_CREATED.into()),
+        CreateOutcome::AlreadyRegistered => Notice::Error(MSG_EXISTS.into()),
+        CreateOutcome::Cancelled => Notice::Error(MSG_CANCELLED.into()),
+        CreateOutcome::Failed | CreateOutcome::NotSaved => Notice::Error(MSG_CREATE_FAILED.into()),
+        CreateOutcome::Declined(_) => return None,
+    })
+}
+
+/// What the person reads when a delete token was refused.
+fn notice_of_refused_delete(err: &AppError) -> Notice {
+    match err {
+        AppError::ReauthRequired => Notice::Reauth(err.to_string()),
+        other => {
+            leptos::logging::warn!("no delete token: {other}");
+            Notice::Error(MSG_DELETE_FAILED.to_string())
+        }
+    }
+}
+
+/// The list's state, shared by its handlers and tasks (reference-counted: a task that
+/// outlives the page never touches freed state).
+#[derive(Clone)]
+struct Manager {
+    listing: ArcRwSignal<Listing>,
+    notice: ArcRwSignal<Option<Notice>>,
+    busy: ArcRwSignal<bool>,
+    confirming: ArcRwSignal<Option<String>>,
+    /// The frontend-API process for listing and deleting (creating has its own).
+    api: ArcStoredValue<FrontendApi>,
+    rp_id: ArcStoredValue<String>,
+    webauthn_user_id: ArcStoredValue<String>,
+    signal_api: ArcStoredValue<bool>,
+}
+
+impl Manager {
+    async fn start(self) {
+        let capabilities = webauthn::capabilities().await;
+        self.signal_api.set_value(capabilities.signal_api);
+        let mut api = self.api.get_value();
+        let init = api.manage_init(&init_request(capabilities)).await;
+        self.api.set_value(api);
+        match init {
+            Ok(init) if init.manage_allowed => {
+                remember_client_handle(init.new_client_env_handle.as_deref());
+            }
+            Ok(_) => return self.unavailable("not offered to this browser"),
+            Err(err) => return self.unavailable(&err.to_string()),
+        }
+        self.load().await;
+    }
+
+    async fn load(&self) {
+        let token = match passkey_list_token().await {
+            Ok(token) => token,
+            Err(err) => return self.unavailable(&err.to_string()),
+        };
+        let req = ManageListReq {
+            connect_token: token,
+            mode: None,
+        };
+        match self.api.get_value().manage_list(&req).await {
+            Ok(list) => {
+                self.rp_id.set_value(list.rp_id);
+                self.webauthn_user_id.set_value(list.webauthn_user_id);
+                self.listing.set(Listing::Loaded(list.passkeys));
+            }
+            Err(err) => self.unavailable(&err.to_string()),
+        }
+    }
+
+    fn unavailable(&self, reason: &str) {
+        leptos::logging::warn!("passkey list failed: {reason}");
+        self.listing.set(Listing::Unavailable);
+        self.notice
+            .set(Some(Notice::Error(MSG_UNAVAILABLE.to_string())));
+    }
+
+    fn delete(&self, id: String) {
+        self.notice.set(None);
+        self.busy.set(true);
+        let this = self.clone();
+        spawn_local(async move {
+            let notice = this.delete_now(&id).await;
+            this.confirming.set(None);
+            // The message appears with the list it describes.
+            this.load().await;
+            this.notice.set(Some(notice));
+            this.busy.set(false);
+            this.signal_accepted();
+        });
+    }
+
+    async fn delete_now(&self, id: &str) -> Notice {
+        let token = match passkey_delete_token().await {
+            Ok(token) => token,
+            Err(err) => return notice_of_refused_delete(&err),
+        };
+        let req = ManageDeleteReq {
+            connect_token: token,
+            credential_id: id.to_string(),
+        };
+        match self.api.get_value().manage_delete(&req).await {
+            Ok(_) => Notice::Info(MSG_DELETED.to_string()),
+            Err(err) => {
+                leptos::logging::warn!("passkey delete failed: {err}");
+                Notice::Error(MSG_DELETE_FAILED.to_string())
+            }
+        }
+    }
+
+    /// Tells the authenticator which of this user's passkeys the site still accepts, so a
+    /// deleted one disappears from the browser's passkey UI too.
+    fn signal_accepted(&self) {
+        if !self.signal_api.get_value() {
+            return;
+        }
+        let Listing::Loaded(items) = self.listing.get_untracked() else {
+            return;
+        };
+        let user = self.webauthn_user_id.get_value();
+        if user.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = items
+            .iter()
+            .map(|item| item.credential.credential_id.clone())
+            .collect();
+        webauthn::signal_all_accepted_credentials(&self.rp_id.get_value(), &user, &ids);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_outcomes_become_notices() {
+        assert_eq!(
+            notice_of(&CreateOutcome::Created),
+            Some(Notice::Info(MSG_CREATED.into()))
+        );
+        assert_eq!(
+            notice_of(&CreateOutcome::AlreadyRegistered),
+            Some(Notice::Error(MSG_EXISTS.into()))
+        );
+        assert_eq!(
+            notice_of(&CreateOutcome::Cancelled),
+            Some(Notice::Error(MSG_CANCELLED.into()))
+        );
+        for failed in [CreateOutcome::Failed, CreateOutcome::NotSaved] {
+            assert_eq!(
+                notice_of(&failed),
+                Some(Notice::Error(MSG_CREATE_FAILED.into()))
+            );
+        }
+        assert_eq!(notice_of(&CreateOutcome::Declined("x".into())), None);
+    }
+
+    #[test]
+    fn an_old_login_asks_to_sign_in_again_before_deleting() {
+        assert_eq!(
+            notice_of_refused_delete(&AppError::ReauthRequired),
+            Notice::Reauth(AppError::ReauthRequired.to_string())
+        );
+        assert_eq!(
+            notice_of_refused_delete(&AppError::Unavailable),
+            Notice::Error(MSG_DELETE_FAILED.into())
+        );
+    }
+}
