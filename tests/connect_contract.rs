@@ -2,15 +2,16 @@
 //! the HTTP one (reqwest against a real server on 127.0.0.1), on SQLite and PostgreSQL. Both
 //! must answer the same values and the same errors.
 
-mod connect_support;
+mod support;
 
-use connect_support::{client_info, Db, TestPasskey, TestService, Transport};
+use latchkey::connect::api::paths::frontend;
 use latchkey::connect::api::{
     ConnectTokenCreateReq, ConnectTokenData, ConnectTokenStatus, ConnectTokenType, ErrorType,
     ListQuery, VerificationResult,
 };
 use latchkey::connect::backend_client::BackendError;
 use serde_json::json;
+use support::{client_info, Db, TestPasskey, TestService, Transport};
 
 fn request(
     kind: ConnectTokenType,
@@ -135,7 +136,7 @@ async fn connect_tokens(db: Db, transport: Transport) {
     let body = json!({ "connectToken": short.secret });
     let spent = svc
         .front
-        .post("/v2/connect/manage/list", Some(&process), &body)
+        .post(frontend::MANAGE_LIST, Some(&process), &body)
         .await;
     assert_eq!(spent.status, 400);
     backend
@@ -143,7 +144,7 @@ async fn connect_tokens(db: Db, transport: Transport) {
         .await
         .unwrap();
     svc.front
-        .post("/v2/connect/manage/list", Some(&process), &body)
+        .post(frontend::MANAGE_LIST, Some(&process), &body)
         .await
         .ok();
 
@@ -249,25 +250,8 @@ async fn users_and_credentials(db: Db, transport: Transport) {
     assert_eq!(backend.list_credentials(&other).await.unwrap().len(), 1);
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite_in_process {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Sqlite, super::Transport::InProcess).await } )*
-        }
-        mod sqlite_http {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Sqlite, super::Transport::Http).await } )*
-        }
-        mod postgres_in_process {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Postgres, super::Transport::InProcess).await } )*
-        }
-        mod postgres_http {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Postgres, super::Transport::Http).await } )*
-        }
-    };
-}
-
-contract!(connect_tokens, signed_data, users_and_credentials);
+on_both_databases!(
+    and_both_transports: connect_tokens,
+    signed_data,
+    users_and_credentials
+);

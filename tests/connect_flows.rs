@@ -2,15 +2,16 @@
 //! verify → list → delete, conditional UI, identifier-less and one-tap logins, the append
 //! decisions, and rollout.
 
-mod connect_support;
+mod support;
 
-use connect_support::{client_info, Db, TestPasskey, TestService, Transport, Tweak};
+use latchkey::connect::api::paths::frontend;
 use latchkey::connect::api::{
     AppendFinishRsp, AppendStartRsp, ConnectTokenType, LoginFinishRsp, LoginInitRsp, LoginStartRsp,
     ManageListRsp, SignedPasskeyClaims, VerificationResult,
 };
 use latchkey::connect::backend_client::claimed_identifier;
 use serde_json::json;
+use support::{client_info, Db, TestPasskey, TestService, Transport, Tweak};
 
 fn claims(signed: &str) -> SignedPasskeyClaims {
     jsonwebtoken::dangerous::insecure_decode::<SignedPasskeyClaims>(signed)
@@ -70,7 +71,7 @@ async fn append_login_verify_list_delete(db: Db) {
     assert_eq!(operation.operation_type, "verify");
     assert_eq!(operation.ceremony_type, "local");
     let token = claims(&login.signed_passkey_data);
-    assert_eq!(token.iss, connect_support::PROJECT_ID);
+    assert_eq!(token.iss, support::PROJECT_ID);
     assert_eq!(token.sub, user_id);
     assert_eq!(token.webauthn_id, "acc_1");
     assert_eq!(token.credential, credential.id);
@@ -124,7 +125,7 @@ async fn append_login_verify_list_delete(db: Db) {
     let list: ManageListRsp = svc
         .front
         .post(
-            "/v2/connect/manage/list",
+            frontend::MANAGE_LIST,
             Some(&process),
             &json!({ "connectToken": token }),
         )
@@ -141,7 +142,7 @@ async fn append_login_verify_list_delete(db: Db) {
     let deleted = svc
         .front
         .post(
-            "/v2/connect/manage/delete",
+            frontend::MANAGE_DELETE,
             Some(&process),
             &json!({ "connectToken": token, "credentialID": list.passkeys[0].credential.id }),
         )
@@ -217,7 +218,7 @@ async fn identifier_less_login(db: Db) {
     let start: LoginStartRsp = svc
         .front
         .post(
-            "/v2/connect/login/start",
+            frontend::LOGIN_START,
             Some(&process),
             &json!({ "identifier": "", "source": "text-field", "loadedMs": 1 }),
         )
@@ -252,7 +253,7 @@ async fn one_tap_login_uses_the_last_operation(db: Db) {
     let start: LoginStartRsp = svc
         .front
         .post(
-            "/v2/connect/login/start",
+            frontend::LOGIN_START,
             Some(&process),
             &json!({ "identifier": label, "source": "one-tap", "loadedMs": 1,
                      "loginConnectToken": token }),
@@ -283,7 +284,7 @@ async fn append_is_skipped_with_a_reason(db: Db) {
     let response = auth.register(&options);
     svc.front
         .post(
-            "/v2/connect/append/finish",
+            frontend::APPEND_FINISH,
             Some(&process),
             &json!({ "attestationResponse": response }),
         )
@@ -401,7 +402,7 @@ async fn processes_clear_and_events(db: Db) {
     let event = svc
         .front
         .post(
-            "/v2/connect/events",
+            frontend::EVENTS,
             Some(&process),
             &json!({ "eventType": "login-explicit-abort", "message": "situation 7" }),
         )
@@ -418,7 +419,7 @@ async fn processes_clear_and_events(db: Db) {
     let unknown = svc
         .front
         .post(
-            "/v2/connect/events",
+            frontend::EVENTS,
             Some(&process),
             &json!({ "eventType": "made-up" }),
         )
@@ -430,7 +431,7 @@ async fn processes_clear_and_events(db: Db) {
     let cleared = svc
         .front
         .post(
-            "/v2/connect/process/clear",
+            frontend::PROCESS_CLEAR,
             None,
             &json!({ "processId": process }),
         )
@@ -439,7 +440,7 @@ async fn processes_clear_and_events(db: Db) {
     let again = svc
         .front
         .post(
-            "/v2/connect/process/clear",
+            frontend::PROCESS_CLEAR,
             None,
             &json!({ "processId": process }),
         )
@@ -449,7 +450,7 @@ async fn processes_clear_and_events(db: Db) {
     let event = svc
         .front
         .post(
-            "/v2/connect/events",
+            frontend::EVENTS,
             Some(&process),
             &json!({ "eventType": "login-error" }),
         )
@@ -468,7 +469,7 @@ async fn expired_rows_are_purged(db: Db) {
     let event = svc
         .front
         .post(
-            "/v2/connect/events",
+            frontend::EVENTS,
             Some(&process),
             &json!({ "eventType": "login-error" }),
         )
@@ -509,7 +510,7 @@ async fn expired_rows_are_purged(db: Db) {
     );
 }
 
-on_both_stores!(
+on_both_databases!(
     append_login_verify_list_delete,
     conditional_ui_login,
     identifier_less_login,

@@ -2,16 +2,17 @@
 //! WebAuthn checks, connect-token misuse, signed-data misuse, backend authentication,
 //! malformed requests, and the double-submit races.
 
-mod connect_support;
+mod support;
 
-use connect_support::{
-    client_info, Db, TestPasskey, TestService, Transport, Tweak, API_SECRET, PROJECT_ID,
-};
+use latchkey::connect::api::paths::{self, backend, frontend, PROCESS_HEADER, PROJECT_ID_HEADER};
 use latchkey::connect::api::{
     ConnectTokenType, ErrorType, SignedPasskeyClaims, VerificationResult,
 };
 use latchkey::connect::service::events::{COUNTER_REGRESSION, CREDENTIAL_USER_MISMATCH};
 use serde_json::json;
+use support::{
+    client_info, Db, TestPasskey, TestService, Transport, Tweak, API_SECRET, PROJECT_ID,
+};
 
 /// A user with one passkey on `auth`.
 async fn enrolled(db: Db, identifier: &str) -> (TestService, TestPasskey) {
@@ -25,7 +26,7 @@ async fn enrolled(db: Db, identifier: &str) -> (TestService, TestPasskey) {
 
 /// Logs in with `tweak` and expects a 400 validation error mentioning `expect`.
 #[track_caller]
-fn assert_refused(answer: &connect_support::Answer, expect: &str) {
+fn assert_refused(answer: &support::Answer, expect: &str) {
     assert_eq!(answer.status, 400, "{answer:?}");
     assert_eq!(answer.error_type(), "validation_error", "{answer:?}");
     let message = answer.body["message"].as_str().unwrap_or_default();
@@ -259,7 +260,7 @@ async fn registration_checks(db: Db) {
     let refused = svc
         .front
         .post(
-            "/v2/connect/append/finish",
+            frontend::APPEND_FINISH,
             Some(&process),
             &json!({ "attestationResponse": json.to_string() }),
         )
@@ -268,7 +269,7 @@ async fn registration_checks(db: Db) {
     let again = svc
         .front
         .post(
-            "/v2/connect/append/finish",
+            frontend::APPEND_FINISH,
             Some(&process),
             &json!({ "attestationResponse": good.to_string() }),
         )
@@ -308,7 +309,7 @@ async fn expired_connect_token(db: Db) {
     let answer = svc
         .front
         .post(
-            "/v2/connect/manage/list",
+            frontend::MANAGE_LIST,
             Some(&process),
             &json!({ "connectToken": token }),
         )
@@ -322,12 +323,12 @@ async fn reused_connect_token(db: Db) {
     let (process, _) = svc.init("manage", &client_info(None)).await;
     let body = json!({ "connectToken": token });
     svc.front
-        .post("/v2/connect/manage/list", Some(&process), &body)
+        .post(frontend::MANAGE_LIST, Some(&process), &body)
         .await
         .ok();
     let answer = svc
         .front
-        .post("/v2/connect/manage/list", Some(&process), &body)
+        .post(frontend::MANAGE_LIST, Some(&process), &body)
         .await;
     assert_refused(&answer, "connect token is invalid");
 }
@@ -344,7 +345,7 @@ async fn wrong_action_connect_token(db: Db) {
     let delete = svc
         .front
         .post(
-            "/v2/connect/manage/delete",
+            frontend::MANAGE_DELETE,
             Some(&process),
             &json!({ "connectToken": list_token, "credentialID": credential }),
         )
@@ -353,7 +354,7 @@ async fn wrong_action_connect_token(db: Db) {
     let append = svc
         .front
         .post(
-            "/v2/connect/append/start",
+            frontend::APPEND_START,
             Some(&process),
             &json!({ "appendTokenValue": list_token, "loadedMs": 1 }),
         )
@@ -362,7 +363,7 @@ async fn wrong_action_connect_token(db: Db) {
     let login = svc
         .front
         .post(
-            "/v2/connect/login/start",
+            frontend::LOGIN_START,
             Some(&process),
             &json!({ "identifier": "x", "source": "text-field", "loadedMs": 1,
                      "loginConnectToken": list_token }),
@@ -373,7 +374,7 @@ async fn wrong_action_connect_token(db: Db) {
     // ... and misuse does not burn it for its own action.
     svc.front
         .post(
-            "/v2/connect/manage/list",
+            frontend::MANAGE_LIST,
             Some(&process),
             &json!({ "connectToken": list_token }),
         )
@@ -383,7 +384,7 @@ async fn wrong_action_connect_token(db: Db) {
     let bare = svc
         .front
         .post(
-            "/v2/connect/login/start",
+            frontend::LOGIN_START,
             Some(&process),
             &json!({ "identifier": "acc_t", "source": "text-field", "loadedMs": 1 }),
         )
@@ -412,7 +413,7 @@ async fn token_of_another_user(db: Db) {
     let delete = svc
         .front
         .post(
-            "/v2/connect/manage/delete",
+            frontend::MANAGE_DELETE,
             Some(&process),
             &json!({ "connectToken": token, "credentialID": alices.id }),
         )
@@ -424,7 +425,7 @@ async fn token_of_another_user(db: Db) {
     let list = svc
         .front
         .post(
-            "/v2/connect/manage/list",
+            frontend::MANAGE_LIST,
             Some(&process),
             &json!({ "connectToken": token }),
         )
@@ -439,7 +440,7 @@ async fn token_of_another_user(db: Db) {
     let start = svc
         .front
         .post(
-            "/v2/connect/login/start",
+            frontend::LOGIN_START,
             Some(&process),
             &json!({ "identifier": "acc_alice", "source": "text-field", "loadedMs": 1,
                      "loginConnectToken": token }),
@@ -540,7 +541,7 @@ async fn wrong_basic_auth(db: Db) {
     ] {
         let answer = svc
             .front
-            .backend("POST", "/v2/connectTokens", credentials, Some(body))
+            .backend("POST", backend::CONNECT_TOKENS, credentials, Some(body))
             .await;
         assert_eq!(
             (answer.status, answer.error_type()),
@@ -554,8 +555,8 @@ async fn wrong_basic_auth(db: Db) {
             .starts_with("req-"));
     }
     for path in [
-        "/v2/passkey/verifySignedData",
-        "/v2/passkeys/verifySignedData",
+        backend::VERIFY_SIGNED_DATA,
+        backend::VERIFY_SIGNED_DATA_PLURAL,
     ] {
         let answer = svc.front.backend("POST", path, None, Some("{}")).await;
         assert_eq!(answer.status, 401, "{path}");
@@ -564,7 +565,7 @@ async fn wrong_basic_auth(db: Db) {
         .front
         .backend(
             "POST",
-            "/v2/connectTokens",
+            backend::CONNECT_TOKENS,
             Some((PROJECT_ID, API_SECRET)),
             Some(body),
         )
@@ -586,81 +587,85 @@ async fn wrong_basic_auth(db: Db) {
 async fn malformed_requests(db: Db) {
     let svc = TestService::start(db).await;
     let auth = Some((PROJECT_ID, API_SECRET));
+    let ctk_1 = paths::fill(backend::CONNECT_TOKEN, &[("id", "ctk-1")]);
+    let filter_on_secret = format!("{}?filter[]=secret_hash:eq:x", backend::CONNECT_TOKENS);
+    let huge_page = format!("{}?pageSize=100000", backend::CONNECT_TOKENS);
+    let unknown_user = paths::fill(backend::USER_CREDENTIALS, &[("user_id", "usr-404")]);
     let backend_cases = [
         (
             "POST",
-            "/v2/connectTokens",
+            backend::CONNECT_TOKENS,
             "{not json",
             400,
             "invalid_json",
         ),
-        ("POST", "/v2/connectTokens", "", 400, "invalid_json"),
+        ("POST", backend::CONNECT_TOKENS, "", 400, "invalid_json"),
         (
             "POST",
-            "/v2/connectTokens",
+            backend::CONNECT_TOKENS,
             "[1,2,3]",
             400,
             "validation_error",
         ),
         (
             "POST",
-            "/v2/connectTokens",
+            backend::CONNECT_TOKENS,
             r#"{"type":"passkey-append","data":{"identifier":"a"}}"#,
             400,
             "validation_error",
         ),
         (
             "POST",
-            "/v2/connectTokens",
+            backend::CONNECT_TOKENS,
             r#"{"type":"passkey-list","data":{"identifier":""}}"#,
             400,
             "validation_error",
         ),
         (
             "POST",
-            "/v2/connectTokens",
+            backend::CONNECT_TOKENS,
             r#"{"type":"passkey-list","data":{"identifier":"a"},"maxLifetimeInSeconds":0}"#,
             400,
             "validation_error",
         ),
         (
             "POST",
-            "/v2/passkey/verifySignedData",
+            backend::VERIFY_SIGNED_DATA,
             r#"{"signedPasskeyData":1}"#,
             400,
             "validation_error",
         ),
         (
             "PATCH",
-            "/v2/connectTokens/ctk-1",
+            ctk_1.as_str(),
             r#"{"status":"eaten"}"#,
             400,
             "validation_error",
         ),
         (
             "PATCH",
-            "/v2/connectTokens/ctk-1",
+            ctk_1.as_str(),
             r#"{"status":"consumed"}"#,
             404,
             "not_found",
         ),
         (
             "GET",
-            "/v2/connectTokens?filter[]=secret_hash:eq:x",
+            filter_on_secret.as_str(),
             "",
             400,
             "validation_error",
         ),
+        ("GET", huge_page.as_str(), "", 400, "validation_error"),
+        ("GET", backend::IDENTIFIERS, "", 400, "validation_error"),
+        ("GET", unknown_user.as_str(), "", 404, "not_found"),
         (
-            "GET",
-            "/v2/connectTokens?pageSize=100000",
-            "",
-            400,
-            "validation_error",
+            "PUT",
+            backend::CONNECT_TOKENS,
+            "{}",
+            405,
+            "method_not_allowed",
         ),
-        ("GET", "/v2/identifiers", "", 400, "validation_error"),
-        ("GET", "/v2/users/usr-404/credentials", "", 404, "not_found"),
-        ("PUT", "/v2/connectTokens", "{}", 405, "method_not_allowed"),
     ];
     for (method, path, body, status, error_type) in backend_cases {
         let answer = svc.front.backend(method, path, auth, Some(body)).await;
@@ -673,29 +678,25 @@ async fn malformed_requests(db: Db) {
     }
     let (process, _) = svc.init("login", &client_info(None)).await;
     let frontend_cases = [
-        ("/v2/connect/login/init", "{", "invalid_json"),
+        (frontend::LOGIN_INIT, "{", "invalid_json"),
+        (frontend::LOGIN_INIT, r#"{"flags":{}}"#, "validation_error"),
         (
-            "/v2/connect/login/init",
-            r#"{"flags":{}}"#,
-            "validation_error",
-        ),
-        (
-            "/v2/connect/login/start",
+            frontend::LOGIN_START,
             r#"{"identifier":"a","source":"telepathy","loadedMs":1}"#,
             "validation_error",
         ),
         (
-            "/v2/connect/login/finish",
+            frontend::LOGIN_FINISH,
             r#"{"assertionResponse":"{]","isConditionalUI":false}"#,
             "validation_error",
         ),
         (
-            "/v2/connect/login/finish",
+            frontend::LOGIN_FINISH,
             r#"{"assertionResponse":"{}","isConditionalUI":false}"#,
             "validation_error",
         ),
         (
-            "/v2/connect/append/finish",
+            frontend::APPEND_FINISH,
             r#"{"attestationResponse":"null"}"#,
             "validation_error",
         ),
@@ -706,10 +707,7 @@ async fn malformed_requests(db: Db) {
             .send(
                 "POST",
                 path,
-                &[
-                    ("origin", connect_support::ORIGIN),
-                    ("x-corbado-process-id", &process),
-                ],
+                &[("origin", support::ORIGIN), (PROCESS_HEADER, &process)],
                 body.as_bytes().to_vec(),
             )
             .await;
@@ -727,7 +725,7 @@ async fn malformed_requests(db: Db) {
     let answer = svc
         .front
         .post(
-            "/v2/connect/login/finish",
+            frontend::LOGIN_FINISH,
             Some(&process),
             &serde_json::from_str(&huge).unwrap(),
         )
@@ -737,7 +735,7 @@ async fn malformed_requests(db: Db) {
     let answer = svc
         .front
         .post(
-            "/v2/connect/login/start",
+            frontend::LOGIN_START,
             Some("no-such-process"),
             &json!({ "identifier": "a", "source": "text-field", "loadedMs": 1 }),
         )
@@ -752,7 +750,7 @@ async fn foreign_origin(db: Db) {
         .front
         .send(
             "POST",
-            "/v2/connect/login/init",
+            frontend::LOGIN_INIT,
             &[("origin", "https://evil.example")],
             body.clone(),
         )
@@ -760,14 +758,14 @@ async fn foreign_origin(db: Db) {
     assert_eq!((evil.status, evil.error_type()), (403, "invalid_origin"));
     let anonymous = svc
         .front
-        .send("POST", "/v2/connect/login/init", &[], body.clone())
+        .send("POST", frontend::LOGIN_INIT, &[], body.clone())
         .await;
     assert_eq!(anonymous.status, 403);
     let same_origin = svc
         .front
         .send(
             "POST",
-            "/v2/connect/login/init",
+            frontend::LOGIN_INIT,
             &[("sec-fetch-site", "same-origin")],
             body.clone(),
         )
@@ -777,11 +775,8 @@ async fn foreign_origin(db: Db) {
         .front
         .send(
             "POST",
-            "/v2/connect/login/init",
-            &[
-                ("origin", connect_support::ORIGIN),
-                ("x-corbado-projectid", "pro-1"),
-            ],
+            frontend::LOGIN_INIT,
+            &[("origin", support::ORIGIN), (PROJECT_ID_HEADER, "pro-1")],
             body,
         )
         .await;
@@ -804,7 +799,7 @@ async fn double_submit_of_one_assertion(db: Db) {
         let (process, body) = (process.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             front
-                .post("/v2/connect/login/finish", Some(&process), &body)
+                .post(frontend::LOGIN_FINISH, Some(&process), &body)
                 .await
         }));
     }
@@ -837,7 +832,7 @@ async fn double_spend_of_one_token(db: Db) {
         let (process, body) = (process.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             front
-                .post("/v2/connect/append/start", Some(&process), &body)
+                .post(frontend::APPEND_START, Some(&process), &body)
                 .await
         }));
     }
@@ -848,7 +843,7 @@ async fn double_spend_of_one_token(db: Db) {
     assert_eq!(ok, 1);
 }
 
-on_both_stores!(
+on_both_databases!(
     wrong_challenge,
     wrong_origin,
     wrong_rp_id_hash,

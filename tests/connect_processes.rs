@@ -2,15 +2,14 @@
 //! database: a ceremony started on one instance finishes on the other, and the same signed
 //! passkey data verified 20 times in parallel across both gives exactly one success.
 
-mod connect_support;
+mod support;
 
 use std::process::Stdio;
 
-use connect_support::{
-    client_info, Client, Db, TestDb, TestPasskey, API_SECRET, ORIGIN, PROJECT_ID,
-};
+use latchkey::connect::api::paths::{self, frontend, PROCESS_HEADER};
 use latchkey::connect::api::VerificationResult;
 use serde_json::json;
+use support::{client_info, test_env, Client, Db, TestDb, TestPasskey, ORIGIN};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// A running `latchkey connect-service` child process; killed on drop.
@@ -30,11 +29,7 @@ impl Instance {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "warn")
-            .env("LATCHKEY_PUBLIC_ORIGIN", ORIGIN)
-            .env("LATCHKEY_DATABASE_URL", &db.url)
-            .env("LATCHKEY_DATA_DIR", dir.join("data"))
-            .env("LATCHKEY_CONNECT_PROJECT_ID", PROJECT_ID)
-            .env("LATCHKEY_CONNECT_API_SECRET", API_SECRET)
+            .envs(test_env(&db.url, &dir))
             .env("LATCHKEY_SESSION_SECRET", "x".repeat(40))
             .env("LATCHKEY_SIGNING_KEY_FILE", key_file)
             .env("LATCHKEY_CONNECT_SERVICE_ADDR", "127.0.0.1:0")
@@ -78,13 +73,12 @@ async fn two_instances_share_ceremonies_and_verify_once(db: Db) {
 
     // Health and the public key, on both.
     for instance in [&a, &b] {
-        let jwks: serde_json::Value =
-            reqwest::get(format!("{}/.well-known/jwks.json", instance.base))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        let jwks: serde_json::Value = reqwest::get(format!("{}{}", instance.base, paths::JWKS))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(jwks["keys"][0]["alg"], "ES256");
     }
 
@@ -97,7 +91,7 @@ async fn two_instances_share_ceremonies_and_verify_once(db: Db) {
     b_client
         .front
         .post(
-            "/v2/connect/append/finish",
+            frontend::APPEND_FINISH,
             Some(&process),
             &json!({ "attestationResponse": response }),
         )
@@ -167,13 +161,13 @@ async fn the_service_alone_answers_errors_as_json(db: Db) {
     let preflight = reqwest::Client::new()
         .request(
             reqwest::Method::OPTIONS,
-            format!("{}/v2/connect/login/init", a.base),
+            format!("{}{}", a.base, frontend::LOGIN_INIT),
         )
         .header("origin", ORIGIN)
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
-            "content-type,x-corbado-process-id",
+            format!("content-type,{PROCESS_HEADER}"),
         )
         .send()
         .await
@@ -201,7 +195,7 @@ async fn the_service_alone_answers_errors_as_json(db: Db) {
     );
 }
 
-on_both_stores!(
+on_both_databases!(
     two_instances_share_ceremonies_and_verify_once,
     the_service_alone_answers_errors_as_json,
 );

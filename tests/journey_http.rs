@@ -1,9 +1,9 @@
 //! The journey over real HTTP: guards, sessions, cookies, origin checks, errors.
 #![cfg(feature = "ssr")]
 
-mod common;
+mod support;
 
-use common::*;
+use support::*;
 
 async fn passed_append(app: &TestApp, cookie: &str) {
     let res = app
@@ -16,9 +16,8 @@ async fn passed_append(app: &TestApp, cookie: &str) {
     assert!(res.status().is_success(), "finish_append: {}", res.status());
 }
 
-#[tokio::test]
-async fn anonymous_visitors_are_sent_to_login_with_no_body() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn anonymous_visitors_are_sent_to_login_with_no_body(db: Db) {
+    let app = TestApp::start(db).await;
     for (path, expected) in [
         ("/dashboard", "/login?next=/dashboard"),
         ("/dashboard?tab=a", "/login?next=/dashboard%3Ftab%3Da"),
@@ -39,9 +38,8 @@ async fn anonymous_visitors_are_sent_to_login_with_no_body() {
     assert!(body.contains("Sign in") && body.contains("Create an account"));
 }
 
-#[tokio::test]
-async fn every_login_goes_through_append_first() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn every_login_goes_through_append_first(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     let cookie = app.sign_up(&email, PASSWORD).await;
 
@@ -66,9 +64,8 @@ async fn every_login_goes_through_append_first() {
     assert_eq!(location(&res).as_deref(), Some("/append?next=/dashboard"));
 }
 
-#[tokio::test]
-async fn login_redirects_to_append_carrying_a_safe_next_only() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn login_redirects_to_append_carrying_a_safe_next_only(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     app.sign_up(&email, PASSWORD).await;
     for (next, expected) in [
@@ -89,9 +86,8 @@ async fn login_redirects_to_append_carrying_a_safe_next_only() {
     }
 }
 
-#[tokio::test]
-async fn session_cookie_is_http_only_lax_and_new_on_every_login() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn session_cookie_is_http_only_lax_and_new_on_every_login(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     app.sign_up(&email, PASSWORD).await;
     let first = app.sign_in(&email, PASSWORD).await;
@@ -125,9 +121,8 @@ async fn session_cookie_is_http_only_lax_and_new_on_every_login() {
     assert_eq!(app.get("/append", Some(&second)).await.status(), 200);
 }
 
-#[tokio::test]
-async fn sign_out_deletes_the_session_server_side() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn sign_out_deletes_the_session_server_side(db: Db) {
+    let app = TestApp::start(db).await;
     let cookie = app.sign_up(&unique_email(), PASSWORD).await;
     passed_append(&app, &cookie).await;
     let res = app.call("sign_out", &[], Some(&cookie)).await;
@@ -140,9 +135,8 @@ async fn sign_out_deletes_the_session_server_side() {
     assert_eq!(session_cookie(&res).as_deref(), Some("latchkey_session="));
 }
 
-#[tokio::test]
-async fn wrong_password_and_unknown_email_get_the_same_answer() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn wrong_password_and_unknown_email_get_the_same_answer(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     app.sign_up(&email, PASSWORD).await;
     let wrong = app.sign_in(&email, "not the password").await;
@@ -165,9 +159,8 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
     assert!(bodies.iter().all(|b| b == &bodies[0]), "{bodies:?}");
 }
 
-#[tokio::test]
-async fn sign_up_refuses_duplicates_and_bad_input_clearly() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn sign_up_refuses_duplicates_and_bad_input_clearly(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     app.sign_up(&email, PASSWORD).await;
     let res = app
@@ -221,9 +214,8 @@ async fn sign_up_refuses_duplicates_and_bad_input_clearly() {
     assert!(res.status().is_client_error(), "{}", res.status());
 }
 
-#[tokio::test]
-async fn cross_site_posts_are_refused() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn cross_site_posts_are_refused(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     let cookie = app.sign_up(&email, PASSWORD).await;
     let post = |origin: Option<&str>, fetch_site: Option<&str>| {
@@ -254,9 +246,8 @@ async fn cross_site_posts_are_refused() {
     assert_eq!(post(None, Some("same-origin")).await.unwrap().status(), 200);
 }
 
-#[tokio::test]
-async fn server_functions_enforce_the_journey_too() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn server_functions_enforce_the_journey_too(db: Db) {
+    let app = TestApp::start(db).await;
     let res = app
         .call(
             "finish_append",
@@ -268,9 +259,8 @@ async fn server_functions_enforce_the_journey_too() {
     assert!(res.text().await.unwrap().contains("sign in"));
 }
 
-#[tokio::test]
-async fn plain_form_posts_work_without_javascript() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn plain_form_posts_work_without_javascript(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     let form = |endpoint: &str, fields: &[(&str, &str)], referer: &str, cookie: Option<&str>| {
         let mut req = TestApp::client()
@@ -342,9 +332,8 @@ async fn plain_form_posts_work_without_javascript() {
     );
 }
 
-#[tokio::test]
-async fn unknown_pages_are_404_without_internals() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn unknown_pages_are_404_without_internals(db: Db) {
+    let app = TestApp::start(db).await;
     let res = app.get("/no/such/page", None).await;
     assert_eq!(res.status(), 404);
     let body = res.text().await.unwrap();
@@ -354,9 +343,8 @@ async fn unknown_pages_are_404_without_internals() {
     }
 }
 
-#[tokio::test]
-async fn responses_carry_security_headers() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn responses_carry_security_headers(db: Db) {
+    let app = TestApp::start(db).await;
     let res = app.get("/login", None).await;
     let headers = res.headers();
     assert_eq!(headers["x-frame-options"], "DENY");
@@ -368,6 +356,7 @@ async fn responses_carry_security_headers() {
         .contains("frame-ancestors 'none'"));
 }
 
+// On PostgreSQL by name; from before every test here ran on both databases.
 #[tokio::test]
 async fn the_journey_works_on_postgres_too() {
     let app = TestApp::start(Db::Postgres).await;
@@ -379,3 +368,18 @@ async fn the_journey_works_on_postgres_too() {
     assert!(res.text().await.unwrap().contains(&email));
     assert_eq!(app.sign_in(&email, "wrong password").await.status(), 401);
 }
+
+on_both_databases!(
+    anonymous_visitors_are_sent_to_login_with_no_body,
+    every_login_goes_through_append_first,
+    login_redirects_to_append_carrying_a_safe_next_only,
+    session_cookie_is_http_only_lax_and_new_on_every_login,
+    sign_out_deletes_the_session_server_side,
+    wrong_password_and_unknown_email_get_the_same_answer,
+    sign_up_refuses_duplicates_and_bad_input_clearly,
+    cross_site_posts_are_refused,
+    server_functions_enforce_the_journey_too,
+    plain_form_posts_work_without_javascript,
+    unknown_pages_are_404_without_internals,
+    responses_carry_security_headers,
+);

@@ -1,22 +1,20 @@
 //! Login through an external OpenID provider, over real HTTP: the app as relying party against
-//! the scriptable provider of `common::openid_provider`. The good path end to end, every way
+//! the scriptable provider of `support::openid_provider`. The good path end to end, every way
 //! a callback or the provider's answer can be wrong (none makes a session or an account),
 //! key rotation, the provider going down, start-up checks, logout at the provider, and the
 //! single use of a pending login in the store.
 #![cfg(feature = "ssr")]
 
-mod common;
+mod support;
 
-use std::collections::HashMap;
-
-use common::openid_provider::{self, Behaviour, Discovery, Flaw, OpenIdProvider, CLIENT_ID};
-use common::*;
-use latchkey::config::{Config, Secret};
-use latchkey::server::{self, StartError};
+use latchkey::config::Secret;
+use latchkey::server::StartError;
 use latchkey::session::AuthMethod;
 use latchkey::store::oidc_logins::PendingLogin;
 use latchkey::store::{now, Store};
 use serde_json::Value;
+use support::openid_provider::{self, Behaviour, Discovery, Flaw, OpenIdProvider, CLIENT_ID};
+use support::*;
 use url::Url;
 
 const EMAIL: &str = "ada@example.com";
@@ -83,10 +81,6 @@ fn query_param(url: &Url, key: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
-}
-
-fn cookie_pair(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap_or_default().to_string()
 }
 
 impl Rig {
@@ -177,8 +171,8 @@ impl Rig {
 }
 
 /// A login with the provider answering as `change` says: the callback is refused (400).
-async fn refused_when(change: impl FnOnce(&mut Behaviour)) -> (Rig, String) {
-    let rig = rig(Db::Sqlite).await;
+async fn refused_when(db: Db, change: impl FnOnce(&mut Behaviour)) -> (Rig, String) {
+    let rig = rig(db).await;
     rig.op.behave(change);
     let back = rig.back_from_provider().await;
     let res = rig.callback(&back.path(), Some(&back.binding)).await;
@@ -186,8 +180,8 @@ async fn refused_when(change: impl FnOnce(&mut Behaviour)) -> (Rig, String) {
     (rig, page)
 }
 
-async fn refused_id_token(flaw: Flaw) {
-    refused_when(|b| b.flaw = Some(flaw)).await;
+async fn refused_id_token(db: Db, flaw: Flaw) {
+    refused_when(db, |b| b.flaw = Some(flaw)).await;
 }
 
 // ------------------------------------------------------------------ the good path
@@ -258,19 +252,8 @@ async fn login_goes_through_the_provider_to_the_append_step(db: Db) {
     assert_eq!(location(&res).as_deref(), Some("/append?next=/dashboard"));
 }
 
-#[tokio::test]
-async fn sqlite_login_goes_through_the_provider_to_the_append_step() {
-    login_goes_through_the_provider_to_the_append_step(Db::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_login_goes_through_the_provider_to_the_append_step() {
-    login_goes_through_the_provider_to_the_append_step(Db::Postgres).await;
-}
-
-#[tokio::test]
-async fn a_provider_login_replaces_the_session_the_browser_had() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_provider_login_replaces_the_session_the_browser_had(db: Db) {
+    let rig = rig(db).await;
     let old = rig.log_in().await;
     let back = rig.back_from_provider().await;
     let res = rig
@@ -286,18 +269,16 @@ async fn a_provider_login_replaces_the_session_the_browser_had() {
     );
 }
 
-#[tokio::test]
-async fn an_unsafe_next_does_not_survive_the_round_trip() {
-    let rig = rig(Db::Sqlite).await;
+async fn an_unsafe_next_does_not_survive_the_round_trip(db: Db) {
+    let rig = rig(db).await;
     let (outbound, _) = rig.send_to_provider(EMAIL, "https://evil.example/").await;
     let back = rig.approve(outbound).await;
     let res = rig.callback(&back.path(), Some(&back.binding)).await;
     assert_eq!(location(&res).as_deref(), Some("/append"));
 }
 
-#[tokio::test]
-async fn the_email_comes_from_userinfo_when_the_id_token_has_none() {
-    let rig = rig(Db::Sqlite).await;
+async fn the_email_comes_from_userinfo_when_the_id_token_has_none(db: Db) {
+    let rig = rig(db).await;
     rig.op.behave(|b| {
         b.email_in_id_token = false;
         b.user.email = Some("grace@example.com".into());
@@ -310,9 +291,8 @@ async fn the_email_comes_from_userinfo_when_the_id_token_has_none() {
     );
 }
 
-#[tokio::test]
-async fn the_email_is_display_data_and_the_subject_is_the_identity() {
-    let rig = rig(Db::Sqlite).await;
+async fn the_email_is_display_data_and_the_subject_is_the_identity(db: Db) {
+    let rig = rig(db).await;
     rig.log_in().await;
     let first = rig.account(EMAIL).await;
     // The person changed their email at the provider: same account, new email.
@@ -324,9 +304,8 @@ async fn the_email_is_display_data_and_the_subject_is_the_identity() {
     assert_eq!(rig.accounts().await, 1);
 }
 
-#[tokio::test]
-async fn two_subjects_with_one_email_are_two_accounts() {
-    let rig = rig(Db::Sqlite).await;
+async fn two_subjects_with_one_email_are_two_accounts(db: Db) {
+    let rig = rig(db).await;
     rig.log_in().await;
     rig.op.behave(|b| b.user.sub = "sub-someone-else".into());
     rig.log_in().await;
@@ -339,9 +318,8 @@ async fn two_subjects_with_one_email_are_two_accounts() {
 
 // ------------------------------------------------------------------ callbacks that are not ours
 
-#[tokio::test]
-async fn a_tampered_state_is_refused() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_tampered_state_is_refused(db: Db) {
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     let forged = latchkey::random::token(32);
     let res = rig
@@ -351,9 +329,8 @@ async fn a_tampered_state_is_refused() {
     assert!(page.contains("expired or was already used"), "{page}");
 }
 
-#[tokio::test]
-async fn a_callback_without_state_is_refused() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_callback_without_state_is_refused(db: Db) {
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     let res = rig
         .callback(&back.with("state", None), Some(&back.binding))
@@ -361,18 +338,16 @@ async fn a_callback_without_state_is_refused() {
     rig.assert_refused(res, 400, 0).await;
 }
 
-#[tokio::test]
-async fn a_callback_in_another_browser_is_refused() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_callback_in_another_browser_is_refused(db: Db) {
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     let res = rig.callback(&back.path(), None).await;
     let page = rig.assert_refused(res, 400, 0).await;
     assert!(page.contains("another browser"), "{page}");
 }
 
-#[tokio::test]
-async fn a_callback_with_another_binding_cookie_is_refused() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_callback_with_another_binding_cookie_is_refused(db: Db) {
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     let other = format!("latchkey_oidc={}", latchkey::random::token(32));
     let res = rig.callback(&back.path(), Some(&other)).await;
@@ -392,19 +367,8 @@ async fn a_replayed_callback_is_refused(db: Db) {
     assert!(page.contains("expired or was already used"), "{page}");
 }
 
-#[tokio::test]
-async fn sqlite_a_replayed_callback_is_refused() {
-    a_replayed_callback_is_refused(Db::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_a_replayed_callback_is_refused() {
-    a_replayed_callback_is_refused(Db::Postgres).await;
-}
-
-#[tokio::test]
-async fn a_callback_naming_another_issuer_is_refused() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_callback_naming_another_issuer_is_refused(db: Db) {
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     let res = rig
         .callback(
@@ -415,10 +379,9 @@ async fn a_callback_naming_another_issuer_is_refused() {
     rig.assert_refused(res, 400, 0).await;
 }
 
-#[tokio::test]
-async fn a_callback_without_the_promised_issuer_is_refused() {
+async fn a_callback_without_the_promised_issuer_is_refused(db: Db) {
     // The provider advertises authorization_response_iss_parameter_supported (RFC 9207).
-    let rig = rig(Db::Sqlite).await;
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     let res = rig
         .callback(&back.with("iss", None), Some(&back.binding))
@@ -426,9 +389,8 @@ async fn a_callback_without_the_promised_issuer_is_refused() {
     rig.assert_refused(res, 400, 0).await;
 }
 
-#[tokio::test]
-async fn a_cancelled_login_says_so() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_cancelled_login_says_so(db: Db) {
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     let denied = format!(
         "/auth/callback?error=access_denied&state={}&iss={}",
@@ -445,9 +407,8 @@ async fn a_cancelled_login_says_so() {
     assert!(page.contains("/login?email=ada%40example.com"), "{page}");
 }
 
-#[tokio::test]
-async fn a_callback_without_code_is_refused() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_callback_without_code_is_refused(db: Db) {
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     let res = rig
         .callback(&back.with("code", None), Some(&back.binding))
@@ -457,44 +418,36 @@ async fn a_callback_without_code_is_refused() {
 
 // ------------------------------------------------------------------ answers that are not good
 
-#[tokio::test]
-async fn an_id_token_with_another_nonce_is_refused() {
-    refused_id_token(Flaw::WrongNonce).await;
+async fn an_id_token_with_another_nonce_is_refused(db: Db) {
+    refused_id_token(db, Flaw::WrongNonce).await;
 }
 
-#[tokio::test]
-async fn an_id_token_for_another_client_is_refused() {
-    refused_id_token(Flaw::WrongAudience).await;
+async fn an_id_token_for_another_client_is_refused(db: Db) {
+    refused_id_token(db, Flaw::WrongAudience).await;
 }
 
-#[tokio::test]
-async fn an_id_token_from_another_issuer_is_refused() {
-    refused_id_token(Flaw::WrongIssuer).await;
+async fn an_id_token_from_another_issuer_is_refused(db: Db) {
+    refused_id_token(db, Flaw::WrongIssuer).await;
 }
 
-#[tokio::test]
-async fn an_expired_id_token_is_refused() {
-    refused_id_token(Flaw::Expired).await;
+async fn an_expired_id_token_is_refused(db: Db) {
+    refused_id_token(db, Flaw::Expired).await;
 }
 
-#[tokio::test]
-async fn an_id_token_with_a_bad_signature_is_refused() {
-    refused_id_token(Flaw::BadSignature).await;
+async fn an_id_token_with_a_bad_signature_is_refused(db: Db) {
+    refused_id_token(db, Flaw::BadSignature).await;
 }
 
-#[tokio::test]
-async fn an_unsigned_id_token_is_refused() {
-    refused_id_token(Flaw::Unsigned).await;
+async fn an_unsigned_id_token_is_refused(db: Db) {
+    refused_id_token(db, Flaw::Unsigned).await;
 }
 
-#[tokio::test]
-async fn an_id_token_whose_at_hash_does_not_match_is_refused() {
-    refused_id_token(Flaw::WrongAtHash).await;
+async fn an_id_token_whose_at_hash_does_not_match_is_refused(db: Db) {
+    refused_id_token(db, Flaw::WrongAtHash).await;
 }
 
-#[tokio::test]
-async fn an_id_token_signed_by_an_unknown_key_is_refused_after_one_key_refetch() {
-    let rig = rig(Db::Sqlite).await;
+async fn an_id_token_signed_by_an_unknown_key_is_refused_after_one_key_refetch(db: Db) {
+    let rig = rig(db).await;
     rig.op.behave(|b| b.flaw = Some(Flaw::UnknownKey));
     let back = rig.back_from_provider().await;
     let fetches = rig.op.log().jwks_fetches;
@@ -503,9 +456,8 @@ async fn an_id_token_signed_by_an_unknown_key_is_refused_after_one_key_refetch()
     assert_eq!(rig.op.log().jwks_fetches, fetches + 1);
 }
 
-#[tokio::test]
-async fn userinfo_about_another_subject_is_refused() {
-    let (rig, _) = refused_when(|b| {
+async fn userinfo_about_another_subject_is_refused(db: Db) {
+    let (rig, _) = refused_when(db, |b| {
         b.email_in_id_token = false;
         b.userinfo_sub = Some("sub-mallory".into());
     })
@@ -513,14 +465,12 @@ async fn userinfo_about_another_subject_is_refused() {
     assert_eq!(rig.op.log().userinfo_calls, 1);
 }
 
-#[tokio::test]
-async fn a_token_endpoint_error_is_refused() {
-    refused_when(|b| b.token_error = Some("invalid_client".into())).await;
+async fn a_token_endpoint_error_is_refused(db: Db) {
+    refused_when(db, |b| b.token_error = Some("invalid_client".into())).await;
 }
 
-#[tokio::test]
-async fn a_code_someone_else_already_redeemed_is_refused() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_code_someone_else_already_redeemed_is_refused(db: Db) {
+    let rig = rig(db).await;
     let back = rig.back_from_provider().await;
     // Someone with the client's credentials, but not the PKCE verifier, tries the code first.
     let res = TestApp::client()
@@ -543,9 +493,8 @@ async fn a_code_someone_else_already_redeemed_is_refused() {
 
 // ------------------------------------------------------------------ keys and availability
 
-#[tokio::test]
-async fn a_key_rotated_during_a_login_is_fetched_once_and_accepted() {
-    let rig = rig(Db::Sqlite).await;
+async fn a_key_rotated_during_a_login_is_fetched_once_and_accepted(db: Db) {
+    let rig = rig(db).await;
     // The app fetched key A when it sent the browser off; the provider then moves to key B.
     let (outbound, _) = rig.send_to_provider(EMAIL, "").await;
     rig.op.rotate_key();
@@ -559,9 +508,8 @@ async fn a_key_rotated_during_a_login_is_fetched_once_and_accepted() {
     rig.log_in().await;
 }
 
-#[tokio::test]
-async fn with_the_provider_down_sign_in_says_so_and_passkeys_still_work() {
-    let mut rig = rig(Db::Sqlite).await;
+async fn with_the_provider_down_sign_in_says_so_and_passkeys_still_work(db: Db) {
+    let mut rig = rig(db).await;
     rig.log_in().await;
     rig.op.stop().await;
 
@@ -590,9 +538,8 @@ async fn with_the_provider_down_sign_in_says_so_and_passkeys_still_work() {
     assert!(!token.as_str().unwrap_or_default().is_empty(), "{token}");
 }
 
-#[tokio::test]
-async fn with_the_provider_down_at_the_callback_the_page_says_so() {
-    let mut rig = rig(Db::Sqlite).await;
+async fn with_the_provider_down_at_the_callback_the_page_says_so(db: Db) {
+    let mut rig = rig(db).await;
     let back = rig.back_from_provider().await;
     rig.op.stop().await;
     let res = rig.callback(&back.path(), Some(&back.binding)).await;
@@ -604,23 +551,12 @@ async fn with_the_provider_down_at_the_callback_the_page_says_so() {
 
 /// Builds the app state for a provider at `issuer`; start-up must fail. Returns the line the
 /// server prints.
-async fn start_up_failure(issuer: &str) -> String {
-    let db = TestDb::new(Db::Sqlite).await;
-    let mut env: HashMap<String, String> = HashMap::from([
-        ("LATCHKEY_DATABASE_URL".into(), db.url.clone()),
-        (
-            "LATCHKEY_DATA_DIR".into(),
-            db.dir.path().join("data").display().to_string(),
-        ),
-    ]);
-    for (key, value) in openid_provider::client_env(issuer) {
-        env.insert(key.into(), value);
-    }
-    let config = Config::from_sources("", env).expect("config");
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("latchkey")
-        .build();
-    let err = server::build_state(config, options)
+async fn start_up_failure(db: Db, issuer: &str) -> String {
+    let db = TestDb::new(db).await;
+    let env = openid_provider::client_env(issuer);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let config = test_config(&db.url, db.dir.path(), &env);
+    let err = TestApp::build_state(config)
         .await
         .err()
         .expect("start-up fails");
@@ -628,45 +564,41 @@ async fn start_up_failure(issuer: &str) -> String {
     err.to_string()
 }
 
-async fn start_up_failure_with(discovery: Discovery) -> (OpenIdProvider, String) {
+async fn start_up_failure_with(db: Db, discovery: Discovery) -> (OpenIdProvider, String) {
     let op = OpenIdProvider::start().await;
     op.behave(|b| b.discovery = discovery);
-    let message = start_up_failure(&op.issuer).await;
+    let message = start_up_failure(db, &op.issuer).await;
     assert!(message.contains(&op.issuer), "{message}");
     (op, message)
 }
 
-#[tokio::test]
-async fn start_up_fails_when_nobody_answers_at_the_issuer() {
+async fn start_up_fails_when_nobody_answers_at_the_issuer(db: Db) {
     let issuer = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
     };
-    let message = start_up_failure(&issuer).await;
+    let message = start_up_failure(db, &issuer).await;
     assert!(
         message.contains(&format!("cannot reach the OpenID provider at {issuer}")),
         "{message}"
     );
 }
 
-#[tokio::test]
-async fn start_up_fails_when_discovery_is_unavailable() {
-    let (_, message) = start_up_failure_with(Discovery::Unavailable).await;
+async fn start_up_fails_when_discovery_is_unavailable(db: Db) {
+    let (_, message) = start_up_failure_with(db, Discovery::Unavailable).await;
     assert!(message.contains("503"), "{message}");
 }
 
-#[tokio::test]
-async fn start_up_refuses_discovery_for_another_issuer() {
-    let (_, message) = start_up_failure_with(Discovery::OtherIssuer).await;
+async fn start_up_refuses_discovery_for_another_issuer(db: Db) {
+    let (_, message) = start_up_failure_with(db, Discovery::OtherIssuer).await;
     assert!(
         message.contains("https://other-provider.example"),
         "{message}"
     );
 }
 
-#[tokio::test]
-async fn start_up_refuses_a_provider_without_the_code_flow() {
-    let (_, message) = start_up_failure_with(Discovery::NoCodeFlow).await;
+async fn start_up_refuses_a_provider_without_the_code_flow(db: Db) {
+    let (_, message) = start_up_failure_with(db, Discovery::NoCodeFlow).await;
     assert!(
         message.contains("does not offer the authorization code flow"),
         "{message}"
@@ -675,9 +607,8 @@ async fn start_up_refuses_a_provider_without_the_code_flow() {
 
 // ------------------------------------------------------------------ sign-out
 
-#[tokio::test]
-async fn sign_out_ends_the_session_at_the_provider_too() {
-    let rig = rig(Db::Sqlite).await;
+async fn sign_out_ends_the_session_at_the_provider_too(db: Db) {
+    let rig = rig(db).await;
     let session = rig.log_in().await;
     let id_token = rig.op.log().id_tokens.pop().expect("an ID token");
 
@@ -708,9 +639,8 @@ async fn sign_out_ends_the_session_at_the_provider_too() {
     assert_eq!(location(&res), Some(back));
 }
 
-#[tokio::test]
-async fn sign_out_of_a_session_without_an_id_token_goes_to_login() {
-    let rig = rig(Db::Sqlite).await;
+async fn sign_out_of_a_session_without_an_id_token_goes_to_login(db: Db) {
+    let rig = rig(db).await;
     rig.log_in().await;
     // A passkey login of the same account: no ID token to end anything at the provider with.
     let account = rig.account(EMAIL).await;
@@ -726,9 +656,8 @@ async fn sign_out_of_a_session_without_an_id_token_goes_to_login() {
     assert_eq!(location(&res).as_deref(), Some("/login"));
 }
 
-#[tokio::test]
-async fn sign_out_goes_to_login_when_the_provider_offers_no_logout() {
-    let rig = rig(Db::Sqlite).await;
+async fn sign_out_goes_to_login_when_the_provider_offers_no_logout(db: Db) {
+    let rig = rig(db).await;
     // Sending a login to the provider refreshes its metadata: no end_session_endpoint now.
     rig.op.behave(|b| b.end_session = false);
     let session = rig.log_in().await;
@@ -776,16 +705,6 @@ async fn a_pending_login_is_taken_once_even_by_racing_callbacks(db: Db) {
     assert_eq!(taken, vec![login], "exactly one callback gets the login");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_a_pending_login_is_taken_once_even_by_racing_callbacks() {
-    a_pending_login_is_taken_once_even_by_racing_callbacks(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_a_pending_login_is_taken_once_even_by_racing_callbacks() {
-    a_pending_login_is_taken_once_even_by_racing_callbacks(Db::Postgres).await;
-}
-
 async fn an_expired_pending_login_is_refused_and_removed(db: Db) {
     let db = TestDb::new(db).await;
     let store = open_store(&db).await;
@@ -804,12 +723,43 @@ async fn an_expired_pending_login_is_refused_and_removed(db: Db) {
     assert!(store.take_oidc_login("live", t).await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn sqlite_an_expired_pending_login_is_refused_and_removed() {
-    an_expired_pending_login_is_refused_and_removed(Db::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_an_expired_pending_login_is_refused_and_removed() {
-    an_expired_pending_login_is_refused_and_removed(Db::Postgres).await;
-}
+on_both_databases!(
+    login_goes_through_the_provider_to_the_append_step,
+    a_provider_login_replaces_the_session_the_browser_had,
+    an_unsafe_next_does_not_survive_the_round_trip,
+    the_email_comes_from_userinfo_when_the_id_token_has_none,
+    the_email_is_display_data_and_the_subject_is_the_identity,
+    two_subjects_with_one_email_are_two_accounts,
+    a_tampered_state_is_refused,
+    a_callback_without_state_is_refused,
+    a_callback_in_another_browser_is_refused,
+    a_callback_with_another_binding_cookie_is_refused,
+    a_replayed_callback_is_refused,
+    a_callback_naming_another_issuer_is_refused,
+    a_callback_without_the_promised_issuer_is_refused,
+    a_cancelled_login_says_so,
+    a_callback_without_code_is_refused,
+    an_id_token_with_another_nonce_is_refused,
+    an_id_token_for_another_client_is_refused,
+    an_id_token_from_another_issuer_is_refused,
+    an_expired_id_token_is_refused,
+    an_id_token_with_a_bad_signature_is_refused,
+    an_unsigned_id_token_is_refused,
+    an_id_token_whose_at_hash_does_not_match_is_refused,
+    an_id_token_signed_by_an_unknown_key_is_refused_after_one_key_refetch,
+    userinfo_about_another_subject_is_refused,
+    a_token_endpoint_error_is_refused,
+    a_code_someone_else_already_redeemed_is_refused,
+    a_key_rotated_during_a_login_is_fetched_once_and_accepted,
+    with_the_provider_down_sign_in_says_so_and_passkeys_still_work,
+    with_the_provider_down_at_the_callback_the_page_says_so,
+    start_up_fails_when_nobody_answers_at_the_issuer,
+    start_up_fails_when_discovery_is_unavailable,
+    start_up_refuses_discovery_for_another_issuer,
+    start_up_refuses_a_provider_without_the_code_flow,
+    sign_out_ends_the_session_at_the_provider_too,
+    sign_out_of_a_session_without_an_id_token_goes_to_login,
+    sign_out_goes_to_login_when_the_provider_offers_no_logout,
+    a_pending_login_is_taken_once_even_by_racing_callbacks,
+    an_expired_pending_login_is_refused_and_removed,
+);

@@ -4,70 +4,46 @@
 //! re-authentication window, and the append step's own decisions.
 #![cfg(feature = "ssr")]
 
-mod common;
+mod support;
 
-use common::authenticator::{TestPasskey, Tweak};
-use common::*;
+use latchkey::connect::api::paths::frontend;
 use serde_json::{json, Value};
-
-/// Calls the passkey service's frontend API from the app's origin, as the browser does.
-async fn front(app: &TestApp, path: &str, process: Option<&str>, body: Value) -> (u16, Value) {
-    let mut req = TestApp::client()
-        .post(format!("{}{path}", app.base))
-        .header("origin", &app.origin)
-        .json(&body);
-    if let Some(process) = process {
-        req = req.header("x-corbado-process-id", process);
-    }
-    let res = req.send().await.expect("frontend API");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-/// A server function answering a JSON string (a connect token, a redirect target).
-async fn call_text(
-    app: &TestApp,
-    endpoint: &str,
-    form: &[(&str, &str)],
-    cookie: Option<&str>,
-) -> (u16, String, reqwest::header::HeaderMap) {
-    let res = app.call(endpoint, form, cookie).await;
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    let text = match body {
-        Value::String(text) => text,
-        other => other.to_string(),
-    };
-    (status, text, headers)
-}
+use support::*;
 
 /// Signs up, creates a passkey the way ConnectAppend does, and leaves the append step.
 /// Returns the session cookie.
 async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str) -> String {
     let cookie = app.sign_up(email, PASSWORD).await;
-    let (status, token, _) = call_text(app, "passkey_append_token", &[], Some(&cookie)).await;
+    let (status, token, _) = app
+        .call_text("passkey_append_token", &[], Some(&cookie))
+        .await;
     assert_eq!(status, 200, "append token: {token}");
-    let (_, init) = front(app, "/v2/connect/append/init", None, client()).await;
-    let process = init["processID"].as_str().expect("process").to_string();
-    let (status, start) = front(
-        app,
-        "/v2/connect/append/start",
-        Some(&process),
-        json!({ "appendTokenValue": token, "loadedMs": 1 }),
-    )
-    .await;
+    let front = app.front();
+    let (process, _) = front.init("append", &client_info(None)).await;
+    let Answer {
+        status,
+        body: start,
+    } = front
+        .post(
+            frontend::APPEND_START,
+            Some(&process),
+            &json!({ "appendTokenValue": token, "loadedMs": 1 }),
+        )
+        .await;
     assert_eq!(status, 200, "{start}");
     let options = start["attestationOptions"].as_str().expect("options");
     assert!(!options.is_empty(), "no offer: {start}");
     let credential = auth.register(options);
-    let (status, finish) = front(
-        app,
-        "/v2/connect/append/finish",
-        Some(&process),
-        json!({ "attestationResponse": credential }),
-    )
-    .await;
+    let Answer {
+        status,
+        body: finish,
+    } = front
+        .post(
+            frontend::APPEND_FINISH,
+            Some(&process),
+            &json!({ "attestationResponse": credential }),
+        )
+        .await;
     assert_eq!(status, 200, "{finish}");
     let res = app
         .call(
@@ -80,47 +56,41 @@ async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str
     cookie
 }
 
-fn client() -> Value {
-    json!({ "clientInformation": {
-        "isUserVerifyingPlatformAuthenticatorAvailable": true,
-        "isConditionalMediationAvailable": true,
-    }, "flags": {} })
-}
-
 /// Identifier-first passkey login through the frontend API; returns the signed data.
 async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -> String {
-    let (status, token, _) = call_text(app, "passkey_login_token", &[("email", email)], None).await;
+    let (status, token, _) = app
+        .call_text("passkey_login_token", &[("email", email)], None)
+        .await;
     assert_eq!(status, 200, "login token: {token}");
-    let (_, init) = front(app, "/v2/connect/login/init", None, client()).await;
-    let process = init["token"].as_str().expect("process").to_string();
-    let (_, start) = front(
-        app,
-        "/v2/connect/login/start",
-        Some(&process),
-        json!({ "identifier": email, "source": "text-field", "loadedMs": 1,
-                "loginConnectToken": token }),
-    )
-    .await;
+    let front = app.front();
+    let (process, _) = front.init("login", &client_info(None)).await;
+    let start = front
+        .post(
+            frontend::LOGIN_START,
+            Some(&process),
+            &json!({ "identifier": email, "source": "text-field", "loadedMs": 1,
+                    "loginConnectToken": token }),
+        )
+        .await
+        .body;
     let options = start["assertionOptions"].as_str().expect("options");
     assert!(!options.is_empty(), "fell back: {start}");
     let assertion = auth.login(options, &Tweak::default());
-    let (status, finish) = front(
-        app,
-        "/v2/connect/login/finish",
-        Some(&process),
-        json!({ "assertionResponse": assertion, "isConditionalUI": false }),
-    )
-    .await;
+    let Answer {
+        status,
+        body: finish,
+    } = front
+        .post(
+            frontend::LOGIN_FINISH,
+            Some(&process),
+            &json!({ "assertionResponse": assertion, "isConditionalUI": false }),
+        )
+        .await;
     assert_eq!(status, 200, "{finish}");
     finish["signedPasskeyData"]
         .as_str()
         .expect("signed data")
         .to_string()
-}
-
-/// `name=value` of the cookie `name` the response sets.
-fn cookie_named(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    set_cookie_named(headers, name).and_then(|line| line.split(';').next().map(str::to_string))
 }
 
 async fn passkey_login_makes_an_append_pending_session(db: Db) {
@@ -130,17 +100,17 @@ async fn passkey_login_makes_an_append_pending_session(db: Db) {
     sign_up_with_passkey(&app, &mut auth, &email).await;
 
     let signed = passkey_login(&app, &mut auth, &email).await;
-    let (status, target, headers) = call_text(
-        &app,
-        "complete_passkey_login",
-        &[("signed_passkey_data", &signed), ("next", "/passkeys")],
-        None,
-    )
-    .await;
+    let (status, target, headers) = app
+        .call_text(
+            "complete_passkey_login",
+            &[("signed_passkey_data", &signed), ("next", "/passkeys")],
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{target}");
     // Like every login: the append step first, carrying the target.
     assert_eq!(target, "/append?next=/passkeys");
-    let session = session_cookie_from(&headers).expect("a session cookie");
+    let session = new_session_cookie(&headers).expect("a session cookie");
     assert!(
         cookie_named(&headers, "latchkey_login_hint").is_some(),
         "the one-tap hint is set"
@@ -160,35 +130,20 @@ async fn passkey_login_makes_an_append_pending_session(db: Db) {
     assert_eq!(res["email"], email.as_str());
 
     // The same signed data a second time: refused, and no session.
-    let (status, body, headers) = call_text(
-        &app,
-        "complete_passkey_login",
-        &[("signed_passkey_data", &signed), ("next", "")],
-        None,
-    )
-    .await;
+    let (status, body, headers) = app
+        .call_text(
+            "complete_passkey_login",
+            &[("signed_passkey_data", &signed), ("next", "")],
+            None,
+        )
+        .await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("passkey_rejected"), "{body}");
-    assert!(session_cookie_from(&headers).is_none());
+    assert!(new_session_cookie(&headers).is_none());
 }
 
-#[tokio::test]
-async fn sqlite_passkey_login_makes_an_append_pending_session() {
-    passkey_login_makes_an_append_pending_session(Db::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_passkey_login_makes_an_append_pending_session() {
-    passkey_login_makes_an_append_pending_session(Db::Postgres).await;
-}
-
-fn session_cookie_from(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    cookie_named(headers, "latchkey_session").filter(|c| c != "latchkey_session=")
-}
-
-#[tokio::test]
-async fn forged_or_garbled_signed_data_never_makes_a_session() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn forged_or_garbled_signed_data_never_makes_a_session(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     let mut auth = TestPasskey::for_origin(&app.origin);
     sign_up_with_passkey(&app, &mut auth, &email).await;
@@ -199,58 +154,57 @@ async fn forged_or_garbled_signed_data_never_makes_a_session() {
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
     for data in ["", "not a jwt", "a.b.c", forged.as_str()] {
-        let (status, body, headers) = call_text(
-            &app,
+        let (status, body, headers) = app
+            .call_text(
+                "complete_passkey_login",
+                &[("signed_passkey_data", data), ("next", "")],
+                None,
+            )
+            .await;
+        assert_eq!(status, 401, "{data:?}: {body}");
+        assert!(new_session_cookie(&headers).is_none(), "{data:?}");
+    }
+    // The genuine data is still good (the forgeries did not spend it).
+    let (status, _, _) = app
+        .call_text(
             "complete_passkey_login",
-            &[("signed_passkey_data", data), ("next", "")],
+            &[("signed_passkey_data", &signed), ("next", "")],
             None,
         )
         .await;
-        assert_eq!(status, 401, "{data:?}: {body}");
-        assert!(session_cookie_from(&headers).is_none(), "{data:?}");
-    }
-    // The genuine data is still good (the forgeries did not spend it).
-    let (status, _, _) = call_text(
-        &app,
-        "complete_passkey_login",
-        &[("signed_passkey_data", &signed), ("next", "")],
-        None,
-    )
-    .await;
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
-async fn login_tokens_have_one_shape_for_known_and_unknown_emails() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn login_tokens_have_one_shape_for_known_and_unknown_emails(db: Db) {
+    let app = TestApp::start(db).await;
     let known = unique_email();
     app.sign_up(&known, PASSWORD).await;
-    let (known_status, known_token, _) =
-        call_text(&app, "passkey_login_token", &[("email", &known)], None).await;
-    let (unknown_status, unknown_token, _) = call_text(
-        &app,
-        "passkey_login_token",
-        &[("email", &unique_email())],
-        None,
-    )
-    .await;
+    let (known_status, known_token, _) = app
+        .call_text("passkey_login_token", &[("email", &known)], None)
+        .await;
+    let (unknown_status, unknown_token, _) = app
+        .call_text("passkey_login_token", &[("email", &unique_email())], None)
+        .await;
     assert_eq!((known_status, unknown_status), (200, 200));
     assert!(known_token.starts_with("ctk1_"), "{known_token}");
     assert!(unknown_token.starts_with("ctk1_"), "{unknown_token}");
     assert_eq!(known_token.len(), unknown_token.len());
 
     // And the service then answers both the same way: no passkey, fall back.
+    let front = app.front();
     for token in [known_token, unknown_token] {
-        let (_, init) = front(&app, "/v2/connect/login/init", None, client()).await;
-        let process = init["token"].as_str().unwrap().to_string();
-        let (status, start) = front(
-            &app,
-            "/v2/connect/login/start",
-            Some(&process),
-            json!({ "identifier": "x@example.com", "source": "text-field", "loadedMs": 1,
-                    "loginConnectToken": token }),
-        )
-        .await;
+        let (process, _) = front.init("login", &client_info(None)).await;
+        let Answer {
+            status,
+            body: start,
+        } = front
+            .post(
+                frontend::LOGIN_START,
+                Some(&process),
+                &json!({ "identifier": "x@example.com", "source": "text-field", "loadedMs": 1,
+                         "loginConnectToken": token }),
+            )
+            .await;
         assert_eq!(status, 200);
         assert_eq!(start["assertionOptions"], "");
         assert_eq!(
@@ -259,34 +213,31 @@ async fn login_tokens_have_one_shape_for_known_and_unknown_emails() {
         );
     }
 
-    let (status, body, _) = call_text(
-        &app,
-        "passkey_login_token",
-        &[("email", "not-an-email")],
-        None,
-    )
-    .await;
+    let (status, body, _) = app
+        .call_text("passkey_login_token", &[("email", "not-an-email")], None)
+        .await;
     assert_eq!(status, 400, "{body}");
 }
 
-#[tokio::test]
-async fn connect_tokens_follow_the_session() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn connect_tokens_follow_the_session(db: Db) {
+    let app = TestApp::start(db).await;
     // Anonymous: no append, list or delete token.
     for endpoint in [
         "passkey_append_token",
         "passkey_list_token",
         "passkey_delete_token",
     ] {
-        let (status, body, _) = call_text(&app, endpoint, &[], None).await;
+        let (status, body, _) = app.call_text(endpoint, &[], None).await;
         assert_eq!(status, 401, "{endpoint}: {body}");
     }
     // At the append step: an append token, but nothing behind the step yet.
     let cookie = app.sign_up(&unique_email(), PASSWORD).await;
-    let (status, _, _) = call_text(&app, "passkey_append_token", &[], Some(&cookie)).await;
+    let (status, _, _) = app
+        .call_text("passkey_append_token", &[], Some(&cookie))
+        .await;
     assert_eq!(status, 200);
     for endpoint in ["passkey_list_token", "passkey_delete_token"] {
-        let (status, body, _) = call_text(&app, endpoint, &[], Some(&cookie)).await;
+        let (status, body, _) = app.call_text(endpoint, &[], Some(&cookie)).await;
         assert_eq!(status, 403, "{endpoint}: {body}");
         assert!(body.contains("append_pending"), "{body}");
     }
@@ -300,7 +251,7 @@ async fn connect_tokens_follow_the_session() {
         .await;
     assert!(res.status().is_success());
     for endpoint in ["passkey_list_token", "passkey_delete_token"] {
-        let (status, token, _) = call_text(&app, endpoint, &[], Some(&cookie)).await;
+        let (status, token, _) = app.call_text(endpoint, &[], Some(&cookie)).await;
         assert_eq!(status, 200, "{endpoint}");
         assert!(token.starts_with("ctk1_"));
     }
@@ -310,21 +261,18 @@ async fn connect_tokens_follow_the_session() {
         .execute(app.state.store.pool())
         .await
         .unwrap();
-    let (status, body, _) = call_text(&app, "passkey_delete_token", &[], Some(&cookie)).await;
+    let (status, body, _) = app
+        .call_text("passkey_delete_token", &[], Some(&cookie))
+        .await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("reauth_required"), "{body}");
-    let (status, _, _) = call_text(&app, "passkey_list_token", &[], Some(&cookie)).await;
+    let (status, _, _) = app
+        .call_text("passkey_list_token", &[], Some(&cookie))
+        .await;
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
-async fn dont_ask_again_makes_the_append_step_a_redirect() {
-    for db in [Db::Sqlite, Db::Postgres] {
-        dont_ask_again_on(db).await;
-    }
-}
-
-async fn dont_ask_again_on(db: Db) {
+async fn dont_ask_again_makes_the_append_step_a_redirect(db: Db) {
     let app = TestApp::start(db).await;
     let email = unique_email();
     let cookie = app.sign_up(&email, PASSWORD).await;
@@ -353,13 +301,8 @@ async fn dont_ask_again_on(db: Db) {
     assert_eq!(app.get("/dashboard", Some(&cookie)).await.status(), 200);
 }
 
-#[tokio::test]
-async fn skip_snoozes_the_offer_only_when_configured() {
-    for (db, snooze, offered_again) in [
-        (Db::Sqlite, "0", true),
-        (Db::Sqlite, "24", false),
-        (Db::Postgres, "24", false),
-    ] {
+async fn skip_snoozes_the_offer_only_when_configured(db: Db) {
+    for (snooze, offered_again) in [("0", true), ("24", false)] {
         let app = TestApp::start_with(db, &[("LATCHKEY_APPEND_SNOOZE_HOURS", snooze)]).await;
         let email = unique_email();
         let cookie = app.sign_up(&email, PASSWORD).await;
@@ -383,9 +326,8 @@ async fn skip_snoozes_the_offer_only_when_configured() {
     }
 }
 
-#[tokio::test]
-async fn the_login_hint_is_set_at_login_and_forgotten_on_request() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn the_login_hint_is_set_at_login_and_forgotten_on_request(db: Db) {
+    let app = TestApp::start(db).await;
     let email = unique_email();
     app.sign_up(&email, PASSWORD).await;
     let res = app.sign_in(&email, PASSWORD).await;
@@ -396,7 +338,7 @@ async fn the_login_hint_is_set_at_login_and_forgotten_on_request() {
         "{line}"
     );
 
-    let (_, page_info, _) = call_text(&app, "login_page", &[], Some(&hint)).await;
+    let (_, page_info, _) = app.call_text("login_page", &[], Some(&hint)).await;
     let page_info: Value = serde_json::from_str(&page_info).expect("login page info");
     assert_eq!(page_info["hint"], Value::String(email.clone()));
     assert_eq!(page_info["classic"], Value::String("Password".into()));
@@ -414,9 +356,8 @@ async fn the_login_hint_is_set_at_login_and_forgotten_on_request() {
     );
 }
 
-#[tokio::test]
-async fn continue_without_javascript_answers_the_password_step() {
-    let app = TestApp::start(Db::Sqlite).await;
+async fn continue_without_javascript_answers_the_password_step(db: Db) {
+    let app = TestApp::start(db).await;
     let res = TestApp::client()
         .post(format!("{}/api/sign_in", app.base))
         .header("origin", &app.origin)
@@ -444,3 +385,14 @@ async fn continue_without_javascript_answers_the_password_step() {
     );
     assert!(page.contains("current-password"), "password field shown");
 }
+
+on_both_databases!(
+    passkey_login_makes_an_append_pending_session,
+    forged_or_garbled_signed_data_never_makes_a_session,
+    login_tokens_have_one_shape_for_known_and_unknown_emails,
+    connect_tokens_follow_the_session,
+    the_login_hint_is_set_at_login_and_forgotten_on_request,
+    continue_without_javascript_answers_the_password_step,
+    dont_ask_again_makes_the_append_step_a_redirect,
+    skip_snoozes_the_offer_only_when_configured,
+);

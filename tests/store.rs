@@ -1,18 +1,18 @@
 //! The store and the session rules against both databases.
 #![cfg(feature = "ssr")]
 
-mod common;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use common::{unique_email, Db, TestDb, PASSWORD};
 use http::header::{HeaderMap, HeaderValue, COOKIE};
 use latchkey::config::Config;
 use latchkey::idp::builtin::BuiltinIdp;
 use latchkey::idp::{IdentityProvider, IdpError};
 use latchkey::session::{AuthMethod, Sessions};
 use latchkey::store::{now, Store};
+use support::{cookie_pair, unique_email, Db, TestDb, PASSWORD};
 
 async fn open(db: &TestDb) -> (Store, Config) {
     let env = HashMap::from([
@@ -28,13 +28,7 @@ async fn open(db: &TestDb) -> (Store, Config) {
 }
 
 fn cookie_headers(set_cookie: &HeaderValue) -> HeaderMap {
-    let pair = set_cookie
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let pair = cookie_pair(set_cookie.to_str().unwrap());
     let mut headers = HeaderMap::new();
     headers.insert(
         COOKIE,
@@ -213,19 +207,6 @@ async fn concurrent_sign_ups_for_one_email_create_one_user(db: Db) {
     ));
 }
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $( #[tokio::test] async fn $name() { super::$name(Db::Sqlite).await } )*
-        }
-        mod postgres {
-            use super::*;
-            $( #[tokio::test] async fn $name() { super::$name(Db::Postgres).await } )*
-        }
-    };
-}
-
 on_both_databases!(
     accounts_are_upserted_by_idp_and_subject,
     sessions_expire_when_idle_or_too_old,
@@ -233,6 +214,7 @@ on_both_databases!(
     concurrent_sign_ups_for_one_email_create_one_user,
 );
 
+// SQLite's own settings: there is nothing to check on PostgreSQL.
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode() {
     let db = TestDb::new(Db::Sqlite).await;

@@ -1,21 +1,21 @@
-//! Test harness: real databases (a SQLite file, or a fresh PostgreSQL database on the
-//! throwaway server that scripts/with-postgres.sh starts) and the real app on loopback HTTP.
-#![allow(dead_code)]
-
-use std::collections::HashMap;
+//! The whole app on loopback HTTP, with its own database and data folder, and the calls a
+//! browser makes to it: pages, server functions, the passkey service's frontend API.
 
 use latchkey::config::Config;
-use latchkey::server::{self, AppState};
+use latchkey::server::{self, AppState, StartError};
 use leptos::config::LeptosOptions;
+use serde_json::Value;
 
-pub mod authenticator;
-mod db;
-pub mod openid_provider;
-pub use db::{Db, TestDb};
+use super::cookies::session_cookie;
+use super::db::{Db, TestDb};
+use super::frontend::Front;
+use super::service::test_config;
 
 /// A running app on 127.0.0.1 with its own database and data folder.
 pub struct TestApp {
+    /// `http://127.0.0.1:PORT`: where requests go.
     pub base: String,
+    /// `http://localhost:PORT`: the public origin (what a browser sends as `Origin`).
     pub origin: String,
     pub state: AppState,
     pub db: TestDb,
@@ -27,6 +27,7 @@ impl TestApp {
         Self::start_with(db, &[]).await
     }
 
+    /// The app configured by [`test_config`] and then `extra_env`.
     pub async fn start_with(db: Db, extra_env: &[(&str, &str)]) -> Self {
         let db = TestDb::new(db).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -34,23 +35,14 @@ impl TestApp {
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let origin = format!("http://localhost:{port}");
-        let mut env: HashMap<String, String> = HashMap::from([
-            ("LATCHKEY_PUBLIC_ORIGIN".into(), origin.clone()),
-            ("LATCHKEY_DATABASE_URL".into(), db.url.clone()),
-            (
-                "LATCHKEY_DATA_DIR".into(),
-                db.dir.path().join("data").display().to_string(),
-            ),
-            ("LEPTOS_SITE_ADDR".into(), format!("127.0.0.1:{port}")),
-        ]);
-        for (key, value) in extra_env {
-            env.insert(key.to_string(), value.to_string());
-        }
-        let config = Config::from_sources("", env).expect("config");
-        let options = LeptosOptions::builder().output_name("latchkey").build();
-        let state = server::build_state(config, options)
-            .await
-            .expect("app state");
+        let site_addr = format!("127.0.0.1:{port}");
+        let mut env = vec![
+            ("LATCHKEY_PUBLIC_ORIGIN", origin.as_str()),
+            ("LEPTOS_SITE_ADDR", site_addr.as_str()),
+        ];
+        env.extend_from_slice(extra_env);
+        let config = test_config(&db.url, db.dir.path(), &env);
+        let state = Self::build_state(config).await.expect("app state");
         let (tx, rx) = tokio::sync::oneshot::channel();
         let served = state.clone();
         tokio::spawn(async move {
@@ -68,12 +60,23 @@ impl TestApp {
         }
     }
 
+    /// The app's state for `config`, as the server builds it at start-up.
+    pub async fn build_state(config: Config) -> Result<AppState, StartError> {
+        let options = LeptosOptions::builder().output_name("latchkey").build();
+        server::build_state(config, options).await
+    }
+
     /// A client that does not follow redirects, so tests see every status and header.
     pub fn client() -> reqwest::Client {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client")
+    }
+
+    /// The passkey service's frontend API (mounted in the app), from the app's origin.
+    pub fn front(&self) -> Front {
+        Front::http(&self.base).with_origin(&self.origin)
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
@@ -102,6 +105,25 @@ impl TestApp {
             req = req.header("cookie", cookie);
         }
         req.send().await.expect("POST")
+    }
+
+    /// A server function answering a JSON string (a connect token, a redirect target):
+    /// status, the string (or the JSON text of any other answer) and the headers.
+    pub async fn call_text(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> (u16, String, reqwest::header::HeaderMap) {
+        let res = self.call(endpoint, form, cookie).await;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        let text = match body {
+            Value::String(text) => text,
+            other => other.to_string(),
+        };
+        (status, text, headers)
     }
 
     /// Signs up and returns the session cookie (`name=value`).
@@ -137,34 +159,6 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
-}
-
-/// The full `Set-Cookie` line for the cookie `name`, if the response sets one.
-pub fn set_cookie_named(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_string)
-}
-
-/// The full `Set-Cookie` line for the session cookie, if the response sets one.
-pub fn set_cookie_line(res: &reqwest::Response) -> Option<String> {
-    set_cookie_named(res.headers(), "latchkey_session")
-        .or_else(|| set_cookie_named(res.headers(), "__Host-latchkey_session"))
-}
-
-/// `name=value` of the session cookie the response sets (empty value = cleared).
-pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
-    set_cookie_line(res).and_then(|line| line.split(';').next().map(str::to_string))
-}
-
-pub fn location(res: &reqwest::Response) -> Option<String> {
-    res.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
 }
 
 pub fn unique_email() -> String {

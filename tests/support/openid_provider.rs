@@ -13,7 +13,6 @@
 //! first attempt, ES256 ID tokens (P-256 keys, published at `/jwks`), `/userinfo` for the
 //! bearer token, and RP-initiated logout at `/logout`. A test scripts the next answers with
 //! [`OpenIdProvider::behave`] and reads what the provider saw with [`OpenIdProvider::log`].
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,7 +1,5 @@
 //! Real test databases: a SQLite file in a temporary folder, or a fresh database on the
-//! throwaway PostgreSQL server that scripts/with-postgres.sh starts. Shared by every test
-//! harness (`common`, `connect_support`).
-#![allow(dead_code)]
+//! throwaway PostgreSQL server that scripts/with-postgres.sh starts.
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,6 @@
 //! A software authenticator for tests: webauthn-authenticator-rs's `SoftPasskey` does the
 //! keys and signatures; this wrapper plays the browser (client data, `toJSON()` form) and
 //! keeps each credential's user handle as a resident credential would.
-#![allow(dead_code)]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -74,7 +73,7 @@ impl TestPasskey {
         }
     }
 
-    /// An authenticator in a browser on another origin than [`ORIGIN`].
+    /// An authenticator in a browser on another origin than [`DEFAULT_ORIGIN`].
     pub fn for_origin(origin: &str) -> Self {
         Self {
             origin: origin.to_string(),
