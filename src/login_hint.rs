@@ -1,5 +1,5 @@
 //! The one-tap hint: the email of whoever last signed in on this browser, so `/login` can
-//! offer "Continue as <email>" (design.md §5).
+//! offer "Continue as <email>" (docs/ui-contract.md).
 //!
 //! A first-party cookie that holds no secret: it only pre-selects whom the passkey login is
 //! for, and the passkey (or the password) still proves it. `HttpOnly` so that the server

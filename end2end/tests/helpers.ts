@@ -1,8 +1,8 @@
 import { test as base, expect, type Browser, type CDPSession, type Page } from '@playwright/test';
 
 // Helpers for the journey tests. They use only the accessible names of the UI contract
-// (design.md §5, and the journey rules in §1): headings, labelled fields, buttons,
-// links and role="alert".
+// (docs/ui-contract.md) and the journey rules (docs/journey.md): headings, labelled
+// fields, buttons, links and role="alert".
 //
 // The same journey runs against both kinds of IdP (playwright.config.ts projects): with
 // `builtin` the password is typed on our page; with `oidc` sign-up and the password are
@@ -10,8 +10,8 @@ import { test as base, expect, type Browser, type CDPSession, type Page } from '
 
 export const PASSWORD = 'correct horse battery';
 
-/** A CDP virtual authenticator (design.md §7): a platform authenticator with resident
- * keys and user verification, like a laptop's fingerprint reader. */
+/** A CDP virtual authenticator: a platform authenticator with resident keys and user
+ * verification, like a laptop's fingerprint reader. */
 export class VirtualAuthenticator {
   constructor(
     private readonly cdp: CDPSession,
@@ -121,6 +121,19 @@ export function uniqueEmail(prefix = 'user'): string {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Records every URL the page's main frame goes to from now on (full loads and
+ * client-side navigations alike), as path + query. */
+export function recordNavigations(page: Page): string[] {
+  const visited: string[] = [];
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) {
+      const url = new URL(frame.url());
+      visited.push(url.pathname + url.search);
+    }
+  });
+  return visited;
 }
 
 /** Matches an absolute URL whose path is exactly `path` (any query string or hash). */

@@ -10,6 +10,7 @@ import {
   nextParam,
   openSignUp,
   pathIs,
+  recordNavigations,
   signIn,
   signOut,
   signUp,
@@ -20,7 +21,7 @@ import {
   uniqueEmail,
 } from './helpers';
 
-// The classic journey (design.md §1): sign-up and password login stay with the
+// The classic journey (docs/journey.md): sign-up and password login stay with the
 // IdP; every successful login lands on /append first; "Skip" forwards to `next`
 // (default /dashboard); protected pages send anonymous visitors to /login?next=<path>.
 // Runs against the builtin IdP and against an OpenID provider (see helpers.ts).
@@ -38,6 +39,23 @@ test.describe('classic journey', () => {
     await signIn(page, email);
     await skipAppend(page, '/dashboard');
     await expectDashboard(page, email);
+  });
+
+  test('leaving the append step goes to the target once, and the server agrees', async ({
+    page,
+  }) => {
+    const email = uniqueEmail('once');
+    await signUp(page, email);
+    await expect(page).toHaveURL(pathIs('/append'));
+    await expect(page.getByRole('heading', { name: /passkey/i })).toBeVisible();
+
+    const visited = recordNavigations(page);
+    await page.getByRole('button', { name: 'Skip', exact: true }).click();
+    await expectDashboard(page, email);
+    // A full load now: the server must not send the browser back to the append step.
+    await page.reload();
+    await expectDashboard(page, email);
+    expect(visited).toEqual(['/dashboard', '/dashboard']);
   });
 
   test('a deep link while anonymous goes through sign-in and append to the target', async ({

@@ -18,8 +18,7 @@ import {
   uniqueEmail,
 } from './helpers';
 
-// Passkeys on top of an external OpenID provider (issue "A real external IdP over OpenID
-// Connect"): a real `oidc-provider` on loopback (end2end/oidc/provider.mjs) holds the
+// Passkeys on top of an external OpenID provider: a real `oidc-provider` on loopback (end2end/oidc/provider.mjs) holds the
 // accounts and the passwords; passkeys belong to the provider's (issuer, subject) user.
 // Runs in the `oidc` project only.
 

@@ -7,6 +7,7 @@ import {
   expectDashboard,
   nextParam,
   pathIs,
+  recordNavigations,
   signIn,
   signOut,
   signUp,
@@ -18,9 +19,9 @@ import {
   VirtualAuthenticator,
 } from './helpers';
 
-// The passkey journey (design.md §1, issue "Connect components"): a CDP virtual
-// authenticator stands for the person's device (toolchain.md). Every login lands on
-// /append first; with a passkey made on this browser the step forwards by itself.
+// The passkey journey (docs/journey.md): a CDP virtual authenticator stands for the
+// person's device. Every login lands on /append first; with a passkey made on this
+// browser the step forwards by itself.
 
 /** Signs up and creates a passkey at the append step; ends on the dashboard. */
 async function signUpWithPasskey(page: Page, email: string) {
@@ -111,6 +112,18 @@ test.describe('creating and listing passkeys', () => {
       await expect(item).toContainText('Synced');
       await expect(item).toContainText(/Last used .*\d{4}/);
     });
+  });
+
+  test('after "Create passkey" the browser goes to the target once', async ({ page }) => {
+    const email = uniqueEmail('created-once');
+    await signUp(page, email);
+    await expect(page).toHaveURL(pathIs('/append'));
+    const visited = recordNavigations(page);
+    await createPasskeyAtAppend(page);
+    await expectDashboard(page, email);
+    await page.reload();
+    await expectDashboard(page, email);
+    expect(visited).toEqual(['/dashboard', '/dashboard']);
   });
 
   test('a second passkey on the same authenticator gets a clear message', async ({
