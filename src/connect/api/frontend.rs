@@ -236,6 +236,22 @@ pub struct AppendStartRsp {
     pub reason: Option<AppendSkipReason>,
 }
 
+impl AppendStartRsp {
+    /// The answer that offers no passkey, saying why.
+    pub fn without_offer(reason: Option<AppendSkipReason>) -> Self {
+        Self {
+            attestation_options: String::new(),
+            variant: AppendVariant::Default,
+            is_restricted_browser: false,
+            auto_append: false,
+            conditional_append: false,
+            expires_ms: 0,
+            custom_data: None,
+            reason,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppendFinishReq {

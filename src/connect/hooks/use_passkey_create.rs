@@ -298,13 +298,7 @@ mod tests {
     fn start(options: &str, reason: Option<AppendSkipReason>) -> AppendStartRsp {
         AppendStartRsp {
             attestation_options: options.to_string(),
-            variant: AppendVariant::Default,
-            is_restricted_browser: false,
-            auto_append: false,
-            conditional_append: false,
-            expires_ms: 0,
-            custom_data: None,
-            reason,
+            ..AppendStartRsp::without_offer(reason)
         }
     }
 

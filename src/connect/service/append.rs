@@ -46,16 +46,7 @@ fn aaguid_of(registration: &RegisterPublicKeyCredential) -> String {
 }
 
 fn skip(reason: AppendSkipReason) -> AppendStartRsp {
-    AppendStartRsp {
-        attestation_options: String::new(),
-        variant: AppendVariant::Default,
-        is_restricted_browser: false,
-        auto_append: false,
-        conditional_append: false,
-        expires_ms: 0,
-        custom_data: None,
-        reason: Some(reason),
-    }
+    AppendStartRsp::without_offer(Some(reason))
 }
 
 impl ConnectService {

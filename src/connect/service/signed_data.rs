@@ -7,7 +7,6 @@
 //! The key comes from `LATCHKEY_SIGNING_KEY_FILE` (PKCS#8 PEM); for a local http site a
 //! missing file is generated once (mode 0600). The public key is served as a JWK set.
 
-use std::io::Write;
 use std::path::Path;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
@@ -137,7 +136,7 @@ impl Signer {
             path: shown.clone(),
             source,
         };
-        match write_new_private_file(path, &pem) {
+        match crate::config::secrets::write_new_private_file(path, &pem) {
             Ok(()) => {
                 tracing::info!(path = %shown, kid = %signer.kid, "generated a signing key for passkey data");
                 Ok(signer)
@@ -194,33 +193,6 @@ impl Signer {
             .ok()
             .map(|data| data.claims)
     }
-}
-
-/// Creates `path` with `contents`, readable by the owner only; fails with `AlreadyExists`
-/// rather than replace a file that is there.
-fn write_new_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
-    // Write under a unique temporary name, then link it in: the final name appears complete
-    // or not at all, and an existing key is never overwritten.
-    let tmp = path.with_extension(format!("{}.tmp", crate::random::digits(8)));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
 }
 
 /// What a login needs signed.
