@@ -41,6 +41,14 @@ const serverEnv = (dir: string, origin: string) => ({
   LEPTOS_SITE_ROOT: 'target/site',
   LEPTOS_SITE_PKG_DIR: 'pkg',
   LEPTOS_SITE_ADDR: `127.0.0.1:${new URL(origin).port}`,
+  // Every test comes from 127.0.0.1: the per-IP limits are raised so the suite as a whole
+  // is not throttled. The per-account limits keep their defaults (each test uses fresh
+  // accounts), and the rate-limit tests rely on them.
+  LATCHKEY_RATE_LIMIT_SIGN_IN_IP: '100000/1h',
+  LATCHKEY_RATE_LIMIT_SIGN_UP_IP: '100000/1h',
+  LATCHKEY_RATE_LIMIT_PASSKEY_LOGIN_IP: '100000/1h',
+  LATCHKEY_RATE_LIMIT_FRONTEND_API_IP: '100000/1h',
+  LATCHKEY_RATE_LIMIT_OIDC_IP: '100000/1h',
 });
 
 const serverOptions = {

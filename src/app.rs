@@ -12,6 +12,9 @@ use crate::routes::{Page, PageRoutes};
 use crate::server_fns::account::{fetch_session, state_of, SessionInfo};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's Content Security Policy names the nonce of its inline hydration scripts.
+    #[cfg(feature = "ssr")]
+    crate::server::headers::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -30,18 +30,66 @@ macro_rules! app_errors {
                 match self { $( Self::$variant { .. } => $code, )* }
             }
 
-            /// The variant of `code`; variants that carry their message get `message`.
-            fn from_code(code: &str, message: String) -> Option<Self> {
-                let _ = &message;
-                match code {
-                    $( $code => Some(app_errors!(@make $variant $(($field))?, message)), )*
+            /// The variant a wire body names; a variant's field is rebuilt from the body.
+            fn from_body(body: ErrorBody) -> Option<Self> {
+                let _ = &body;
+                match body.error.as_str() {
+                    $( $code => Some(app_errors!(@make $variant $(($field))?, body)), )*
                     _ => None,
                 }
             }
         }
     };
-    (@make $variant:ident, $message:expr) => { Self::$variant };
-    (@make $variant:ident ($field:ty), $message:expr) => { Self::$variant($message) };
+    (@make $variant:ident, $body:expr) => { Self::$variant };
+    (@make $variant:ident ($field:ty), $body:expr) => {
+        Self::$variant(<$field as FromErrorBody>::from_body($body))
+    };
+}
+
+/// How a variant's field is rebuilt from the wire body in the browser.
+trait FromErrorBody {
+    fn from_body(body: ErrorBody) -> Self;
+}
+
+impl FromErrorBody for String {
+    fn from_body(body: ErrorBody) -> Self {
+        body.message
+    }
+}
+
+/// How long a rate-limited client must wait; shown in words, sent as `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryAfter {
+    pub seconds: u64,
+}
+
+impl RetryAfter {
+    pub fn from_duration(wait: std::time::Duration) -> Self {
+        // Whole seconds, rounded up: a client that waits this long is let in.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            seconds: seconds.max(1),
+        }
+    }
+}
+
+impl std::fmt::Display for RetryAfter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let minutes = self.seconds.div_ceil(60);
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        write!(
+            f,
+            "Too many attempts. Try again in {minutes} {unit}, or sign in with a passkey."
+        )
+    }
+}
+
+impl FromErrorBody for RetryAfter {
+    fn from_body(body: ErrorBody) -> Self {
+        Self {
+            seconds: body.retry_after.unwrap_or(60),
+        }
+    }
 }
 
 app_errors! {
@@ -59,7 +107,10 @@ app_errors! {
     ReauthRequired = 403, "reauth_required",
         "For your security, sign in again before deleting a passkey.";
     ForeignOrigin = 403, "foreign_origin", "This request came from another site and was refused.";
-    RateLimited = 429, "rate_limited", "Too many attempts. Please wait a moment and try again.";
+    /// Over a rate limit; the message says how long to wait (and that passkeys still work).
+    RateLimited(RetryAfter) = 429, "rate_limited", "{0}";
+    /// The server sheds load (a full queue); try again in a few seconds.
+    Busy = 503, "busy", "The server is busy. Please try again in a few seconds.";
     Unavailable = 503, "unavailable",
         "The sign-in service is not available right now. Please try again later.";
     /// The external identity provider cannot be reached; passkeys still work. The message
@@ -84,6 +135,24 @@ impl AppError {
 struct ErrorBody {
     error: String,
     message: String,
+    /// Seconds to wait, for `rate_limited` (also sent as `Retry-After`).
+    #[serde(
+        default,
+        rename = "retryAfter",
+        skip_serializing_if = "Option::is_none"
+    )]
+    retry_after: Option<u64>,
+}
+
+impl AppError {
+    /// Seconds the client should wait before trying again, when that is known.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited(wait) => Some(wait.seconds),
+            Self::Busy => Some(5),
+            _ => None,
+        }
+    }
 }
 
 impl From<AppError> for ErrorBody {
@@ -91,6 +160,7 @@ impl From<AppError> for ErrorBody {
         Self {
             error: err.code().to_string(),
             message: err.to_string(),
+            retry_after: err.retry_after(),
         }
     }
 }
@@ -99,8 +169,8 @@ impl TryFrom<ErrorBody> for AppError {
     type Error = String;
 
     fn try_from(body: ErrorBody) -> Result<Self, Self::Error> {
-        Self::from_code(&body.error, body.message)
-            .ok_or_else(|| format!("unknown error code {:?}", body.error))
+        let code = body.error.clone();
+        Self::from_body(body).ok_or_else(|| format!("unknown error code {code:?}"))
     }
 }
 
@@ -134,14 +204,22 @@ mod server {
         fn into_response(self) -> axum::response::Response {
             let status = axum::http::StatusCode::from_u16(self.status())
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-            (status, axum::Json(self)).into_response()
+            let retry_after = self.retry_after();
+            let mut response = (status, axum::Json(self)).into_response();
+            if let Some(seconds) = retry_after {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(seconds),
+                );
+            }
+            response
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::AppError;
+    use super::{AppError, RetryAfter};
 
     #[test]
     fn errors_round_trip_with_a_readable_message() {
@@ -158,6 +236,30 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_say_how_long_to_wait_in_minutes() {
+        let wait = |secs| AppError::RateLimited(RetryAfter { seconds: secs }).to_string();
+        assert_eq!(
+            wait(30),
+            "Too many attempts. Try again in 1 minute, or sign in with a passkey."
+        );
+        assert_eq!(
+            wait(61),
+            "Too many attempts. Try again in 2 minutes, or sign in with a passkey."
+        );
+        assert_eq!(
+            RetryAfter::from_duration(std::time::Duration::from_millis(1500)).seconds,
+            2
+        );
+        assert_eq!(
+            RetryAfter::from_duration(std::time::Duration::ZERO).seconds,
+            1
+        );
+        let json =
+            serde_json::to_string(&AppError::RateLimited(RetryAfter { seconds: 42 })).unwrap();
+        assert!(json.contains(r#""retryAfter":42"#), "{json}");
+    }
+
+    #[test]
     fn every_code_maps_back_to_its_variant() {
         let all = [
             AppError::InvalidCredentials,
@@ -168,7 +270,8 @@ mod tests {
             AppError::PasskeyRejected,
             AppError::ReauthRequired,
             AppError::ForeignOrigin,
-            AppError::RateLimited,
+            AppError::RateLimited(RetryAfter { seconds: 90 }),
+            AppError::Busy,
             AppError::Unavailable,
             AppError::IdpUnreachable("y".into()),
             AppError::Internal,

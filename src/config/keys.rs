@@ -129,6 +129,43 @@ settings! {
         "how recent a login must be to delete a passkey";
     APPEND_SNOOZE_HOURS = "append-snooze-hours", Number { default: 0, min: 0, max: 24 * 365 },
         "after Skip, no passkey offer for this long; 0 offers at every login";
+    // ---- abuse protection
+    TRUSTED_PROXIES = "trusted-proxies", Text(Unset),
+        "comma-separated CIDRs of proxies whose `Forwarded` / `X-Forwarded-For` is believed";
+    RATE_LIMIT_SIGN_IN_IP = "rate-limit-sign-in-ip", Text(Value("30/10m")),
+        "password sign-ins from one IP";
+    RATE_LIMIT_SIGN_IN_ACCOUNT_IP = "rate-limit-sign-in-account-ip", Text(Value("10/15m")),
+        "password sign-ins for one account from one IP";
+    RATE_LIMIT_SIGN_IN_ACCOUNT = "rate-limit-sign-in-account", Text(Value("50/1h")),
+        "password sign-ins for one account from anywhere";
+    RATE_LIMIT_SIGN_UP_IP = "rate-limit-sign-up-ip", Text(Value("10/1h")),
+        "sign-ups from one IP";
+    RATE_LIMIT_PASSKEY_LOGIN_IP = "rate-limit-passkey-login-ip", Text(Value("60/1m")),
+        "passkey login starts (login tokens) from one IP";
+    RATE_LIMIT_PASSKEY_LOGIN_ACCOUNT_IP = "rate-limit-passkey-login-account-ip",
+        Text(Value("20/1m")), "passkey login starts for one account from one IP";
+    RATE_LIMIT_FRONTEND_API_IP = "rate-limit-frontend-api-ip", Text(Value("300/1m")),
+        "passkey-service frontend API calls from one IP";
+    RATE_LIMIT_BACKEND_API_IP = "rate-limit-backend-api-ip", Text(Value("6000/1m")),
+        "passkey-service backend API calls from one IP";
+    RATE_LIMIT_OIDC_IP = "rate-limit-oidc-ip", Text(Value("30/1m")),
+        "logins sent to or returning from the OpenID provider, from one IP";
+    MAX_CONNECTIONS = "max-connections", Number { default: 1024, min: 1, max: 100_000 },
+        "open connections; one more is answered 503";
+    MAX_IN_FLIGHT_REQUESTS = "max-in-flight-requests", Number { default: 256, min: 1, max: 100_000 },
+        "requests handled at once; one more is answered 503 with Retry-After";
+    HEADER_READ_TIMEOUT_SECONDS = "header-read-timeout-seconds",
+        Number { default: 10, min: 1, max: 300 },
+        "a request's headers must arrive within this time";
+    BODY_READ_TIMEOUT_SECONDS = "body-read-timeout-seconds",
+        Number { default: 10, min: 1, max: 300 },
+        "a request's body must arrive within this time (408)";
+    REQUEST_TIMEOUT_SECONDS = "request-timeout-seconds", Number { default: 30, min: 1, max: 600 },
+        "a request must be answered within this time (503)";
+    SHUTDOWN_GRACE_SECONDS = "shutdown-grace-seconds", Number { default: 10, min: 0, max: 300 },
+        "on SIGTERM, requests in flight get this long to finish";
+    PASSWORD_HASH_QUEUE = "password-hash-queue", Number { default: 64, min: 1, max: 100_000 },
+        "password checks waiting for a core; one more is answered 503";
     // ---- the identity provider
     IDP = "idp", Text(Value("builtin")), "`builtin` or `oidc`";
     IDP_ISSUER = "idp-issuer", Text(Unset),

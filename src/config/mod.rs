@@ -90,6 +90,16 @@ pub struct ConnectServiceSettings {
     pub service_addr: SocketAddr,
 }
 
+/// Abuse protection: who the client is, how fast it may go, how much the server takes on.
+#[derive(Debug, Clone)]
+pub struct ProtectionSettings {
+    pub trusted_proxies: crate::serving::TrustedProxies,
+    pub rate_limits: crate::limits::RateLimitSettings,
+    pub serve: crate::serving::ServeLimits,
+    /// Password checks that may wait for a core before more are refused.
+    pub password_hash_queue: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub site_addr: SocketAddr,
@@ -106,6 +116,7 @@ pub struct Config {
     pub connect: ConnectMode,
     pub session: SessionSettings,
     pub connect_service: ConnectServiceSettings,
+    pub protection: ProtectionSettings,
     pub secrets: Secrets,
 }
 
@@ -183,6 +194,7 @@ impl Config {
             append_snooze: hours(source.number(&APPEND_SNOOZE_HOURS)?),
         };
         let connect_service = connect_service_settings(&source, &public_origin)?;
+        let protection = protection_settings(&source)?;
         let secrets = Secrets::read(
             &source,
             &data_dir,
@@ -203,6 +215,7 @@ impl Config {
             connect,
             session,
             connect_service,
+            protection,
             secrets,
         })
     }
@@ -236,6 +249,53 @@ fn connect_service_settings(
         process_lifetime: minutes(source.number(&CONNECT_PROCESS_LIFETIME_MINUTES)?),
         frontend_url,
         service_addr: addr(source, &CONNECT_SERVICE_ADDR)?,
+    })
+}
+
+fn protection_settings(source: &Source) -> Result<ProtectionSettings, ConfigError> {
+    use crate::limits::{Rate, RateLimitSettings, Rule};
+    let trusted_proxies = source
+        .optional(&TRUSTED_PROXIES)
+        .map(|list| validate::cidrs(&TRUSTED_PROXIES, &list))
+        .transpose()?
+        .unwrap_or_default();
+    let mut rates = std::collections::HashMap::new();
+    for (rule, setting) in [
+        (Rule::SignInIp, &RATE_LIMIT_SIGN_IN_IP),
+        (Rule::SignInAccountIp, &RATE_LIMIT_SIGN_IN_ACCOUNT_IP),
+        (Rule::SignInAccount, &RATE_LIMIT_SIGN_IN_ACCOUNT),
+        (Rule::SignUpIp, &RATE_LIMIT_SIGN_UP_IP),
+        (Rule::PasskeyLoginIp, &RATE_LIMIT_PASSKEY_LOGIN_IP),
+        (
+            Rule::PasskeyLoginAccountIp,
+            &RATE_LIMIT_PASSKEY_LOGIN_ACCOUNT_IP,
+        ),
+        (Rule::FrontendApiIp, &RATE_LIMIT_FRONTEND_API_IP),
+        (Rule::BackendApiIp, &RATE_LIMIT_BACKEND_API_IP),
+        (Rule::OidcIp, &RATE_LIMIT_OIDC_IP),
+    ] {
+        let rate = Rate::parse(&source.text(setting))
+            .map_err(|message| ConfigError::new(setting.key, message))?;
+        rates.insert(rule, rate);
+    }
+    let seconds = |setting: &Setting| source.number(setting).map(Duration::from_secs);
+    let count = |setting: &Setting| {
+        source
+            .number(setting)
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
+    Ok(ProtectionSettings {
+        trusted_proxies,
+        rate_limits: RateLimitSettings { rates },
+        serve: crate::serving::ServeLimits {
+            max_connections: count(&MAX_CONNECTIONS)?,
+            max_in_flight: count(&MAX_IN_FLIGHT_REQUESTS)?,
+            header_read_timeout: seconds(&HEADER_READ_TIMEOUT_SECONDS)?,
+            body_read_timeout: seconds(&BODY_READ_TIMEOUT_SECONDS)?,
+            request_timeout: seconds(&REQUEST_TIMEOUT_SECONDS)?,
+            shutdown_grace: seconds(&SHUTDOWN_GRACE_SECONDS)?,
+        },
+        password_hash_queue: count(&PASSWORD_HASH_QUEUE)?,
     })
 }
 
@@ -592,6 +652,53 @@ mod tests {
             ("LATCHKEY_CONNECT_TOKEN_LIFETIME_SECONDS", "7200"),
             ("LATCHKEY_CONNECT_FRONTEND_URL", "ftp://x"),
             ("LATCHKEY_CONNECT_SERVICE_ADDR", "nowhere"),
+        ] {
+            let err = Config::from_sources("", env(&[(key, bad)], dir.path())).unwrap_err();
+            assert_eq!(err.key, key, "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn protection_settings_have_defaults_and_are_validated() {
+        use crate::limits::Rule;
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_sources("", env(&[], dir.path())).unwrap();
+        let protection = &config.protection;
+        assert!(protection.trusted_proxies.0.is_empty());
+        assert_eq!(
+            protection
+                .rate_limits
+                .rate(Rule::SignInAccountIp)
+                .unwrap()
+                .to_string(),
+            "10/15m"
+        );
+        assert_eq!(protection.serve.max_in_flight, 256);
+        assert_eq!(
+            protection.serve.header_read_timeout,
+            Duration::from_secs(10)
+        );
+        let config = Config::from_sources(
+            "[latchkey]\ntrusted-proxies = \"10.0.0.0/8, 192.168.1.1/32, ::1/128\"\nrate-limit-sign-up-ip = \"3/1m\"\n",
+            env(&[], dir.path()),
+        )
+        .unwrap();
+        assert_eq!(config.protection.trusted_proxies.0.len(), 3);
+        assert_eq!(
+            config
+                .protection
+                .rate_limits
+                .rate(Rule::SignUpIp)
+                .unwrap()
+                .to_string(),
+            "3/1m"
+        );
+        for (key, bad) in [
+            ("LATCHKEY_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("LATCHKEY_TRUSTED_PROXIES", "proxy.internal"),
+            ("LATCHKEY_RATE_LIMIT_SIGN_IN_IP", "lots"),
+            ("LATCHKEY_RATE_LIMIT_OIDC_IP", "0/1m"),
+            ("LATCHKEY_MAX_IN_FLIGHT_REQUESTS", "0"),
         ] {
             let err = Config::from_sources("", env(&[(key, bad)], dir.path())).unwrap_err();
             assert_eq!(err.key, key, "{bad}: {err}");

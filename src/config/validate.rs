@@ -124,6 +124,29 @@ pub(super) fn socket_addr(name: &str, value: &str) -> Result<SocketAddr, String>
         .map_err(|_| format!("{value:?} is not an address like 127.0.0.1:3000 (in {name})"))
 }
 
+/// A comma-separated list of CIDRs (a bare address is one host).
+pub(super) fn cidrs(
+    setting: &Setting,
+    value: &str,
+) -> Result<crate::serving::TrustedProxies, ConfigError> {
+    let nets = value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(
+                        setting.key,
+                        format!("{item:?} is not an IP network like 10.0.0.0/8"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::serving::TrustedProxies(nets))
+}
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {

@@ -42,8 +42,15 @@ pub struct BuiltinIdp {
     store: Store,
     /// Compared against when the email is unknown, so both paths cost one argon2 verify.
     dummy_hash: PasswordHash,
+    /// One permit per core: at most that many hashes run at once.
     hashing: Arc<Semaphore>,
+    /// The running hashes plus those allowed to wait for a core; one more is refused at
+    /// once (a flood of sign-ins must not queue without bound).
+    admitted: Arc<Semaphore>,
 }
+
+/// Password checks that may wait for a core by default (`password-hash-queue`).
+pub const DEFAULT_HASH_QUEUE: usize = 64;
 
 fn argon2() -> Argon2<'static> {
     // The parameters are constants within argon2's documented bounds.
@@ -77,7 +84,14 @@ impl BuiltinIdp {
             store,
             dummy_hash,
             hashing: Arc::new(Semaphore::new(permits)),
+            admitted: Arc::new(Semaphore::new(permits + DEFAULT_HASH_QUEUE)),
         })
+    }
+
+    /// At most `queue` password checks wait for a core; more are refused as busy.
+    pub fn with_hash_queue(mut self, queue: usize) -> Self {
+        self.admitted = Arc::new(Semaphore::new(self.hashing.available_permits() + queue));
+        self
     }
 
     /// Runs CPU-heavy hashing off the async workers, at most one per core at a time.
@@ -85,6 +99,7 @@ impl BuiltinIdp {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, IdpError> {
+        let _admitted = self.admitted.try_acquire().map_err(|_| IdpError::Busy)?;
         let _permit = self
             .hashing
             .acquire()

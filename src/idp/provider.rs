@@ -31,6 +31,9 @@ pub enum IdpError {
     Unsupported(&'static str),
     #[error("the identity provider is unavailable: {0}")]
     Unavailable(String),
+    /// Too many password checks are waiting already.
+    #[error("too many password checks are waiting")]
+    Busy,
     /// The provider cannot serve our flow (discovery answered, but not usably).
     #[error("{0}")]
     Discovery(String),
@@ -61,6 +64,10 @@ impl From<IdpError> for AppError {
             IdpError::Rejected(reason) => {
                 tracing::warn!(%reason, "identity provider answer refused");
                 Self::Invalid("Signing in did not work. Please try again.".into())
+            }
+            IdpError::Busy => {
+                tracing::warn!("password check refused: the hashing queue is full");
+                Self::Busy
             }
             IdpError::Store(err) => Self::internal("identity provider store", err),
             IdpError::Internal(err) => Self::internal("identity provider", err),
@@ -168,7 +175,10 @@ pub async fn from_settings(
     store: &Store,
 ) -> Result<Arc<dyn IdentityProvider>, IdpError> {
     Ok(match &config.idp {
-        IdpSettings::Builtin => Arc::new(super::builtin::BuiltinIdp::new(store.clone())?),
+        IdpSettings::Builtin => Arc::new(
+            super::builtin::BuiltinIdp::new(store.clone())?
+                .with_hash_queue(config.protection.password_hash_queue),
+        ),
         IdpSettings::Oidc(settings) => {
             let oidc = super::oidc::OidcIdp::discover(
                 (**settings).clone(),

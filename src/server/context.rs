@@ -24,6 +24,26 @@ pub fn current_session() -> CurrentSession {
         .unwrap_or_default()
 }
 
+/// The client's address, as the server decided it (see [`crate::serving::client_ip`]).
+pub fn client_ip() -> crate::serving::ClientIp {
+    use_context::<Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::serving::ClientIp>().copied())
+        .unwrap_or(crate::serving::ClientIp::UNKNOWN)
+}
+
+/// Counts this request under each rule, keyed as given; over a limit, the error that says
+/// how long to wait.
+pub async fn rate_limit(
+    app: &AppState,
+    checks: &[(crate::limits::Rule, &str)],
+) -> Result<(), AppError> {
+    app.limiter.check_all(checks).await.map_err(|exceeded| {
+        AppError::RateLimited(crate::error::RetryAfter::from_duration(
+            exceeded.retry_after,
+        ))
+    })
+}
+
 /// What a server function needs from the session before it does anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {

@@ -14,9 +14,11 @@ use axum::Extension;
 
 use super::context::start_app_session;
 use super::state::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, RetryAfter};
 use crate::idp::{ClassicLogin, IdpError, RedirectFailure};
+use crate::limits::Rule;
 use crate::routes::Page;
+use crate::serving::ClientIp;
 use crate::session::{AuthMethod, CurrentSession};
 
 /// What the pages call the provider.
@@ -36,6 +38,8 @@ pub async fn go_to_provider(
     next: &str,
 ) -> Result<(), AppError> {
     use leptos::prelude::use_context;
+    let ip = super::context::client_ip().0.to_string();
+    super::context::rate_limit(app, &[(crate::limits::Rule::OidcIp, &ip)]).await?;
     let headers = use_context::<axum::http::request::Parts>()
         .map(|parts| parts.headers)
         .unwrap_or_default();
@@ -61,9 +65,15 @@ pub async fn go_to_provider(
 pub async fn callback(
     State(app): State<AppState>,
     current: Option<Extension<CurrentSession>>,
+    ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    let ip = ip.map_or(ClientIp::UNKNOWN, |Extension(ip)| ip);
+    if let Err(exceeded) = app.limiter.check(Rule::OidcIp, &ip.0.to_string()).await {
+        return AppError::RateLimited(RetryAfter::from_duration(exceeded.retry_after))
+            .into_response();
+    }
     let login = match app.idp.finish_redirect(&headers, &query).await {
         Ok(login) => login,
         Err(failure) => return failure_page(&failure),

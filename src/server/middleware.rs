@@ -1,4 +1,4 @@
-//! Request middleware: cross-site refusal, session loading + journey guard, response headers.
+//! Request middleware: cross-site refusal, session loading + journey guard, error statuses.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -90,43 +90,6 @@ pub(super) fn redirect(location: &str) -> Response {
     response
 }
 
-/// Headers every response gets: no framing, no sniffing, no caching of personal pages.
-pub async fn security_headers(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let is_asset = req.uri().path().starts_with(Endpoint::Assets.path());
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert("content-security-policy", content_security_policy(&app));
-    // Same-origin referrers carry `next` through plain (no-JS) form posts.
-    headers.insert(
-        "referrer-policy",
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
-    if !is_asset && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
-}
-
-/// `form-action` comes last, so the provider's sources can be appended to it.
-const CONTENT_SECURITY_POLICY: &str =
-    "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'";
-
-/// Forms may only go to this site, and to the sources the IdP names (an OpenID provider's
-/// login and logout: a form post without JavaScript is redirected there, and `form-action`
-/// covers redirects).
-fn content_security_policy(app: &AppState) -> HeaderValue {
-    let Some(sources) = app.idp.form_action_sources() else {
-        return HeaderValue::from_static(CONTENT_SECURITY_POLICY);
-    };
-    HeaderValue::from_str(&format!("{CONTENT_SECURITY_POLICY} {sources}"))
-        .unwrap_or_else(|_| HeaderValue::from_static(CONTENT_SECURITY_POLICY))
-}
-
 /// Server-function errors leave the framework as `500`; give each its real status (400 for bad
 /// input, 401, 409, …) from the error itself, so every error is answered the same way whether
 /// it came from our code or from argument decoding. Plain form posts are redirects and are
@@ -145,6 +108,11 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(seconds) = err.retry_after() {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -1,6 +1,7 @@
 //! The server: assembles the app state and the axum router, and runs it.
 
 pub mod context;
+pub mod headers;
 pub mod idp_redirect;
 pub mod middleware;
 pub mod state;
@@ -18,6 +19,7 @@ use crate::config::{Config, ConnectMode};
 use crate::connect::backend_client::{ConnectBackend, HttpBackend, InProcessBackend};
 use crate::connect::service::ConnectService;
 use crate::idp::IdpError;
+use crate::limits::Limiter;
 use crate::routes::Endpoint;
 use crate::serving::{self, ServeError};
 use crate::session::Sessions;
@@ -57,6 +59,7 @@ pub async fn build_state(
             other => StartError::Idp(other),
         })?;
     let sessions = Sessions::new(store.clone(), &config);
+    let limiter = Limiter::new(config.protection.rate_limits.clone(), &store).await?;
     let (connect, connect_service): (Arc<dyn ConnectBackend>, _) = match &config.connect {
         ConnectMode::InProcess => {
             let service = ConnectService::start(&config, store.clone()).await?;
@@ -80,6 +83,7 @@ pub async fn build_state(
         store,
         idp,
         sessions,
+        limiter,
         connect,
         connect_service,
     })
@@ -125,7 +129,11 @@ pub fn router(state: AppState) -> Router {
         .merge(connect)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            middleware::security_headers,
+            headers::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.protection.trusted_proxies.clone(),
+            serving::remember_client_ip,
         ))
         // A bug must never show a stack trace or internals to the visitor.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -159,7 +167,9 @@ pub async fn serve_on(
         state.config.rp_id
     );
     let store = state.store.clone();
-    serving::serve(listener, router(state), shutdown).await?;
+    let limits = state.config.protection.serve.clone();
+    let router = serving::with_request_limits(router(state), &limits);
+    serving::serve(listener, router, shutdown, &limits).await?;
     store.close().await;
     Ok(())
 }

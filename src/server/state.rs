@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::connect::backend_client::ConnectBackend;
 use crate::connect::service::ConnectService;
 use crate::idp::IdentityProvider;
+use crate::limits::Limiter;
 use crate::session::Sessions;
 use crate::store::Store;
 
@@ -20,6 +21,8 @@ pub struct AppState {
     /// The identity provider: classic sign-up and login, whatever kind it is.
     pub idp: Arc<dyn IdentityProvider>,
     pub sessions: Sessions,
+    /// Rate limits (shared with the other instances on PostgreSQL).
+    pub limiter: Limiter,
     /// The passkey service's backend API (in process or over HTTP).
     pub connect: Arc<dyn ConnectBackend>,
     /// The passkey service when it runs in this process (its routes are mounted).

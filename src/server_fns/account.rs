@@ -43,9 +43,12 @@ pub async fn fetch_session() -> Result<Option<SessionInfo>, AppError> {
 
 #[server(prefix = "/api", endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: String, next: String) -> Result<(), AppError> {
-    use crate::server::context::{app, log_in};
+    use crate::limits::Rule;
+    use crate::server::context::{app, client_ip, log_in, rate_limit};
     use crate::session::AuthMethod;
     let app = app()?;
+    let ip = client_ip().0.to_string();
+    rate_limit(&app, &[(Rule::SignUpIp, &ip)]).await?;
     let identity = app.idp.sign_up(&email, &password).await?;
     tracing::info!(issuer = %identity.issuer, "account created");
     let target = log_in(&app, identity, AuthMethod::Password, &next).await?;
@@ -63,7 +66,8 @@ pub async fn sign_in(
     password: Option<String>,
     next: String,
 ) -> Result<(), AppError> {
-    use crate::server::context::{app, log_in};
+    use crate::limits::{account_and_ip, Rule};
+    use crate::server::context::{app, client_ip, log_in, rate_limit};
     use crate::session::AuthMethod;
     let app = app()?;
     let password = password.unwrap_or_default();
@@ -76,6 +80,19 @@ pub async fn sign_in(
         leptos_axum::redirect(&crate::journey::password_step(&email, Some(&next)));
         return Ok(());
     }
+    // Counted before the password is hashed: a flood costs no CPU. Each bucket is separate
+    // from passkey login's, which a throttled password never blocks.
+    let ip = client_ip().0;
+    let account = crate::idp::normalize_email(&email)?;
+    rate_limit(
+        &app,
+        &[
+            (Rule::SignInIp, &ip.to_string()),
+            (Rule::SignInAccountIp, &account_and_ip(&account, ip)),
+            (Rule::SignInAccount, &account),
+        ],
+    )
+    .await?;
     let identity = app.idp.sign_in_with_password(&email, &password).await?;
     let target = log_in(&app, identity, AuthMethod::Password, &next).await?;
     leptos_axum::redirect(&target);

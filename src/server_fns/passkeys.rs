@@ -50,9 +50,19 @@ pub async fn passkey_delete_token() -> Result<String, AppError> {
 pub async fn passkey_login_token(email: String) -> Result<String, AppError> {
     use crate::connect::api::ConnectTokenType;
     use crate::connect::backend_client::connect_token_secret;
-    use crate::server::context::app;
+    use crate::limits::{account_and_ip, Rule};
+    use crate::server::context::{app, client_ip, rate_limit};
     let app = app()?;
     let email = crate::idp::normalize_email(&email)?;
+    let ip = client_ip().0;
+    rate_limit(
+        &app,
+        &[
+            (Rule::PasskeyLoginIp, &ip.to_string()),
+            (Rule::PasskeyLoginAccountIp, &account_and_ip(&email, ip)),
+        ],
+    )
+    .await?;
     let account = app
         .store
         .find_account_by_email(app.idp.issuer(), &email)

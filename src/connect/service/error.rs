@@ -1,7 +1,7 @@
 //! The passkey service's errors, each answered with Corbado's `errorRsp` body and the status
 //! of its error type. Messages are safe to show; internals are logged and never sent.
 
-use axum::http::header::{HeaderValue, WWW_AUTHENTICATE};
+use axum::http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -32,6 +32,9 @@ pub enum ConnectError {
     ProjectIdMismatch,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Over a rate limit: try again after this many seconds (also sent as `Retry-After`).
+    #[error("too many requests; try again in {0} seconds")]
+    RateLimited(u64),
     /// Something failed on our side; the text is logged, the client sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -65,6 +68,7 @@ impl ConnectError {
             Self::InvalidOrigin => ErrorType::InvalidOrigin,
             Self::ProjectIdMismatch => ErrorType::ProjectIdMismatch,
             Self::MethodNotAllowed => ErrorType::MethodNotAllowed,
+            Self::RateLimited(_) => ErrorType::RateLimited,
             Self::Internal(_) => ErrorType::InternalError,
         }
     }
@@ -123,11 +127,19 @@ impl IntoResponse for ConnectError {
         let status = StatusCode::from_u16(self.error_type().status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(self.to_body())).into_response();
-        if matches!(self, Self::Login) {
-            response.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"latchkey\""),
-            );
+        match self {
+            Self::Login => {
+                response.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"latchkey\""),
+                );
+            }
+            Self::RateLimited(seconds) => {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            _ => {}
         }
         response
     }

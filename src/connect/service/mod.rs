@@ -32,7 +32,8 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 
-use crate::config::{Config, ConnectServiceSettings, Secret};
+use crate::config::{Config, ConnectServiceSettings, ProtectionSettings, Secret};
+use crate::limits::Limiter;
 use crate::store::{Store, StoreError};
 pub use error::ConnectError;
 pub use signed_data::Signer;
@@ -100,6 +101,8 @@ pub struct ServiceConfig {
     pub project_id: String,
     pub api_secret: Secret,
     pub settings: ConnectServiceSettings,
+    /// Who the client is and how fast it may call (the rate limits of both APIs).
+    pub protection: ProtectionSettings,
 }
 
 impl ServiceConfig {
@@ -112,6 +115,7 @@ impl ServiceConfig {
             project_id: config.secrets.connect_project_id.clone(),
             api_secret: config.secrets.connect_api_secret.clone(),
             settings: config.connect_service.clone(),
+            protection: config.protection.clone(),
         }
     }
 }
@@ -128,6 +132,7 @@ struct Inner {
     signer: Signer,
     config: ServiceConfig,
     clock: Clock,
+    limiter: Limiter,
 }
 
 impl std::fmt::Debug for ConnectService {
@@ -166,6 +171,7 @@ impl ConnectService {
             .timeout(Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64))
             .build()
             .map_err(webauthn_error)?;
+        let limiter = Limiter::new(config.protection.rate_limits.clone(), &store).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -173,6 +179,7 @@ impl ConnectService {
                 signer,
                 config,
                 clock: Clock::default(),
+                limiter,
             }),
         })
     }
@@ -191,6 +198,10 @@ impl ConnectService {
 
     pub fn signer(&self) -> &Signer {
         &self.inner.signer
+    }
+
+    pub fn limiter(&self) -> &Limiter {
+        &self.inner.limiter
     }
 
     fn webauthn(&self) -> &Webauthn {
@@ -246,6 +257,7 @@ impl ConnectService {
                 .await?
                 .rows_affected();
         }
+        purged += self.limiter().purge().await?;
         Ok(purged)
     }
 

@@ -37,7 +37,9 @@ pub async fn serve(
         config.origin,
         config.rp_id
     );
-    serving::serve(listener, http::standalone_router(service), shutdown).await?;
+    let limits = config.protection.serve.clone();
+    let router = serving::with_request_limits(http::standalone_router(service), &limits);
+    serving::serve(listener, router, shutdown, &limits).await?;
     store.close().await;
     Ok(())
 }

@@ -28,6 +28,8 @@ use crate::connect::api::paths::{
     self, backend as bp, frontend as fp, PROCESS_HEADER, PROJECT_ID_HEADER,
 };
 use crate::connect::api::{GenericRsp, ListQuery, RequestData};
+use crate::limits::Rule;
+use crate::serving::ClientIp;
 
 /// Request bodies larger than this are refused.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -93,6 +95,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
         .route(fp::EVENTS, post(front::events))
         // Before the layers, so that they wrap the 405 answers too (CORS preflights).
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(
+            (service.clone(), Rule::FrontendApiIp),
+            rate_limit,
+        ))
         .layer(from_fn_with_state(service.clone(), frontend_guard))
         .layer(cors(&service));
     let backend = Router::new()
@@ -116,7 +122,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
             axum::routing::delete(back::delete_user_credential),
         )
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(from_fn_with_state(service.clone(), basic_auth));
+        .layer(from_fn_with_state(service.clone(), basic_auth))
+        .layer(from_fn_with_state(
+            (service.clone(), Rule::BackendApiIp),
+            rate_limit,
+        ));
     let public = Router::new()
         .route(paths::JWKS, get(jwks))
         .method_not_allowed_fallback(method_not_allowed);
@@ -132,9 +142,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
 /// The service alone (`latchkey connect-service`): its routes, a JSON 404 for anything else,
 /// and a health check.
 pub fn standalone_router(service: ConnectService) -> Router {
+    let trusted = service.config().protection.trusted_proxies.clone();
     router(service)
         .route(paths::HEALTH, get(|| async { "ok" }))
         .fallback(|| async { ConnectError::not_found("no such endpoint") })
+        .layer(from_fn_with_state(
+            trusted,
+            crate::serving::remember_client_ip,
+        ))
 }
 
 async fn method_not_allowed() -> ConnectError {
@@ -191,6 +206,31 @@ async fn frontend_guard(
         }
     }
     next.run(req).await
+}
+
+/// Counts the request under `rule` for the client's address; over the limit, Corbado's
+/// `rate_limited` (429 with `Retry-After`). The address comes from the app's (or the
+/// standalone service's) client-IP layer; preflights are not counted.
+async fn rate_limit(
+    State((service, rule)): State<(ConnectService, Rule)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let ip = req
+        .extensions()
+        .get::<ClientIp>()
+        .copied()
+        .unwrap_or(ClientIp::UNKNOWN);
+    match service.limiter().check(rule, &ip.0.to_string()).await {
+        Ok(()) => next.run(req).await,
+        Err(exceeded) => ConnectError::RateLimited(
+            crate::error::RetryAfter::from_duration(exceeded.retry_after).seconds,
+        )
+        .into_response(),
+    }
 }
 
 /// Backend API: HTTP Basic with the project id and the API secret, compared in constant time.
