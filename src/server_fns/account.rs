@@ -83,7 +83,8 @@ pub async fn sign_in(
     // Counted before the password is hashed: a flood costs no CPU. Each bucket is separate
     // from passkey login's, which a throttled password never blocks.
     let ip = client_ip().0;
-    let account = crate::idp::normalize_email(&email)?;
+    // The account as typed (a malformed email still gets the generic refusal below).
+    let account = email.trim().to_lowercase();
     rate_limit(
         &app,
         &[
