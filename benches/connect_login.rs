@@ -4,15 +4,15 @@
 //! authenticator's own signing is not timed. Run: `cargo bench --features ssr --bench
 //! connect_login`; the ratio is full / bare.
 
-#[path = "../tests/connect_support/mod.rs"]
-mod connect_support;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
-use connect_support::{client_info, Db, TestPasskey, TestService, Tweak, ORIGIN, RP_ID};
 use criterion::{criterion_group, criterion_main, Criterion};
 use latchkey::connect::api::{ConnectTokenType, VerificationResult};
 use serde_json::json;
+use support::{client_info, Db, TestPasskey, TestService, Tweak, ORIGIN, RP_ID};
 use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
 fn full_login(c: &mut Criterion) {

@@ -60,7 +60,10 @@ mod tests {
         assert!(state.check(Rule::SignInIp, "a").is_ok());
         assert!(state.check(Rule::SignInIp, "a").is_ok());
         let wait = state.check(Rule::SignInIp, "a").unwrap_err();
-        assert!(wait > Duration::from_secs(1700) && wait <= Duration::from_secs(1800), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(1700) && wait <= Duration::from_secs(1800),
+            "{wait:?}"
+        );
         assert!(state.check(Rule::SignInIp, "b").is_ok());
         assert!(state.check(Rule::SignUpIp, "a").is_ok());
         // A rule without a rate is not limited.

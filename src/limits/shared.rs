@@ -3,10 +3,9 @@
 //! governor keeps one number per key, the GCRA's "theoretical arrival time" (TAT), and lets
 //! the place that keeps it be swapped ([`StateStore`]). Here that number is a row, stored
 //! as absolute time (nanoseconds since the Unix epoch) so every instance reads the same
-//! thing. Each check reads the row, lets governor decide against a clock frozen at "now"
-//! (so its relative times start at now), and writes the new TAT back only if the row is still
-//! what was read (compare-and-set); a concurrent writer makes it read and decide again. The
-//! arithmetic stays governor's; only the storage is ours.
+//! thing. Each check locks the row, lets governor decide against a clock frozen at "now"
+//! (so its relative times start at now), and writes the new TAT back in the same
+//! transaction. The arithmetic stays governor's; only the storage is ours.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,8 +19,6 @@ use sqlx::Row;
 
 use crate::store::{Store, StoreError};
 
-/// How many times one check re-reads a contended row before it gives up (and refuses).
-const MAX_ATTEMPTS: usize = 8;
 /// Rows whose TAT lies this far in the past are deleted by [`SharedState::purge`].
 const PURGE_AFTER: Duration = Duration::from_secs(3600);
 
@@ -40,58 +37,49 @@ impl SharedState {
     }
 
     pub async fn check(&self, quota: Quota, key: &str) -> Result<(), Duration> {
-        for _ in 0..MAX_ATTEMPTS {
-            let now = unix_nanos();
-            let stored = match self.read(key).await {
-                Ok(stored) => stored,
-                Err(err) => return fail_open(&err),
-            };
-            let next = decide(quota, stored.map(|tat| tat.saturating_sub(now)))?;
-            let tat = now.saturating_add(next);
-            let written = match stored {
-                None => self.insert(key, tat).await,
-                Some(old) => self.replace(key, old, tat).await,
-            };
-            match written {
-                Ok(true) => return Ok(()),
-                Ok(false) => continue,
-                Err(err) => return fail_open(&err),
+        match self.check_locked(quota, key).await {
+            Ok(verdict) => verdict,
+            Err(err) => {
+                // The database cannot be asked: let the request through rather than turn an
+                // outage of the limiter into an outage of sign-in (the log says so).
+                tracing::warn!(%err, "rate-limit state unavailable; request not limited");
+                Ok(())
             }
         }
-        // Many clients racing for one bucket: this one waits a moment.
-        Err(Duration::from_secs(1))
     }
 
-    async fn read(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        let row = sqlx::query("SELECT tat FROM rate_limits WHERE key = $1")
-            .bind(key)
-            .fetch_optional(self.store.pool())
-            .await?;
-        Ok(row
-            .map(|row| row.try_get::<i64, _>("tat"))
-            .transpose()?
-            .map(|tat| u64::try_from(tat).unwrap_or(0)))
-    }
-
-    async fn insert(&self, key: &str, tat: u64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO rate_limits (key, tat) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    /// One transaction per check: the bucket's row is locked (`FOR UPDATE`) while governor
+    /// decides, so concurrent requests for one key wait their turn instead of retrying.
+    async fn check_locked(
+        &self,
+        quota: Quota,
+        key: &str,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let mut tx = self.store.pool().begin().await?;
+        // A new bucket starts as "nothing seen" (a TAT of 0 lies in the past).
+        sqlx::query(
+            "INSERT INTO rate_limits (key, tat) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING",
         )
         .bind(key)
-        .bind(as_column(tat))
-        .execute(self.store.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn replace(&self, key: &str, old: u64, tat: u64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE rate_limits SET tat = $1 WHERE key = $2 AND tat = $3")
-            .bind(as_column(tat))
+        let row = sqlx::query("SELECT tat FROM rate_limits WHERE key = $1 FOR UPDATE")
             .bind(key)
-            .bind(as_column(old))
-            .execute(self.store.pool())
+            .fetch_one(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let stored = u64::try_from(row.try_get::<i64, _>("tat")?).unwrap_or(0);
+        let now = unix_nanos();
+        let next = match decide(quota, Some(stored.saturating_sub(now))) {
+            Ok(next) => next,
+            Err(wait) => return Ok(Err(wait)),
+        };
+        sqlx::query("UPDATE rate_limits SET tat = $1 WHERE key = $2")
+            .bind(as_column(now.saturating_add(next)))
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 
     pub async fn purge(&self) -> Result<u64, StoreError> {
@@ -102,13 +90,6 @@ impl SharedState {
             .await?;
         Ok(done.rows_affected())
     }
-}
-
-/// The database cannot be asked: let the request through rather than turn an outage of
-/// the limiter into an outage of sign-in (the log says so).
-fn fail_open(err: &StoreError) -> Result<(), Duration> {
-    tracing::warn!(%err, "rate-limit state unavailable; request not limited");
-    Ok(())
 }
 
 /// governor's decision for one request, given the stored TAT relative to now (`None`: no
