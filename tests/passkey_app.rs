@@ -23,6 +23,7 @@ async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str
     let Answer {
         status,
         body: start,
+        ..
     } = front
         .post(
             frontend::APPEND_START,
@@ -37,6 +38,7 @@ async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str
     let Answer {
         status,
         body: finish,
+        ..
     } = front
         .post(
             frontend::APPEND_FINISH,
@@ -79,6 +81,7 @@ async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -> St
     let Answer {
         status,
         body: finish,
+        ..
     } = front
         .post(
             frontend::LOGIN_FINISH,
@@ -197,6 +200,7 @@ async fn login_tokens_have_one_shape_for_known_and_unknown_emails(db: Db) {
         let Answer {
             status,
             body: start,
+            ..
         } = front
             .post(
                 frontend::LOGIN_START,

@@ -79,12 +79,14 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 }
 
 /// The per-request limits as layers around `router`: at most `max_in_flight` requests are
-/// handled at once (one more is shed with `503` and `Retry-After`), a body must arrive
-/// within `body_read_timeout` (`408`), and an answer within `request_timeout` (`503`).
+/// handled at once across all routes (one more is shed with `503` and `Retry-After`), a body
+/// must arrive within `body_read_timeout` (`408`), and an answer within `request_timeout`
+/// (`503`).
 pub fn with_request_limits(router: Router, limits: &ServeLimits) -> Router {
     router
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        .layer(axum::middleware::from_fn_with_state(
             limits.body_read_timeout,
+            read_body_in_time,
         ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -96,8 +98,45 @@ pub fn with_request_limits(router: Router, limits: &ServeLimits) -> Router {
                     overloaded()
                 }))
                 .load_shed()
-                .concurrency_limit(limits.max_in_flight),
+                // One permit pool for every route (a plain concurrency limit would give each
+                // route its own).
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    limits.max_in_flight,
+                )),
         )
+}
+
+/// Request bodies larger than this are refused (`413`); every body this app takes is small.
+const MAX_REQUEST_BODY: usize = 1 << 20;
+
+/// Reads the whole body before the handler runs, within `deadline`: a client that announces
+/// a body and never sends it gets `408` whatever the route would have made of it.
+async fn read_body_in_time(
+    axum::extract::State(deadline): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes =
+        match tokio::time::timeout(deadline, axum::body::to_bytes(body, MAX_REQUEST_BODY)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response()
+            }
+            Err(_) => {
+                let mut response = (
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The request took too long to arrive.",
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            }
+        };
+    next.run(axum::extract::Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Middleware: decides the client's address (see [`client_ip`]) and puts it in the request's

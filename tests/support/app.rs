@@ -29,7 +29,20 @@ impl TestApp {
 
     /// The app configured by [`test_config`] and then `extra_env`.
     pub async fn start_with(db: Db, extra_env: &[(&str, &str)]) -> Self {
-        let db = TestDb::new(db).await;
+        Self::start_on(TestDb::new(db).await, extra_env).await
+    }
+
+    /// A second instance on `other`'s database (its own data folder and port), as when
+    /// several instances share one PostgreSQL.
+    pub async fn start_sharing(other: &TestApp, extra_env: &[(&str, &str)]) -> Self {
+        let db = TestDb {
+            url: other.db.url.clone(),
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        Self::start_on(db, extra_env).await
+    }
+
+    async fn start_on(db: TestDb, extra_env: &[(&str, &str)]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

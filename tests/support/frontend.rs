@@ -33,6 +33,8 @@ enum Target {
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    /// The `Retry-After` header, in seconds.
+    pub retry_after: Option<u64>,
 }
 
 impl Answer {
@@ -88,7 +90,7 @@ impl Front {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Answer {
-        let (status, bytes) = match &self.target {
+        let (status, retry_after, bytes) = match &self.target {
             Target::Router(router) => {
                 let mut req = axum::http::Request::builder().method(method).uri(path);
                 for (name, value) in headers {
@@ -100,10 +102,11 @@ impl Front {
                     .await
                     .expect("router answers");
                 let status = response.status().as_u16();
+                let retry_after = retry_after_of(response.headers());
                 let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
                     .await
                     .expect("body");
-                (status, bytes.to_vec())
+                (status, retry_after, bytes.to_vec())
             }
             Target::Http { client, base } => {
                 let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -113,7 +116,12 @@ impl Front {
                 }
                 let response = req.send().await.expect("HTTP request");
                 let status = response.status().as_u16();
-                (status, response.bytes().await.expect("body").to_vec())
+                let retry_after = retry_after_of(response.headers());
+                (
+                    status,
+                    retry_after,
+                    response.bytes().await.expect("body").to_vec(),
+                )
             }
         };
         let body = if bytes.is_empty() {
@@ -126,7 +134,11 @@ impl Front {
                 )
             })
         };
-        Answer { status, body }
+        Answer {
+            status,
+            body,
+            retry_after,
+        }
     }
 
     /// A frontend-API call as a browser on our origin makes it.
@@ -193,6 +205,13 @@ impl Front {
         )
         .await
     }
+}
+
+fn retry_after_of(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 /// Client information as a desktop browser with a platform authenticator sends it.
