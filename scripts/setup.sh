@@ -110,6 +110,15 @@ else
   apt_missing+=(chromium)
 fi
 
+# The sqlite3 command: end-to-end tests age a session's login in the app's database.
+sqlite_version="$(deb_version sqlite3 || true)"
+if [ -n "$sqlite_version" ] && have sqlite3; then
+  ok sqlite3 "$sqlite_version"
+else
+  installing sqlite3 "(Debian)"
+  apt_missing+=(sqlite3)
+fi
+
 pg_pkg=""
 for candidate in postgresql-15 postgresql; do
   v="$(deb_version "$candidate" || true)"

@@ -103,9 +103,10 @@ app_errors! {
     /// A passkey login the passkey service did not confirm (expired, replayed, wrong user).
     PasskeyRejected = 401, "passkey_rejected",
         "Signing in with this passkey did not work. Use your password instead.";
-    /// Sensitive actions (deleting a passkey) need a login within the re-authentication window.
+    /// Sensitive actions (adding or deleting a passkey outside the step after a login) need a
+    /// login, or a confirmation, within the re-authentication window.
     ReauthRequired = 403, "reauth_required",
-        "For your security, sign in again before deleting a passkey.";
+        "For your security, confirm it's you first.";
     ForeignOrigin = 403, "foreign_origin", "This request came from another site and was refused.";
     /// Over a rate limit; the message says how long to wait (and that passkeys still work).
     RateLimited(RetryAfter) = 429, "rate_limited", "{0}";

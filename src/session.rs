@@ -226,6 +226,20 @@ impl Sessions {
         self.store.clear_append_pending(&session.row.id_hash).await
     }
 
+    /// The person confirmed it is them (password or passkey, for this session's account):
+    /// sensitive actions are allowed again for the re-authentication window. False when the
+    /// session has ended meanwhile.
+    pub async fn reauthenticated(&self, session: &Session) -> Result<bool, StoreError> {
+        let done = self
+            .store
+            .set_authenticated_at(&session.row.id_hash, now())
+            .await?;
+        if done {
+            tracing::info!(account = %session.row.account_id, "re-authenticated");
+        }
+        Ok(done)
+    }
+
     /// Whether the login is recent enough for sensitive actions (e.g. deleting a passkey).
     pub fn is_recent_login(&self, session: &Session) -> bool {
         now() - session.row.authenticated_at < secs(self.settings.reauth_window)

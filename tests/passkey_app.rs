@@ -390,7 +390,151 @@ async fn continue_without_javascript_answers_the_password_step(db: Db) {
     assert!(page.contains("current-password"), "password field shown");
 }
 
+/// Makes every session's login an hour old (past the re-authentication window).
+async fn age_logins(app: &TestApp) {
+    sqlx::query("UPDATE sessions SET authenticated_at = authenticated_at - 3600")
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+}
+
+/// Right after a login the append step may add a passkey whatever the window; later,
+/// adding one (like deleting) needs a login, or a confirmation, within the window.
+async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
+    let app = TestApp::start(db).await;
+    // At the append step: an old login still may.
+    let fresh = app.sign_up(&unique_email(), PASSWORD).await;
+    age_logins(&app).await;
+    let (status, _, _) = app
+        .call_text("passkey_append_token", &[], Some(&fresh))
+        .await;
+    assert_eq!(status, 200, "the append step right after a login");
+
+    let (alice, bob) = (unique_email(), unique_email());
+    let mut alice_key = TestPasskey::for_origin(&app.origin);
+    let mut bob_key = TestPasskey::for_origin(&app.origin);
+    let cookie = sign_up_with_passkey(&app, &mut alice_key, &alice).await;
+    sign_up_with_passkey(&app, &mut bob_key, &bob).await;
+    let (status, _, _) = app
+        .call_text("passkey_append_token", &[], Some(&cookie))
+        .await;
+    assert_eq!(status, 200, "a recent login may");
+    let (_, needed, _) = app.call_text("reauth_needed", &[], Some(&cookie)).await;
+    assert_eq!(needed, "false");
+
+    age_logins(&app).await;
+    let (status, body, _) = app
+        .call_text("passkey_append_token", &[], Some(&cookie))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("reauth_required"), "{body}");
+    let (_, needed, _) = app.call_text("reauth_needed", &[], Some(&cookie)).await;
+    assert_eq!(needed, "true");
+
+    // Refused confirmations change nothing: a wrong password, garbage, another person's
+    // passkey login.
+    let (status, body, _) = app
+        .call_text(
+            "reauth_with_password",
+            &[("password", "nope")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _, _) = app
+        .call_text(
+            "reauth_with_passkey",
+            &[("signed_passkey_data", "x.y.z")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let bobs = passkey_login(&app, &mut bob_key, &bob).await;
+    let (status, _, _) = app
+        .call_text(
+            "reauth_with_passkey",
+            &[("signed_passkey_data", &bobs)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(
+        status, 401,
+        "another account's passkey login does not confirm this one"
+    );
+    let (status, _, _) = app
+        .call_text("passkey_append_token", &[], Some(&cookie))
+        .await;
+    assert_eq!(status, 403);
+
+    // Her own passkey, through a token for her own account.
+    let (status, token, _) = app
+        .call_text("reauth_passkey_token", &[], Some(&cookie))
+        .await;
+    assert_eq!(status, 200, "{token}");
+    let front = app.front();
+    let (process, _) = front.init("login", &client_info(None)).await;
+    let start = front
+        .post(
+            frontend::LOGIN_START,
+            Some(&process),
+            &json!({ "identifier": "", "source": "text-field", "loadedMs": 1,
+                    "loginConnectToken": token }),
+        )
+        .await
+        .body;
+    let options = start["assertionOptions"].as_str().expect("options");
+    let assertion = alice_key.login(options, &Tweak::default());
+    let finish = front
+        .post(
+            frontend::LOGIN_FINISH,
+            Some(&process),
+            &json!({ "assertionResponse": assertion, "isConditionalUI": false }),
+        )
+        .await;
+    let signed = finish.ok()["signedPasskeyData"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body, _) = app
+        .call_text(
+            "reauth_with_passkey",
+            &[("signed_passkey_data", &signed)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = app
+        .call_text("passkey_append_token", &[], Some(&cookie))
+        .await;
+    assert_eq!(status, 200, "confirmed with a passkey");
+    let (status, _, _) = app
+        .call_text("passkey_delete_token", &[], Some(&cookie))
+        .await;
+    assert_eq!(status, 200, "deleting too");
+
+    // And with the password.
+    age_logins(&app).await;
+    let (status, body, _) = app
+        .call_text(
+            "reauth_with_password",
+            &[("password", PASSWORD)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = app
+        .call_text("passkey_append_token", &[], Some(&cookie))
+        .await;
+    assert_eq!(status, 200, "confirmed with the password");
+    // Without a session there is nothing to confirm.
+    let (status, _, _) = app
+        .call_text("reauth_with_password", &[("password", PASSWORD)], None)
+        .await;
+    assert_eq!(status, 401);
+}
+
 on_both_databases!(
+    adding_a_passkey_later_needs_a_recent_login,
     passkey_login_makes_an_append_pending_session,
     forged_or_garbled_signed_data_never_makes_a_session,
     login_tokens_have_one_shape_for_known_and_unknown_emails,

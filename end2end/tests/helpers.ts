@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+
 import { test as base, expect, type Browser, type CDPSession, type Page } from '@playwright/test';
 
 // Helpers for the journey tests. They use only the accessible names of the UI contract
@@ -149,6 +151,19 @@ export function nextParam(page: Page): string | null {
 /** The alert (role="alert") whose text matches `text`. */
 export function alertWith(page: Page, text: RegExp) {
   return page.getByRole('alert').filter({ hasText: text });
+}
+
+/** Moves the logins of `email`'s sessions an hour into the past, beyond the
+ * re-authentication window, as if the person had been away (the test's clock cannot wait). */
+export function ageLogins(email: string) {
+  const db = usesProvider() ? '../target/e2e-oidc/app/data/latchkey.db' : '../target/e2e/data/latchkey.db';
+  const quoted = email.replace(/'/g, "''");
+  execFileSync('sqlite3', [
+    '-cmd',
+    '.timeout 5000',
+    db,
+    `UPDATE sessions SET authenticated_at = authenticated_at - 3600 WHERE account_id IN (SELECT id FROM accounts WHERE email = '${quoted}')`,
+  ]);
 }
 
 // ---------------------------------------------------------------- the identity provider

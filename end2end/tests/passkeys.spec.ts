@@ -1,6 +1,8 @@
 import type { Browser, Page } from '@playwright/test';
 
 import {
+  PASSWORD,
+  ageLogins,
   alertWith,
   createAccount,
   expect,
@@ -68,6 +70,52 @@ async function deletePasskeysElsewhere(browser: Browser, email: string) {
     await context.close();
   }
 }
+
+test.describe('confirming it is you', () => {
+  test('adding a passkey after a while asks to confirm with the password, then adds it', async ({
+    page,
+    authenticator,
+  }) => {
+    const email = uniqueEmail('stepup-add');
+    await signUp(page, email);
+    await skipAppend(page, '/dashboard');
+    ageLogins(email);
+
+    await page.goto('/passkeys');
+    await expect(page.getByText('You have no passkeys yet.')).toBeVisible();
+    await page.getByRole('button', { name: 'Create passkey' }).click();
+    await expect(page.getByRole('heading', { name: "Confirm it's you" })).toBeVisible();
+    // A wrong password is refused in place; the right one goes on with the creation.
+    await page.getByLabel('Password', { exact: true }).fill(`${PASSWORD}!`);
+    await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await expect(alertWith(page, /email or password is wrong/i)).toBeVisible();
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Passkey created.' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: "Confirm it's you" })).toBeHidden();
+    await expect(passkeyItems(page)).toHaveCount(1);
+    expect(await authenticator!.credentials()).toHaveLength(1);
+  });
+
+  test('deleting after a while asks to confirm with the passkey, then deletes', async ({ page }) => {
+    const email = uniqueEmail('stepup-delete');
+    await signUpWithPasskey(page, email);
+    ageLogins(email);
+
+    await page.goto('/passkeys');
+    const item = passkeyItems(page);
+    await expect(item).toHaveCount(1);
+    await item.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(page.getByRole('heading', { name: "Confirm it's you" })).toBeVisible();
+    const usePasskey = page.getByRole('button', { name: 'Use passkey' });
+    await expect(usePasskey).toBeEnabled();
+    await usePasskey.click();
+    // Confirmed: the deletion's own confirmation follows.
+    await page.getByRole('button', { name: 'Delete passkey' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Passkey deleted.' })).toBeVisible();
+    await expect(page.getByText('You have no passkeys yet.')).toBeVisible();
+  });
+});
 
 test.describe('creating and listing passkeys', () => {
   test('sign up → create passkey → dashboard → listed with its details', async ({

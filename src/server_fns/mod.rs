@@ -4,8 +4,10 @@
 //!
 //! - [`account`]: sign up, sign in, sign out, the session summary, the login page's facts;
 //! - [`append`]: the append step (the app's decision, leaving it);
-//! - [`passkeys`]: connect tokens for the session's own account, completing a passkey login.
+//! - [`passkeys`]: connect tokens for the session's own account, completing a passkey login;
+//! - [`reauth`]: confirming it is you before a sensitive action (step-up).
 
 pub mod account;
 pub mod append;
 pub mod passkeys;
+pub mod reauth;

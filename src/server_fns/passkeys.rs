@@ -9,13 +9,18 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// A `passkey-append` connect token for the signed-in user (the append step, and "Create
-/// passkey" on `/passkeys`).
+/// A `passkey-append` connect token for the signed-in user: at the append step right after
+/// a login, or (on `/passkeys`) within the re-authentication window, so a stolen session
+/// cookie cannot enrol the thief's passkey.
 #[server(prefix = "/api", endpoint = "passkey_append_token")]
 pub async fn passkey_append_token() -> Result<String, AppError> {
     use crate::connect::api::ConnectTokenType;
-    use crate::server::context::{require, Need};
+    use crate::server::context::{app, require, Need};
+    let app = app()?;
     let session = require(Need::SignedIn)?;
+    if !session.append_pending() && !app.sessions.is_recent_login(&session) {
+        return Err(AppError::ReauthRequired);
+    }
     token_for(&session, ConnectTokenType::PasskeyAppend).await
 }
 
@@ -90,7 +95,6 @@ pub async fn complete_passkey_login(
     signed_passkey_data: String,
     next: String,
 ) -> Result<String, AppError> {
-    use crate::connect::api::{ErrorType, VerificationResult};
     use crate::connect::backend_client::claimed_identifier;
     use crate::idp::Identity;
     use crate::server::context::{app, log_in};
@@ -98,19 +102,7 @@ pub async fn complete_passkey_login(
     let app = app()?;
     // Whom the data claims to be for (unverified); the verification below checks it.
     let identifier = claimed_identifier(&signed_passkey_data).ok_or(AppError::PasskeyRejected)?;
-    let result = app
-        .connect
-        .verify_signed_data(&signed_passkey_data, &identifier)
-        .await
-        .map_err(|err| match err.error_type() {
-            // Malformed data is the browser's problem, not an outage.
-            Some(ErrorType::ValidationError | ErrorType::InvalidJson) => AppError::PasskeyRejected,
-            _ => unavailable(err),
-        })?;
-    if result != VerificationResult::Success {
-        tracing::warn!(?result, "signed passkey data refused");
-        return Err(AppError::PasskeyRejected);
-    }
+    verify_for(&app, &signed_passkey_data, &identifier).await?;
     let account = app
         .store
         .find_account(&identifier)
@@ -128,8 +120,33 @@ pub async fn complete_passkey_login(
     log_in(&app, identity, AuthMethod::Passkey, &next).await
 }
 
+/// Has the passkey service verify signed passkey data, once, for `identifier` (the account
+/// the app expects).
 #[cfg(feature = "ssr")]
-async fn token_for(
+pub(super) async fn verify_for(
+    app: &crate::server::AppState,
+    signed_passkey_data: &str,
+    identifier: &str,
+) -> Result<(), AppError> {
+    use crate::connect::api::{ErrorType, VerificationResult};
+    let result = app
+        .connect
+        .verify_signed_data(signed_passkey_data, identifier)
+        .await
+        .map_err(|err| match err.error_type() {
+            // Malformed data is the browser's problem, not an outage.
+            Some(ErrorType::ValidationError | ErrorType::InvalidJson) => AppError::PasskeyRejected,
+            _ => unavailable(err),
+        })?;
+    if result != VerificationResult::Success {
+        tracing::warn!(?result, "signed passkey data refused");
+        return Err(AppError::PasskeyRejected);
+    }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+pub(super) async fn token_for(
     session: &crate::session::Session,
     token_type: crate::connect::api::ConnectTokenType,
 ) -> Result<String, AppError> {

@@ -86,6 +86,17 @@ impl Store {
         Ok(())
     }
 
+    /// The person proved it is them again: the login counts as new for the
+    /// re-authentication window. False when the session no longer exists.
+    pub async fn set_authenticated_at(&self, id_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET authenticated_at = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Marks the append step as passed; false when the session no longer exists.
     pub async fn clear_append_pending(&self, id_hash: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE sessions SET append_pending = 0 WHERE id_hash = $1")

@@ -4,3 +4,4 @@
 pub mod append;
 pub mod login;
 pub mod passkey_list;
+pub mod step_up;

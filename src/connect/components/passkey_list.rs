@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 
+use super::step_up::ConfirmItsYou;
 use crate::connect::api::PasskeyItem;
 use crate::connect::browser::environment::format_date;
 use crate::connect::hooks::{use_passkey_list, Listing, Notice, UsePasskeyListReturn};
-use crate::journey::with_next;
 use crate::routes::Page;
 
 #[component]
@@ -21,15 +21,6 @@ pub fn ConnectPasskeyList() -> impl IntoView {
                 }
                 Notice::Info(message) => {
                     view! { <p class="status" role="status">{message}</p> }.into_any()
-                }
-                Notice::Reauth(message) => {
-                    let href = with_next(Page::Login.path(), Some(Page::Passkeys.path()));
-                    view! {
-                        <p class="alert" role="alert">
-                            {message} " " <a href=href>"Sign in again"</a>
-                        </p>
-                    }
-                    .into_any()
                 }
             })
         }
@@ -54,10 +45,12 @@ pub fn ConnectPasskeyList() -> impl IntoView {
         }
     };
     let can_create = manager.can_create;
+    let step_up = manager.step_up.clone();
     let create = move |_| manager.create();
 
     view! {
         {notice}
+        <ConfirmItsYou step_up back=Page::Passkeys.path() />
         {list}
         <button type="button" class="primary" disabled=move || !can_create.get() on:click=create>
             "Create passkey"
@@ -122,8 +115,8 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
             .into_any()
         } else {
             let open = {
-                let (confirming, id) = (manager.confirming.clone(), id.clone());
-                move |_| confirming.set(Some(id.clone()))
+                let (manager, id) = (manager.clone(), id.clone());
+                move |_| manager.ask_delete(id.clone())
             };
             view! {
                 <button

@@ -9,6 +9,7 @@
 pub mod use_passkey_create;
 pub mod use_passkey_list;
 pub mod use_passkey_login;
+pub mod use_step_up;
 
 pub use use_passkey_create::{
     use_passkey_create, CreateOutcome, CreateState, UsePasskeyCreateOptions, UsePasskeyCreateReturn,
@@ -17,3 +18,4 @@ pub use use_passkey_list::{use_passkey_list, Listing, Notice, UsePasskeyListRetu
 pub use use_passkey_login::{
     use_passkey_login, Step, UsePasskeyLoginOptions, UsePasskeyLoginReturn,
 };
+pub use use_step_up::{use_step_up, UseStepUpReturn};

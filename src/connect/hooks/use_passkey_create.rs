@@ -16,7 +16,11 @@ use crate::connect::browser::environment::{
 };
 use crate::connect::browser::frontend_api::FrontendApi;
 use crate::connect::browser::webauthn::{self, WebAuthnError};
+use crate::error::AppError;
 use crate::server_fns::passkeys::passkey_append_token;
+
+/// The decline reason when the person must confirm it is them first.
+pub const REAUTH_REQUIRED: &str = "reauth-required";
 
 /// Where the ceremony stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +110,18 @@ impl UsePasskeyCreateReturn {
         let ceremony = self.ceremony.clone();
         spawn_local(async move { ceremony.prepare().await });
     }
+
+    /// Fetches fresh options and creates at once (after the person confirmed it is them: the
+    /// click that asked is long gone, and browsers other than Safari do not need one).
+    pub fn prepare_and_create(&self) {
+        let ceremony = self.ceremony.clone();
+        spawn_local(async move {
+            ceremony.prepare().await;
+            if ceremony.state.get_untracked() == CreateState::Ready {
+                ceremony.create();
+            }
+        });
+    }
 }
 
 /// Starts a frontend-API append process after hydration and prepares the first options.
@@ -172,6 +188,8 @@ impl Ceremony {
         self.state.set(CreateState::Checking);
         let token = match passkey_append_token().await {
             Ok(token) => token,
+            // Outside the step after a login, the login is too old: the page asks first.
+            Err(AppError::ReauthRequired) => return self.decline(REAUTH_REQUIRED),
             Err(err) => {
                 leptos::logging::warn!("no append token: {err}");
                 return self.decline("service-unavailable");

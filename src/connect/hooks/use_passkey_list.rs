@@ -2,8 +2,10 @@
 //!
 //! Each action uses its own connect token from the app (`passkey-list` per load,
 //! `passkey-append` per creation through [`use_passkey_create`], `passkey-delete` per
-//! deletion, the last only within the re-authentication window). After a deletion the
-//! browser's Signal API, where it exists, learns which passkeys the site still accepts.
+//! deletion). Creating and deleting need a login within the re-authentication window: when
+//! it has passed, [`use_step_up`] asks the person to confirm it is them, in place, and the
+//! action then goes on. After a deletion the browser's Signal API, where it exists, learns
+//! which passkeys the site still accepts.
 //!
 //! SSR: the listing stays [`Listing::Loading`] and nothing runs before hydration.
 
@@ -12,7 +14,9 @@ use leptos::task::spawn_local;
 
 use super::use_passkey_create::{
     use_passkey_create, CreateOutcome, CreateState, UsePasskeyCreateOptions,
+    UsePasskeyCreateReturn, REAUTH_REQUIRED,
 };
+use super::use_step_up::{use_step_up, UseStepUpReturn};
 use crate::connect::api::{ManageDeleteReq, ManageListReq, PasskeyItem};
 use crate::connect::browser::environment::{after_hydration, init_request, remember_client_handle};
 use crate::connect::browser::frontend_api::FrontendApi;
@@ -43,8 +47,6 @@ pub enum Listing {
 pub enum Notice {
     Error(String),
     Info(String),
-    /// The delete needs a fresh login.
-    Reauth(String),
 }
 
 /// What [`use_passkey_list`] gives the component.
@@ -58,21 +60,41 @@ pub struct UsePasskeyListReturn {
     pub confirming: ArcRwSignal<Option<String>>,
     /// "Create passkey" can be pressed.
     pub can_create: Signal<bool>,
+    /// "Confirm it's you", when an action needs it.
+    pub step_up: UseStepUpReturn,
     manager: Manager,
-    create: super::use_passkey_create::UsePasskeyCreateReturn,
+    create: UsePasskeyCreateReturn,
 }
 
 impl UsePasskeyListReturn {
-    /// "Create passkey" (the ceremony starts inside the click).
+    /// "Create passkey": inside the click when the options are ready and the login is
+    /// recent; else after the confirmation.
     pub fn create(&self) {
         self.manager.notice.set(None);
-        self.manager.busy.set(true);
-        self.create.create();
+        let create = self.create.clone();
+        let busy = self.manager.busy.clone();
+        let ready = create.state.get_untracked() == CreateState::Ready;
+        self.step_up.require(move || {
+            busy.set(true);
+            if ready {
+                create.create();
+            } else {
+                create.prepare_and_create();
+            }
+        });
+    }
+
+    /// "Delete": opens the deletion's confirmation (after confirming it is you, if needed).
+    pub fn ask_delete(&self, id: String) {
+        let confirming = self.confirming.clone();
+        self.manager.notice.set(None);
+        self.step_up
+            .require(move || confirming.set(Some(id.clone())));
     }
 
     /// "Delete passkey" in the confirmation of `id`.
     pub fn delete(&self, id: String) {
-        self.manager.delete(id);
+        self.manager.delete(id, self.step_up.clone());
     }
 }
 
@@ -87,9 +109,22 @@ pub fn use_passkey_list() -> UsePasskeyListReturn {
         webauthn_user_id: ArcStoredValue::new(String::new()),
         signal_api: ArcStoredValue::new(false),
     };
+    let step_up = use_step_up();
+    // The create hook, for the outcome handler that may have to retry after a confirmation.
+    let ceremony: ArcStoredValue<Option<UsePasskeyCreateReturn>> = ArcStoredValue::new(None);
     let on_outcome = {
-        let manager = manager.clone();
+        let (manager, step_up, ceremony) = (manager.clone(), step_up.clone(), ceremony.clone());
         move |outcome: CreateOutcome| {
+            // The window passed between the page's check and the click: ask, then go on.
+            if outcome == CreateOutcome::Declined(REAUTH_REQUIRED.into())
+                && manager.busy.get_untracked()
+            {
+                manager.busy.set(false);
+                if let Some(create) = ceremony.get_value() {
+                    step_up.expired(move || create.prepare_and_create());
+                }
+                return;
+            }
             let Some(notice) = notice_of(&outcome) else {
                 return;
             };
@@ -106,6 +141,7 @@ pub fn use_passkey_list() -> UsePasskeyListReturn {
             .force(true)
             .on_outcome(on_outcome),
     );
+    ceremony.set_value(Some(create.clone()));
     // After a passkey was made (or this device had one), get options for the next one.
     let again = create.clone();
     Effect::new(move |_| {
@@ -116,7 +152,14 @@ pub fn use_passkey_list() -> UsePasskeyListReturn {
     after_hydration(manager.clone().start());
     let can_create = {
         let (busy, state) = (manager.busy.clone(), create.state);
-        Signal::derive(move || !busy.get() && state.get() == CreateState::Ready)
+        Signal::derive(move || {
+            !busy.get()
+                && match state.get() {
+                    CreateState::Ready => true,
+                    CreateState::Declined(reason) => reason == REAUTH_REQUIRED,
+                    _ => false,
+                }
+        })
     };
     UsePasskeyListReturn {
         listing: manager.listing.clone().into(),
@@ -124,6 +167,7 @@ pub fn use_passkey_list() -> UsePasskeyListReturn {
         busy: manager.busy.clone().into(),
         confirming: manager.confirming.clone(),
         can_create,
+        step_up,
         manager,
         create,
     }
@@ -139,17 +183,6 @@ fn notice_of(outcome: &CreateOutcome) -> Option<Notice> {
         CreateOutcome::Failed | CreateOutcome::NotSaved => Notice::Error(MSG_CREATE_FAILED.into()),
         CreateOutcome::Declined(_) => return None,
     })
-}
-
-/// What the person reads when a delete token was refused.
-fn notice_of_refused_delete(err: &AppError) -> Notice {
-    match err {
-        AppError::ReauthRequired => Notice::Reauth(err.to_string()),
-        other => {
-            leptos::logging::warn!("no delete token: {other}");
-            Notice::Error(MSG_DELETE_FAILED.to_string())
-        }
-    }
 }
 
 /// The list's state, shared by its handlers and tasks (reference-counted: a task that
@@ -210,12 +243,21 @@ impl Manager {
             .set(Some(Notice::Error(MSG_UNAVAILABLE.to_string())));
     }
 
-    fn delete(&self, id: String) {
+    fn delete(&self, id: String, step_up: UseStepUpReturn) {
         self.notice.set(None);
         self.busy.set(true);
         let this = self.clone();
         spawn_local(async move {
-            let notice = this.delete_now(&id).await;
+            let notice = match this.delete_now(&id).await {
+                Some(notice) => notice,
+                // The window passed while the confirmation was open: ask, then delete.
+                None => {
+                    this.busy.set(false);
+                    let (again, asked) = (this.clone(), step_up.clone());
+                    step_up.expired(move || again.delete(id.clone(), asked.clone()));
+                    return;
+                }
+            };
             this.confirming.set(None);
             // The message appears with the list it describes.
             this.load().await;
@@ -225,22 +267,27 @@ impl Manager {
         });
     }
 
-    async fn delete_now(&self, id: &str) -> Notice {
+    /// The outcome in words; `None` when the person must confirm it is them first.
+    async fn delete_now(&self, id: &str) -> Option<Notice> {
         let token = match passkey_delete_token().await {
             Ok(token) => token,
-            Err(err) => return notice_of_refused_delete(&err),
+            Err(AppError::ReauthRequired) => return None,
+            Err(err) => {
+                leptos::logging::warn!("no delete token: {err}");
+                return Some(Notice::Error(MSG_DELETE_FAILED.to_string()));
+            }
         };
         let req = ManageDeleteReq {
             connect_token: token,
             credential_id: id.to_string(),
         };
-        match self.api.get_value().manage_delete(&req).await {
+        Some(match self.api.get_value().manage_delete(&req).await {
             Ok(_) => Notice::Info(MSG_DELETED.to_string()),
             Err(err) => {
                 leptos::logging::warn!("passkey delete failed: {err}");
                 Notice::Error(MSG_DELETE_FAILED.to_string())
             }
-        }
+        })
     }
 
     /// Tells the authenticator which of this user's passkeys the site still accepts, so a
@@ -289,17 +336,5 @@ mod tests {
             );
         }
         assert_eq!(notice_of(&CreateOutcome::Declined("x".into())), None);
-    }
-
-    #[test]
-    fn an_old_login_asks_to_sign_in_again_before_deleting() {
-        assert_eq!(
-            notice_of_refused_delete(&AppError::ReauthRequired),
-            Notice::Reauth(AppError::ReauthRequired.to_string())
-        );
-        assert_eq!(
-            notice_of_refused_delete(&AppError::Unavailable),
-            Notice::Error(MSG_DELETE_FAILED.into())
-        );
     }
 }
