@@ -46,15 +46,23 @@ pub fn ConnectPasskeyList() -> impl IntoView {
     };
     let can_create = manager.can_create;
     let step_up = manager.step_up.clone();
+    let asking = manager.step_up.asking;
     let create = move |_| manager.create();
 
     view! {
         {notice}
         <ConfirmItsYou step_up back=Page::Passkeys.path() />
         {list}
-        <button type="button" class="primary" disabled=move || !can_create.get() on:click=create>
-            "Create passkey"
-        </button>
+        <Show when=move || !asking.get()>
+            <button
+                type="button"
+                class="primary"
+                disabled=move || !can_create.get()
+                on:click=create.clone()
+            >
+                "Create passkey"
+            </button>
+        </Show>
     }
 }
 

@@ -95,14 +95,24 @@ fn Panel(
                         }
                     })
             }}
-            <button
-                type="button"
-                class="secondary passkey"
-                disabled=move || busy.get() || !passkey_ready.get()
-                on:click=use_passkey
-            >
-                "Use passkey"
-            </button>
+            // Only when this account has a passkey to ask for (options ready for the click).
+            {move || {
+                passkey_ready
+                    .get()
+                    .then(|| {
+                        let use_passkey = use_passkey.clone();
+                        view! {
+                            <button
+                                type="button"
+                                class="secondary passkey"
+                                disabled=move || busy.get()
+                                on:click=use_passkey
+                            >
+                                "Use passkey"
+                            </button>
+                        }
+                    })
+            }}
             {with_password}
             <button type="button" class="link" on:click=cancel>
                 "Cancel"

@@ -6,7 +6,8 @@
 //! SSR: the state stays [`CreateState::Checking`] and nothing runs; the browser starts the
 //! frontend-API process after hydration.
 
-use leptos::callback::{Callable, Callback};
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -56,6 +57,10 @@ pub enum CreateOutcome {
     NotSaved,
 }
 
+/// What the component does with an outcome. (A plain `Arc`, not a reactive callback: it may
+/// run after the element that started the attempt is gone.)
+pub type OnOutcome = Arc<dyn Fn(CreateOutcome) + Send + Sync>;
+
 /// Options of [`use_passkey_create`].
 #[derive(Clone)]
 pub struct UsePasskeyCreateOptions {
@@ -63,14 +68,14 @@ pub struct UsePasskeyCreateOptions {
     /// asked, on `/passkeys`). Default `false`: the service decides (the append step).
     pub force: bool,
     /// Called with every outcome, after the state has changed. Default: does nothing.
-    pub on_outcome: Callback<CreateOutcome>,
+    pub on_outcome: OnOutcome,
 }
 
 impl Default for UsePasskeyCreateOptions {
     fn default() -> Self {
         Self {
             force: false,
-            on_outcome: Callback::new(|_| {}),
+            on_outcome: Arc::new(|_| {}),
         }
     }
 }
@@ -85,7 +90,7 @@ impl UsePasskeyCreateOptions {
         mut self,
         on_outcome: impl Fn(CreateOutcome) + Send + Sync + 'static,
     ) -> Self {
-        self.on_outcome = Callback::new(on_outcome);
+        self.on_outcome = Arc::new(on_outcome);
         self
     }
 }
@@ -148,7 +153,7 @@ pub fn use_passkey_create(options: UsePasskeyCreateOptions) -> UsePasskeyCreateR
 #[derive(Clone)]
 struct Ceremony {
     force: bool,
-    on_outcome: Callback<CreateOutcome>,
+    on_outcome: OnOutcome,
     state: ArcRwSignal<CreateState>,
     after_hybrid: ArcRwSignal<bool>,
     /// Creation options for the next click (each is good for one attempt).
@@ -261,7 +266,7 @@ impl Ceremony {
         if !retry {
             self.state.set(CreateState::Done);
         }
-        self.on_outcome.run(outcome);
+        (self.on_outcome)(outcome);
         if retry {
             self.prepare().await;
         }
@@ -269,8 +274,7 @@ impl Ceremony {
 
     fn decline(&self, reason: &str) {
         self.state.set(CreateState::Declined(reason.to_string()));
-        self.on_outcome
-            .run(CreateOutcome::Declined(reason.to_string()));
+        (self.on_outcome)(CreateOutcome::Declined(reason.to_string()));
     }
 }
 

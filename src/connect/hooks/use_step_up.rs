@@ -10,7 +10,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use leptos::callback::{Callable, Callback};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -45,11 +44,10 @@ pub struct UseStepUpReturn {
 impl UseStepUpReturn {
     /// Runs `action` now if the login is recent enough, else asks first and runs it after.
     pub fn require(&self, action: impl Fn() + Send + Sync + 'static) {
-        let action = Callback::new(move |()| action());
         if self.inner.needed.get_untracked() {
-            self.inner.ask(action);
+            self.inner.ask(Arc::new(action));
         } else {
-            action.run(());
+            action();
         }
     }
 
@@ -57,7 +55,7 @@ impl UseStepUpReturn {
     /// run `action` after.
     pub fn expired(&self, action: impl Fn() + Send + Sync + 'static) {
         self.inner.needed.set(true);
-        self.inner.ask(Callback::new(move |()| action()));
+        self.inner.ask(Arc::new(action));
     }
 
     /// "Use passkey" (inside the click: the request starts there).
@@ -104,6 +102,8 @@ pub fn use_step_up() -> UseStepUpReturn {
     }
 }
 
+type Action = Arc<dyn Fn() + Send + Sync>;
+
 #[derive(Clone)]
 struct StepUp {
     /// The re-authentication window has passed.
@@ -113,8 +113,9 @@ struct StepUp {
     error: ArcRwSignal<Option<String>>,
     /// Passkey request options for this account, ready for the click.
     options: ArcRwSignal<Option<String>>,
-    /// What runs once the person is confirmed.
-    pending: Arc<Mutex<Option<Callback<()>>>>,
+    /// What runs once the person is confirmed. (A plain `Arc`, not a reactive callback: the
+    /// button that asked may be gone by then, and its reactive owner with it.)
+    pending: Arc<Mutex<Option<Action>>>,
     api: ArcStoredValue<FrontendApi>,
 }
 
@@ -126,7 +127,7 @@ impl StepUp {
         }
     }
 
-    fn ask(&self, action: Callback<()>) {
+    fn ask(&self, action: Action) {
         if let Ok(mut pending) = self.pending.lock() {
             *pending = Some(action);
         }
@@ -242,7 +243,7 @@ impl StepUp {
                 self.asking.set(false);
                 let action = self.pending.lock().ok().and_then(|mut p| p.take());
                 if let Some(action) = action {
-                    action.run(());
+                    action();
                 }
             }
             Err(message) => {
