@@ -14,6 +14,8 @@ pub mod routes;
 pub mod server_fns;
 
 #[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod cookies;

@@ -2,14 +2,23 @@
 //!
 //! `latchkey` serves the web app (with the passkey service mounted unless
 //! `LATCHKEY_CONNECT_URL` points at a separate one); `latchkey connect-service` serves the
-//! passkey service alone.
+//! passkey service alone; `latchkey account disable|enable EMAIL` changes an account of the
+//! builtin identity provider (see `latchkey::cli`).
 
 use std::process::ExitCode;
 
 use latchkey::config::Config;
 use latchkey::server;
 
-const USAGE: &str = "usage: latchkey [connect-service]";
+const USAGE: &str =
+    "usage: latchkey [connect-service | account disable EMAIL | account enable EMAIL]";
+
+/// What the command line asks for.
+enum Command {
+    App,
+    ConnectService,
+    SetAccountDisabled { email: String, disabled: bool },
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -21,14 +30,18 @@ async fn main() -> ExitCode {
         .init();
 
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let standalone = match args
+    let command = match args
         .iter()
         .map(String::as_str)
         .collect::<Vec<_>>()
         .as_slice()
     {
-        [] => false,
-        ["connect-service"] => true,
+        [] => Command::App,
+        ["connect-service"] => Command::ConnectService,
+        ["account", action @ ("disable" | "enable"), email] => Command::SetAccountDisabled {
+            email: email.to_string(),
+            disabled: *action == "disable",
+        },
         ["-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -46,12 +59,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = if standalone {
-        latchkey::connect::service::standalone::serve(config, server::shutdown_signal())
-            .await
-            .map_err(|err| err.to_string())
-    } else {
-        serve_app(config).await
+    let result = match command {
+        Command::App => serve_app(config).await,
+        Command::ConnectService => {
+            latchkey::connect::service::standalone::serve(config, server::shutdown_signal())
+                .await
+                .map_err(|err| err.to_string())
+        }
+        Command::SetAccountDisabled { email, disabled } => {
+            match latchkey::cli::set_account_disabled(&config, &email, disabled).await {
+                Ok(message) => {
+                    println!("{message}");
+                    Ok(())
+                }
+                Err(err) => Err(err.to_string()),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -58,42 +58,64 @@ async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str
     cookie
 }
 
-/// Identifier-first passkey login through the frontend API; returns the signed data.
-async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -> String {
+/// A `passkey-login` connect token for `email`, as ConnectLogin gets it.
+async fn login_token(app: &TestApp, email: &str) -> String {
     let (status, token, _) = app
         .call_text("passkey_login_token", &[("email", email)], None)
         .await;
     assert_eq!(status, 200, "login token: {token}");
+    token
+}
+
+/// A login process at the passkey service, and login start with `token` (`identifier` is
+/// what the person typed): the frontend client, the process id and the answer.
+async fn start_login(app: &TestApp, identifier: &str, token: &str) -> (Front, String, Answer) {
     let front = app.front();
     let (process, _) = front.init("login", &client_info(None)).await;
     let start = front
         .post(
             frontend::LOGIN_START,
             Some(&process),
-            &json!({ "identifier": email, "source": "text-field", "loadedMs": 1,
+            &json!({ "identifier": identifier, "source": "text-field", "loadedMs": 1,
                     "loginConnectToken": token }),
         )
-        .await
-        .body;
-    let options = start["assertionOptions"].as_str().expect("options");
-    assert!(!options.is_empty(), "fell back: {start}");
-    let assertion = auth.login(options, &Tweak::default());
-    let Answer {
-        status,
-        body: finish,
-        ..
-    } = front
+        .await;
+    (front, process, start)
+}
+
+/// Login finish with `assertion` in `process`.
+async fn finish_login(front: &Front, process: &str, assertion: &str) -> Answer {
+    front
         .post(
             frontend::LOGIN_FINISH,
-            Some(&process),
+            Some(process),
             &json!({ "assertionResponse": assertion, "isConditionalUI": false }),
         )
-        .await;
-    assert_eq!(status, 200, "{finish}");
-    finish["signedPasskeyData"]
+        .await
+}
+
+/// Signs the options of a login start with `auth`, finishes, and returns the signed data.
+async fn sign_and_finish(
+    auth: &mut TestPasskey,
+    front: &Front,
+    process: &str,
+    start: &Answer,
+) -> String {
+    let options = start.ok()["assertionOptions"].as_str().expect("options");
+    assert!(!options.is_empty(), "fell back: {start:?}");
+    let assertion = auth.login(options, &Tweak::default());
+    let finish = finish_login(front, process, &assertion).await;
+    finish.ok()["signedPasskeyData"]
         .as_str()
         .expect("signed data")
         .to_string()
+}
+
+/// Identifier-first passkey login through the frontend API; returns the signed data.
+async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -> String {
+    let token = login_token(app, email).await;
+    let (front, process, start) = start_login(app, email, &token).await;
+    sign_and_finish(auth, &front, &process, &start).await
 }
 
 async fn passkey_login_makes_an_append_pending_session(db: Db) {
@@ -194,21 +216,16 @@ async fn login_tokens_have_one_shape_for_known_and_unknown_emails(db: Db) {
     assert_eq!(known_token.len(), unknown_token.len());
 
     // And the service then answers both the same way: no passkey, fall back.
-    let front = app.front();
     for token in [known_token, unknown_token] {
-        let (process, _) = front.init("login", &client_info(None)).await;
-        let Answer {
-            status,
-            body: start,
-            ..
-        } = front
-            .post(
-                frontend::LOGIN_START,
-                Some(&process),
-                &json!({ "identifier": "x@example.com", "source": "text-field", "loadedMs": 1,
-                         "loginConnectToken": token }),
-            )
-            .await;
+        let (
+            _,
+            _,
+            Answer {
+                status,
+                body: start,
+                ..
+            },
+        ) = start_login(&app, "x@example.com", &token).await;
         assert_eq!(status, 200);
         assert_eq!(start["assertionOptions"], "");
         assert_eq!(
@@ -471,30 +488,8 @@ async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
         .call_text("reauth_passkey_token", &[], Some(&cookie))
         .await;
     assert_eq!(status, 200, "{token}");
-    let front = app.front();
-    let (process, _) = front.init("login", &client_info(None)).await;
-    let start = front
-        .post(
-            frontend::LOGIN_START,
-            Some(&process),
-            &json!({ "identifier": "", "source": "text-field", "loadedMs": 1,
-                    "loginConnectToken": token }),
-        )
-        .await
-        .body;
-    let options = start["assertionOptions"].as_str().expect("options");
-    let assertion = alice_key.login(options, &Tweak::default());
-    let finish = front
-        .post(
-            frontend::LOGIN_FINISH,
-            Some(&process),
-            &json!({ "assertionResponse": assertion, "isConditionalUI": false }),
-        )
-        .await;
-    let signed = finish.ok()["signedPasskeyData"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (front, process, start) = start_login(&app, "", &token).await;
+    let signed = sign_and_finish(&mut alice_key, &front, &process, &start).await;
     let (status, body, _) = app
         .call_text(
             "reauth_with_passkey",
@@ -533,7 +528,153 @@ async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
     assert_eq!(status, 401);
 }
 
+/// The builtin IdP's account state wins: a disabled account's password and passkey sign
+/// nobody in (with the generic answers), its sessions end at once, and enabling it restores
+/// both.
+async fn a_disabled_account_signs_nobody_in(db: Db) {
+    let app = TestApp::start(db).await;
+    let (email, other) = (unique_email(), unique_email());
+    let mut key = TestPasskey::for_origin(&app.origin);
+    let cookie = sign_up_with_passkey(&app, &mut key, &email).await;
+    app.sign_up(&other, PASSWORD).await;
+    let config = &app.state.config;
+
+    let said = latchkey::cli::set_account_disabled(config, &email, true)
+        .await
+        .unwrap();
+    assert_eq!(said, format!("disabled {email}; ended 1 session(s)"));
+    let res = app.get("/dashboard", Some(&cookie)).await;
+    assert_eq!(location(&res).as_deref(), Some("/login?next=/dashboard"));
+
+    // The right password gets exactly what a wrong one gets.
+    let disabled = app.sign_in(&email, PASSWORD).await;
+    let wrong = app.sign_in(&other, "not the password").await;
+    assert_eq!(
+        (disabled.status().as_u16(), wrong.status().as_u16()),
+        (401, 401)
+    );
+    assert!(session_cookie(&disabled).is_none());
+    assert_eq!(disabled.text().await.unwrap(), wrong.text().await.unwrap());
+
+    // The passkey still verifies at the passkey service, but makes no session.
+    let signed = passkey_login(&app, &mut key, &email).await;
+    let (status, body, headers) = app
+        .call_text(
+            "complete_passkey_login",
+            &[("signed_passkey_data", &signed), ("next", "")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("passkey_rejected"), "{body}");
+    assert!(new_session_cookie(&headers).is_none());
+
+    assert_eq!(
+        latchkey::cli::set_account_disabled(config, &email, false)
+            .await
+            .unwrap(),
+        format!("enabled {email}")
+    );
+    assert_eq!(app.sign_in(&email, PASSWORD).await.status(), 200);
+    let signed = passkey_login(&app, &mut key, &email).await;
+    let (status, _, _) = app
+        .call_text(
+            "complete_passkey_login",
+            &[("signed_passkey_data", &signed), ("next", "")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let unknown = latchkey::cli::set_account_disabled(config, "nobody@example.com", true).await;
+    assert_eq!(
+        unknown.unwrap_err().to_string(),
+        "no account with the email nobody@example.com"
+    );
+}
+
+/// The keys of a JSON value, recursively, with every leaf replaced by its kind: what an
+/// observer can compare between two answers besides their random values.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        Value::String(_) => json!("string"),
+        Value::Number(_) => json!("number"),
+        Value::Bool(_) => json!("bool"),
+        Value::Null => Value::Null,
+    }
+}
+
+/// Login start's answer (and its options, parsed) for `email`.
+async fn login_start_for(app: &TestApp, email: &str) -> (Value, Value) {
+    let token = login_token(app, email).await;
+    let (_, _, start) = start_login(app, email, &token).await;
+    let body = start.ok().clone();
+    let options = serde_json::from_str(body["assertionOptions"].as_str().unwrap_or_default())
+        .unwrap_or(Value::Null);
+    (body, options)
+}
+
+/// Strict enumeration protection: an account with a passkey, an account without, and an
+/// email nobody has get answers of one shape; the decoys are stable per email and no answer
+/// to them signs anyone in.
+async fn strict_enumeration_answers_every_email_alike(db: Db) {
+    let app = TestApp::start_with(db, &[("LATCHKEY_ENUMERATION_PROTECTION", "strict")]).await;
+    let (alice, bob, nobody) = (unique_email(), unique_email(), unique_email());
+    let mut key = TestPasskey::for_origin(&app.origin);
+    sign_up_with_passkey(&app, &mut key, &alice).await;
+    app.sign_up(&bob, PASSWORD).await;
+
+    let (alice_body, alice_options) = login_start_for(&app, &alice).await;
+    for email in [&bob, &nobody] {
+        let (body, options) = login_start_for(&app, email).await;
+        assert_eq!(shape(&body), shape(&alice_body), "{body}");
+        let listed = options["publicKey"]["allowCredentials"].as_array().unwrap();
+        assert!(!listed.is_empty(), "{options}");
+        for decoy in listed {
+            assert_eq!(
+                shape(decoy),
+                shape(&alice_options["publicKey"]["allowCredentials"][0])
+            );
+        }
+        let keys = |v: &Value| {
+            v["publicKey"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&options), keys(&alice_options));
+        // Asked again: the same decoys, a new challenge.
+        let (_, again) = login_start_for(&app, email).await;
+        assert_eq!(
+            again["publicKey"]["allowCredentials"],
+            options["publicKey"]["allowCredentials"]
+        );
+        assert_ne!(
+            again["publicKey"]["challenge"],
+            options["publicKey"]["challenge"]
+        );
+    }
+    // Someone answers Bob's decoy challenge with Alice's real passkey: refused.
+    let token = login_token(&app, &bob).await;
+    let (front, process, start) = start_login(&app, &bob, &token).await;
+    // (Her authenticator signs the decoy challenge with her own credential.)
+    let mut decoy: Value =
+        serde_json::from_str(start.ok()["assertionOptions"].as_str().unwrap()).unwrap();
+    decoy["publicKey"]["allowCredentials"] = json!([]);
+    let assertion = key.login(&decoy.to_string(), &Tweak::default());
+    let finish = finish_login(&front, &process, &assertion).await;
+    assert_ne!(finish.status, 200, "{finish:?}");
+    assert!(finish.body.get("signedPasskeyData").is_none());
+}
+
 on_both_databases!(
+    a_disabled_account_signs_nobody_in,
+    strict_enumeration_answers_every_email_alike,
     adding_a_passkey_later_needs_a_recent_login,
     passkey_login_makes_an_append_pending_session,
     forged_or_garbled_signed_data_never_makes_a_session,

@@ -138,6 +138,18 @@ export function recordNavigations(page: Page): string[] {
   return visited;
 }
 
+/** Leaves the append step with `leave` (a click) and expects the dashboard of `email`
+ * reached by exactly one navigation, and kept on a full reload (the server agrees the step
+ * is over). */
+export async function expectAppendLeftOnce(page: Page, email: string, leave: () => Promise<void>) {
+  const visited = recordNavigations(page);
+  await leave();
+  await expectDashboard(page, email);
+  await page.reload();
+  await expectDashboard(page, email);
+  expect(visited).toEqual(['/dashboard', '/dashboard']);
+}
+
 /** Matches an absolute URL whose path is exactly `path` (any query string or hash). */
 export function pathIs(path: string): RegExp {
   return new RegExp(`^https?://[^/]+${escapeRegExp(path)}(?:[?#].*)?$`);

@@ -6,10 +6,10 @@ import {
   alertWith,
   createAccount,
   expect,
+  expectAppendLeftOnce,
   expectDashboard,
   nextParam,
   pathIs,
-  recordNavigations,
   signIn,
   signOut,
   signUp,
@@ -166,12 +166,7 @@ test.describe('creating and listing passkeys', () => {
     const email = uniqueEmail('created-once');
     await signUp(page, email);
     await expect(page).toHaveURL(pathIs('/append'));
-    const visited = recordNavigations(page);
-    await createPasskeyAtAppend(page);
-    await expectDashboard(page, email);
-    await page.reload();
-    await expectDashboard(page, email);
-    expect(visited).toEqual(['/dashboard', '/dashboard']);
+    await expectAppendLeftOnce(page, email, () => createPasskeyAtAppend(page));
   });
 
   test('a second passkey on the same authenticator gets a clear message', async ({

@@ -206,6 +206,8 @@ settings! {
         "the frontend API's base URL as browsers reach it";
     CONNECT_SERVICE_ADDR = "connect-service-addr", Text(Value("127.0.0.1:3100")),
         "where `latchkey connect-service` listens";
+    ENUMERATION_PROTECTION = "enumeration-protection", Text(Value("usability")),
+        "`usability`, or `strict`: every email gets passkey options of one shape (decoys)";
     // ---- secrets (environment or file only)
     SESSION_SECRET = "session-secret", Secret { file_only: false, generated: true },
         "keys the hash under which session ids are stored (at least 32 characters)";

@@ -88,6 +88,20 @@ pub struct ConnectServiceSettings {
     pub frontend_url: Url,
     /// Where `latchkey connect-service` listens.
     pub service_addr: SocketAddr,
+    /// How login start answers an identifier without passkeys.
+    pub enumeration_protection: EnumerationProtection,
+}
+
+/// How much login start may tell about an account (`enumeration-protection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnumerationProtection {
+    /// An identifier without passkeys gets "no passkey" at once and goes to the password
+    /// (the person sees no prompt that cannot succeed); accounts with passkeys are told apart.
+    Usability,
+    /// Every identifier gets request options of the same shape, with decoy credential ids
+    /// where there are no passkeys; a person without passkeys goes to the password after
+    /// the browser finds none.
+    Strict,
 }
 
 /// Abuse protection: who the client is, how fast it may go, how much the server takes on.
@@ -249,6 +263,16 @@ fn connect_service_settings(
         process_lifetime: minutes(source.number(&CONNECT_PROCESS_LIFETIME_MINUTES)?),
         frontend_url,
         service_addr: addr(source, &CONNECT_SERVICE_ADDR)?,
+        enumeration_protection: match source.text(&ENUMERATION_PROTECTION).as_str() {
+            "usability" => EnumerationProtection::Usability,
+            "strict" => EnumerationProtection::Strict,
+            other => {
+                return Err(ConfigError::new(
+                    ENUMERATION_PROTECTION.key,
+                    format!("{other:?} is not a mode; use usability or strict"),
+                ))
+            }
+        },
     })
 }
 

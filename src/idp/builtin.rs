@@ -76,6 +76,13 @@ fn verify_password(password: &str, hash: &PasswordHash) -> bool {
     }
 }
 
+/// A user row of the builtin IdP.
+struct BuiltinUser {
+    id: String,
+    hash: PasswordHash,
+    disabled: bool,
+}
+
 impl BuiltinIdp {
     pub fn new(store: Store) -> Result<Self, IdpError> {
         let dummy_hash = hash_password(&crate::random::token(16))?;
@@ -110,18 +117,52 @@ impl BuiltinIdp {
             .map_err(|err| IdpError::Internal(format!("hashing task failed: {err}")))
     }
 
-    async fn find_user(&self, email: &str) -> Result<Option<(String, PasswordHash)>, IdpError> {
-        let row = sqlx::query("SELECT id, password_hash FROM builtin_idp_users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(self.store.pool())
-            .await
-            .map_err(StoreError::from)?;
+    async fn find_user(&self, email: &str) -> Result<Option<BuiltinUser>, IdpError> {
+        let row = sqlx::query(
+            "SELECT id, password_hash, disabled_at FROM builtin_idp_users WHERE email = $1",
+        )
+        .bind(email)
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(StoreError::from)?;
         row.map(|row| {
-            let id: String = row.try_get("id").map_err(StoreError::from)?;
-            let hash: String = row.try_get("password_hash").map_err(StoreError::from)?;
-            Ok((id, PasswordHash(hash)))
+            Ok(BuiltinUser {
+                id: row.try_get("id").map_err(StoreError::from)?,
+                hash: PasswordHash(row.try_get("password_hash").map_err(StoreError::from)?),
+                disabled: row
+                    .try_get::<Option<i64>, _>("disabled_at")
+                    .map_err(StoreError::from)?
+                    .is_some(),
+            })
         })
         .transpose()
+    }
+
+    /// Disables (or enables) the account of `email`: while disabled, neither its password
+    /// nor its passkeys sign anyone in. Returns its subject, or `None` for an unknown email.
+    /// Ending its sessions is the caller's part (it knows the app's accounts).
+    pub async fn set_disabled(
+        &self,
+        email: &str,
+        disabled: bool,
+    ) -> Result<Option<String>, IdpError> {
+        let email = normalize_email(email)?;
+        let row = sqlx::query(
+            "UPDATE builtin_idp_users SET disabled_at = $2 WHERE email = $1 RETURNING id",
+        )
+        .bind(&email)
+        .bind(disabled.then(now))
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(StoreError::from)?;
+        let subject = row
+            .map(|row| row.try_get::<String, _>("id"))
+            .transpose()
+            .map_err(StoreError::from)?;
+        if let Some(subject) = &subject {
+            tracing::info!(%subject, disabled, "builtin account state changed");
+        }
+        Ok(subject)
     }
 }
 
@@ -194,14 +235,16 @@ impl IdentityProvider for BuiltinIdp {
         } else {
             self.find_user(&email).await?
         };
-        let (subject, hash, known) = match user {
-            Some((id, hash)) => (id, hash, true),
+        // A disabled account costs the same verification and gets the same answer as a
+        // wrong password: nothing tells the two apart.
+        let (subject, hash, usable) = match user {
+            Some(user) => (user.id, user.hash, !user.disabled),
             None => (String::new(), self.dummy_hash.clone(), false),
         };
         let matches = self
             .on_hashing_pool(move || !password.is_empty() && verify_password(&password, &hash))
             .await?;
-        if known && matches {
+        if usable && matches {
             Ok(Identity {
                 issuer: ISSUER.into(),
                 subject,
@@ -210,6 +253,22 @@ impl IdentityProvider for BuiltinIdp {
         } else {
             Err(IdpError::InvalidCredentials)
         }
+    }
+
+    async fn is_active(&self, identity: &Identity) -> Result<bool, IdpError> {
+        let row = sqlx::query("SELECT disabled_at FROM builtin_idp_users WHERE id = $1")
+            .bind(&identity.subject)
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(StoreError::from)?;
+        // A user deleted from the IdP is not active either.
+        Ok(match row {
+            Some(row) => row
+                .try_get::<Option<i64>, _>("disabled_at")
+                .map_err(StoreError::from)?
+                .is_none(),
+            None => false,
+        })
     }
 }
 

@@ -162,6 +162,12 @@ pub trait IdentityProvider: Send + Sync {
         })
     }
 
+    /// Whether the IdP still lets this person in (not disabled, not deleted). Asked before a
+    /// passkey login becomes a session: the IdP's account state wins over the passkey.
+    async fn is_active(&self, _identity: &Identity) -> Result<bool, IdpError> {
+        Ok(true)
+    }
+
     /// Where the browser goes after sign-out to end its session at the provider too (given
     /// the ID token the session kept), if the provider offers that.
     fn logout_url(&self, _id_token: Option<&str>) -> Option<String> {

@@ -48,9 +48,9 @@ pub async fn passkey_delete_token() -> Result<String, AppError> {
 
 /// A `passkey-login` connect token for whoever signs in with `email`.
 ///
-/// No account enumeration: an email without an account gets a token for a
-/// fresh random identifier, so the answer has the same shape and the passkey service then
-/// answers "no passkey" exactly as for an account without passkeys.
+/// No account enumeration: an email without an account gets a token for a stand-in
+/// identifier, so the answer has the same shape and the passkey service then answers exactly
+/// as for an account without passkeys ("no passkey", or decoys in strict mode).
 #[server(prefix = "/api", endpoint = "passkey_login_token")]
 pub async fn passkey_login_token(email: String) -> Result<String, AppError> {
     use crate::connect::api::ConnectTokenType;
@@ -75,7 +75,7 @@ pub async fn passkey_login_token(email: String) -> Result<String, AppError> {
         .map_err(|err| AppError::internal("finding the account", err))?;
     let identifier = match account {
         Some(account) => account.id,
-        None => crate::random::id("acc"),
+        None => stand_in_identifier(&app.config.secrets.session_secret, &email),
     };
     connect_token_secret(
         app.connect.as_ref(),
@@ -117,6 +117,11 @@ pub async fn complete_passkey_login(
         subject: account.subject,
         email: account.email,
     };
+    // The IdP's account state wins: a disabled person's passkey signs nobody in.
+    if !app.idp.is_active(&identity).await? {
+        tracing::warn!(account = %account.id, "passkey login for an account the IdP disabled");
+        return Err(AppError::PasskeyRejected);
+    }
     log_in(&app, identity, AuthMethod::Passkey, &next).await
 }
 
@@ -143,6 +148,23 @@ pub(super) async fn verify_for(
         return Err(AppError::PasskeyRejected);
     }
     Ok(())
+}
+
+/// The identifier an email without an account is given: derived from a server secret, so
+/// repeated queries for one email agree (in strict enumeration protection the service's
+/// decoys follow from it), and shaped like a real account id (`acc_` and 16 bytes).
+#[cfg(feature = "ssr")]
+fn stand_in_identifier(secret: &crate::config::Secret, email: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    // HMAC accepts keys of any length; this cannot fail.
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.expose().as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(b"account without passkeys\0");
+    mac.update(email.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    format!("acc_{}", URL_SAFE_NO_PAD.encode(&digest[..16]))
 }
 
 #[cfg(feature = "ssr")]

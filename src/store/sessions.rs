@@ -106,6 +106,24 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Ends every session of the accounts of one IdP subject (the IdP disabled or logged
+    /// out that person); how many ended.
+    pub async fn delete_sessions_of_subject(
+        &self,
+        idp: &str,
+        subject: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE account_id IN
+             (SELECT id FROM accounts WHERE idp = $1 AND subject = $2)",
+        )
+        .bind(idp)
+        .bind(subject)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)

@@ -109,13 +109,24 @@ impl TestApp {
         form: &[(&str, &str)],
         cookie: Option<&str>,
     ) -> reqwest::Response {
+        let cookie = cookie.map(|cookie| ("cookie", cookie));
+        self.call_with(endpoint, form, cookie.as_slice()).await
+    }
+
+    /// [`TestApp::call`] with extra request headers (a cookie, `X-Forwarded-For`, …).
+    pub async fn call_with(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut req = Self::client()
             .post(format!("{}/api/{endpoint}", self.base))
             .header("origin", &self.origin)
             .header("accept", "application/json")
             .form(form);
-        if let Some(cookie) = cookie {
-            req = req.header("cookie", cookie);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         req.send().await.expect("POST")
     }

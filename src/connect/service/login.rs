@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{
     AuthenticationResult, DiscoverableAuthentication, PasskeyAuthentication, PublicKeyCredential,
     WebauthnError,
@@ -17,10 +18,12 @@ use super::processes::ProcessRow;
 use super::signed_data::LoginProof;
 use super::users::UserRow;
 use super::{ConnectError, ConnectService};
+use crate::config::EnumerationProtection;
 use crate::connect::api::{
     ConnectTokenType, FallbackError, FallbackOperationError, InitReq, LoginFinishReq,
     LoginFinishRsp, LoginInitRsp, LoginStartReq, LoginStartRsp, PasskeyOperation,
 };
+use webauthn_rs_core::proto::{AllowCredentials, AuthenticatorTransport};
 
 /// Fallback codes of login start (`fallbackOperationError.error.code`).
 pub const FALLBACK_ROLLOUT_DENIED: &str = "rollout_denied";
@@ -183,6 +186,9 @@ impl ConnectService {
             None => Vec::new(),
         };
         let (Some(user), false) = (user, credentials.is_empty()) else {
+            if self.settings().enumeration_protection == EnumerationProtection::Strict {
+                return self.start_decoy(&process, &identifier).await;
+            }
             return Ok(start_fallback(
                 typed,
                 FALLBACK_NO_PASSKEY,
@@ -211,6 +217,69 @@ impl ConnectService {
         let is_cda =
             !created_here && last.is_some_and(|last| last.user_id == user.id && last.cross_device);
         Ok(start_options(options_json(&options)?, is_cda))
+    }
+
+    /// Strict enumeration protection, for an identifier without passkeys: options of the
+    /// same shape as a real login's, listing decoy credential ids that webauthn-rs derives
+    /// from a server secret and the identifier (so repeated queries agree, with a realistic
+    /// count and length). No authenticator holds them: the browser finds none and the person
+    /// goes on to the password. The challenge is bound to no user, so no answer to it can
+    /// succeed.
+    async fn start_decoy(
+        &self,
+        process: &ProcessRow,
+        identifier: &str,
+    ) -> Result<LoginStartRsp, ConnectError> {
+        let (mut options, state) = self
+            .webauthn()
+            .start_discoverable_authentication()
+            .map_err(|err| ConnectError::internal("starting a decoy login", err))?;
+        // As `start_passkey_authentication` writes them: modal, no extensions, and the
+        // credentials listed with the transports synced passkeys report.
+        options.mediation = None;
+        options.public_key.extensions = None;
+        options.public_key.allow_credentials = self
+            .decoy_credential_ids(identifier)?
+            .into_iter()
+            .map(|id| AllowCredentials {
+                type_: "public-key".to_string(),
+                id,
+                transports: Some(vec![
+                    AuthenticatorTransport::Internal,
+                    AuthenticatorTransport::Hybrid,
+                ]),
+            })
+            .collect();
+        self.put_challenge(
+            &process.id_hash,
+            Slot::Login,
+            Ceremony::Authentication,
+            Some(""),
+            &state,
+        )
+        .await?;
+        Ok(start_options(options_json(&options)?, false))
+    }
+
+    /// At least one decoy id for `identifier` (webauthn-rs sometimes draws none, like an
+    /// account without passkeys; that answer would differ in shape here).
+    fn decoy_credential_ids(&self, identifier: &str) -> Result<Vec<Vec<u8>>, ConnectError> {
+        use webauthn_rs::fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator};
+        let key = Sha256::new()
+            .chain_update(b"latchkey decoy credential ids\0")
+            .chain_update(self.config().api_secret.expose().as_bytes())
+            .finalize();
+        let generator = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(&key)
+            .map_err(|err| ConnectError::internal("decoy credential ids", err))?;
+        for round in 0u8..8 {
+            let ids = generator
+                .generate(&[identifier.as_bytes(), &[0, round]].concat())
+                .map_err(|err| ConnectError::internal("decoy credential ids", err))?;
+            if !ids.is_empty() {
+                return Ok(ids.into_iter().map(|id| id.to_vec()).collect());
+            }
+        }
+        Ok(vec![key.to_vec()])
     }
 
     /// Identifier-less login ("Sign in with a passkey"): a modal request for any discoverable
