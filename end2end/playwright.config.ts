@@ -130,6 +130,8 @@ export default defineConfig({
         OIDC_CLIENT_SECRET: IDP_CLIENT_SECRET,
         OIDC_REDIRECT_URIS: `${OIDC_BASE_URL}/auth/callback`,
         OIDC_POST_LOGOUT_REDIRECT_URIS: `${OIDC_BASE_URL}/login`,
+        // 127.0.0.1, not localhost: Node's fetch tries ::1 first, where the app is not listening.
+        OIDC_BACKCHANNEL_LOGOUT_URI: `http://127.0.0.1:${new URL(OIDC_BASE_URL).port}/auth/backchannel-logout`,
       },
     },
     {

@@ -96,6 +96,8 @@ impl Page {
 pub enum Endpoint {
     /// Where an OpenID provider sends the browser back after login (register it there).
     OidcCallback,
+    /// Where an OpenID provider posts its back-channel logout tokens (register it there).
+    BackchannelLogout,
     /// "The process answers."
     Health,
     /// The browser bundle (wasm, JS, CSS) under this prefix.
@@ -107,6 +109,7 @@ impl Endpoint {
     pub const fn path(self) -> &'static str {
         match self {
             Self::OidcCallback => "/auth/callback",
+            Self::BackchannelLogout => "/auth/backchannel-logout",
             Self::Health => "/healthz",
             Self::Assets => "/pkg/",
             Self::Favicon => "/favicon.svg",

@@ -140,18 +140,19 @@ impl Sessions {
         method: AuthMethod,
         replaces: Option<&Session>,
     ) -> Result<(Session, HeaderValue), StoreError> {
-        self.start_with_id_token(account_id, email, method, None, replaces)
+        self.start_with_provider(account_id, email, method, None, replaces)
             .await
     }
 
-    /// [`Sessions::start`] for an OpenID Connect login, keeping the provider's ID token for
-    /// the logout at the provider.
-    pub async fn start_with_id_token(
+    /// [`Sessions::start`] for a login at an OpenID provider, keeping what the provider said
+    /// about its own session: the ID token (for the logout there) and its `sid` (for a
+    /// back-channel logout that names it).
+    pub async fn start_with_provider(
         &self,
         account_id: &str,
         email: &str,
         method: AuthMethod,
-        id_token: Option<&str>,
+        provider: Option<&crate::idp::ProviderSession>,
         replaces: Option<&Session>,
     ) -> Result<(Session, HeaderValue), StoreError> {
         if let Some(old) = replaces {
@@ -170,7 +171,8 @@ impl Sessions {
             authenticated_at: now,
             last_seen_at: now,
             expires_at: now + secs(self.settings.absolute_timeout),
-            idp_id_token: id_token.map(Secret::new),
+            idp_id_token: provider.map(|p| p.id_token.clone()),
+            idp_sid: provider.and_then(|p| p.sid.clone()),
         };
         self.store.insert_session(&row).await?;
         tracing::info!(account = %account_id, method = method.as_ref(), "session started");

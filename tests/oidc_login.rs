@@ -723,7 +723,147 @@ async fn an_expired_pending_login_is_refused_and_removed(db: Db) {
     assert!(store.take_oidc_login("live", t).await.unwrap().is_some());
 }
 
+/// What a back-channel logout token says, as a provider signs it: for `sub` and/or `sid`.
+fn logout_claims(rig: &Rig, sub: Option<&str>, sid: Option<&str>) -> Value {
+    let mut claims = serde_json::json!({
+        "iss": rig.op.issuer,
+        "aud": CLIENT_ID,
+        "iat": now(),
+        "exp": now() + 120,
+        "jti": latchkey::random::token(12),
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    if let Some(sub) = sub {
+        claims["sub"] = serde_json::json!(sub);
+    }
+    if let Some(sid) = sid {
+        claims["sid"] = serde_json::json!(sid);
+    }
+    claims
+}
+
+/// The provider posting a logout token, server to server (no cookie, no Origin).
+async fn post_logout_token(rig: &Rig, token: &str) -> reqwest::Response {
+    TestApp::client()
+        .post(format!("{}/auth/backchannel-logout", rig.app.base))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .expect("POST")
+}
+
+/// Whether the session behind `cookie` is still alive.
+async fn alive(rig: &Rig, cookie: &str) -> bool {
+    let res = rig.app.get("/dashboard", Some(cookie)).await;
+    !location(&res).is_some_and(|to| to.starts_with("/login"))
+}
+
+/// A logout token naming a provider session ends exactly that app session; one naming only
+/// the subject ends all of them.
+async fn back_channel_logout_ends_the_named_sessions(db: Db) {
+    let rig = rig(db).await;
+    let first = rig.log_in().await;
+    let second = rig.log_in().await;
+    let sids = rig.op.log().sids;
+    assert_eq!(sids.len(), 2);
+    let sub = Behaviour::default().user.sub;
+
+    let token = rig
+        .op
+        .logout_token(&logout_claims(&rig, Some(&sub), Some(&sids[0])), false);
+    let res = post_logout_token(&rig, &token).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert!(!alive(&rig, &first).await, "the named session ended");
+    assert!(alive(&rig, &second).await, "the other session lives on");
+
+    let token = rig
+        .op
+        .logout_token(&logout_claims(&rig, Some(&sub), None), false);
+    assert_eq!(post_logout_token(&rig, &token).await.status(), 200);
+    assert!(
+        !alive(&rig, &second).await,
+        "every session of the subject ended"
+    );
+}
+
+/// Every check of a logout token: refused with 400 `invalid_request`, and nothing ends.
+async fn back_channel_logout_tokens_are_checked(db: Db) {
+    let rig = rig(db).await;
+    let cookie = rig.log_in().await;
+    let sub = Behaviour::default().user.sub;
+    let good = logout_claims(&rig, Some(&sub), None);
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut claims = good.clone();
+        change(&mut claims);
+        claims
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("a forged signature", rig.op.logout_token(&good, true)),
+        (
+            "another audience",
+            rig.op
+                .logout_token(&with(&|c| c["aud"] = "another-client".into()), false),
+        ),
+        (
+            "another issuer",
+            rig.op
+                .logout_token(&with(&|c| c["iss"] = "https://evil.example".into()), false),
+        ),
+        (
+            "no events claim",
+            rig.op.logout_token(
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("events");
+                }),
+                false,
+            ),
+        ),
+        (
+            "neither sub nor sid",
+            rig.op.logout_token(
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("sub");
+                }),
+                false,
+            ),
+        ),
+        (
+            "a nonce (an ID token)",
+            rig.op
+                .logout_token(&with(&|c| c["nonce"] = "n".into()), false),
+        ),
+        (
+            "issued an hour ago",
+            rig.op
+                .logout_token(&with(&|c| c["iat"] = (now() - 3600).into()), false),
+        ),
+        ("not a JWT", "garbage".to_string()),
+        ("empty", String::new()),
+    ];
+    for (what, token) in cases {
+        let res = post_logout_token(&rig, &token).await;
+        assert_eq!(res.status(), 400, "{what}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{what}: {body}");
+        assert!(alive(&rig, &cookie).await, "{what} ended nothing");
+    }
+    // Replayed: the same token (same jti) works once.
+    let token = rig.op.logout_token(&good, false);
+    assert_eq!(post_logout_token(&rig, &token).await.status(), 200);
+    assert!(!alive(&rig, &cookie).await);
+    let again = rig.log_in().await;
+    assert_eq!(
+        post_logout_token(&rig, &token).await.status(),
+        400,
+        "a replay"
+    );
+    assert!(alive(&rig, &again).await, "the replay ended nothing");
+}
+
 on_both_databases!(
+    back_channel_logout_ends_the_named_sessions,
+    back_channel_logout_tokens_are_checked,
     login_goes_through_the_provider_to_the_append_step,
     a_provider_login_replaces_the_session_the_browser_had,
     an_unsafe_next_does_not_survive_the_round_trip,

@@ -21,6 +21,9 @@ const CLIENT = {
   client_secret: env('OIDC_CLIENT_SECRET', 'e2e-client-secret-0123456789abcdef'),
   redirect_uris: list(env('OIDC_REDIRECT_URIS', 'http://localhost:3200/auth/callback')),
   post_logout_redirect_uris: list(env('OIDC_POST_LOGOUT_REDIRECT_URIS', 'http://localhost:3200/login')),
+  // Back-Channel Logout: when a session here ends, the relying party is told server to server.
+  backchannel_logout_uri: env('OIDC_BACKCHANNEL_LOGOUT_URI', 'http://127.0.0.1:3200/auth/backchannel-logout'),
+  backchannel_logout_session_required: true,
   grant_types: ['authorization_code'],
   response_types: ['code'],
   token_endpoint_auth_method: 'client_secret_basic',
@@ -120,12 +123,19 @@ const provider = new Provider(ISSUER, {
   clients: [CLIENT],
   jwks: { keys: [signingKey] },
   cookies: { keys: ['latchkey-e2e-cookie-key-not-secret'] },
+  // The library refuses outgoing requests to loopback addresses (SSRF protection); here the
+  // relying party that receives back-channel logouts is on loopback by design.
+  fetch: (url, options) => {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  },
   scopes: ['openid', 'email', 'profile'],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: false },
     revocation: { enabled: true },
+    backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       logoutSource(ctx, form) {
@@ -171,10 +181,10 @@ provider.proxy = false;
 
 // The request log says only "400"; say why.
 for (const event of ['authorization.error', 'grant.error', 'userinfo.error', 'end_session.error',
-  'revocation.error', 'server_error']) {
+  'revocation.error', 'backchannel.error', 'server_error']) {
   provider.on(event, (ctx, err) => {
     console.log(`  ${event}: ${err.error ?? err.name} ${err.error_description ?? err.message}`
-      + `${err.error_detail ? ` (${err.error_detail})` : ''}`);
+      + `${err.error_detail ? ` (${err.error_detail})` : ''}${err.cause ? ` [${err.cause}]` : ''}`);
   });
 }
 

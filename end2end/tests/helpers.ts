@@ -178,6 +178,22 @@ export function ageLogins(email: string) {
   ]);
 }
 
+/** Runs `latchkey account disable|enable EMAIL` with the builtin project's server settings,
+ * as an operator would; returns what it printed. */
+export function accountCommand(action: 'disable' | 'enable', email: string): string {
+  const bin = process.env.LATCHKEY_E2E_BIN ?? './target/debug/latchkey';
+  return execFileSync(bin, ['account', action, email], {
+    cwd: '..', // the repository: Leptos.toml
+    env: {
+      ...process.env,
+      LATCHKEY_DATA_DIR: 'target/e2e/data',
+      LATCHKEY_DATABASE_URL: 'sqlite://target/e2e/data/latchkey.db',
+      LATCHKEY_PUBLIC_ORIGIN: 'http://localhost:3000',
+      RUST_LOG: 'warn',
+    },
+  }).toString();
+}
+
 // ---------------------------------------------------------------- the identity provider
 
 /** What the `oidc` project's app calls its provider (LATCHKEY_IDP_NAME). */

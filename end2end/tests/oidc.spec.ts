@@ -10,6 +10,7 @@ import {
   expectSignedOut,
   idpControl,
   idpIssuer,
+  nextParam,
   pathIs,
   signIn,
   signOut,
@@ -113,6 +114,28 @@ test.describe('passkeys on an OpenID provider', () => {
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect(page.getByRole('heading', { name: `Sign in to ${IDP_NAME}` })).toBeVisible();
     await expect(page.getByLabel('Password', { exact: true })).toBeVisible();
+  });
+});
+
+test.describe('the provider ends its session', () => {
+  test('a back-channel logout from the provider ends the session in the browser', async ({
+    page,
+  }) => {
+    const email = uniqueEmail('oidc-backchannel');
+    await createAccount(page.context().browser()!, email);
+    await signIn(page, email);
+    await skipAppend(page, '/dashboard');
+    await expectDashboard(page, email);
+
+    // The person signs out at the provider itself (its own page, not ours)...
+    await page.goto(`${idpIssuer()}/session/end`);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await expect(page.getByRole('heading', { name: `Signed out of ${IDP_NAME}` })).toBeVisible();
+
+    // ...and the provider told us, server to server: the next page is the sign-in.
+    await page.goto('/dashboard');
+    await expect(page).toHaveURL(pathIs('/login'));
+    expect(nextParam(page)).toBe('/dashboard');
   });
 });
 

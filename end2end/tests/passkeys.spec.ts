@@ -2,6 +2,7 @@ import type { Browser, Page } from '@playwright/test';
 
 import {
   PASSWORD,
+  accountCommand,
   ageLogins,
   alertWith,
   createAccount,
@@ -70,6 +71,59 @@ async function deletePasskeysElsewhere(browser: Browser, email: string) {
     await context.close();
   }
 }
+
+test.describe('abuse protection and account state', () => {
+  test('too many wrong passwords: the page says how long to wait, and the passkey still works', async ({
+    page,
+  }) => {
+    const email = uniqueEmail('throttled');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+
+    // The password step, the default limit of ten attempts for this account from here.
+    await page.goto(`/login?email=${encodeURIComponent(email)}`);
+    for (let i = 0; i < 10; i++) {
+      await page.getByLabel('Password', { exact: true }).fill(`wrong ${i}`);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expect(alertWith(page, /email or password is wrong/i)).toBeVisible();
+    }
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect(
+      alertWith(page, /Too many attempts\. Try again in \d+ minutes?, or sign in with a passkey\./),
+    ).toBeVisible();
+    await expect(page).toHaveURL(pathIs('/login'));
+
+    // A throttled password never blocks the passkey.
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectDashboard(page, email);
+  });
+
+  test('a disabled account signs in neither with its password nor with its passkey', async ({
+    page,
+  }) => {
+    const email = uniqueEmail('disabled');
+    await signUpWithPasskey(page, email);
+    expect(accountCommand('disable', email)).toContain(`disabled ${email}; ended 1 session(s)`);
+
+    // Its session is gone.
+    await page.goto('/dashboard');
+    await expect(page).toHaveURL(pathIs('/login'));
+    // The passkey: refused before any session, the password offered instead.
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expect(alertWith(page, /did not work/i)).toBeVisible();
+    await expect(page).toHaveURL(pathIs('/login'));
+    // The password: the same answer as a wrong one.
+    await page.goto(`/login?email=${encodeURIComponent(email)}`);
+    await submitPassword(page, email);
+    await expect(alertWith(page, /email or password is wrong/i)).toBeVisible();
+
+    expect(accountCommand('enable', email)).toContain(`enabled ${email}`);
+    await page.goto(`/login?email=${encodeURIComponent(email)}`);
+    await submitPassword(page, email);
+    await expectDashboard(page, email);
+  });
+});
 
 test.describe('confirming it is you', () => {
   test('adding a passkey after a while asks to confirm with the password, then adds it', async ({

@@ -82,11 +82,31 @@ pub struct RedirectStart {
     pub cookie: HeaderValue,
 }
 
+/// What a login at an OpenID provider says about the provider's own session, kept with the
+/// app session (never sent to the browser).
+#[derive(Debug, Clone)]
+pub struct ProviderSession {
+    /// For the logout at the provider (`id_token_hint`).
+    pub id_token: Secret,
+    /// The provider's session id, for a back-channel logout that names it.
+    pub sid: Option<String>,
+}
+
+/// A verified back-channel logout: whose sessions to end (a subject, one provider session,
+/// or both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderLogout {
+    pub subject: Option<String>,
+    pub sid: Option<String>,
+    /// The logout token's `jti` and when it expires: it is acted on once.
+    pub jti: String,
+    pub expires_at: i64,
+}
+
 /// The provider sent the browser back with a verified login.
 pub struct RedirectLogin {
     pub identity: Identity,
-    /// Kept with the session for the provider's logout (never sent to the browser).
-    pub id_token: Option<Secret>,
+    pub provider_session: Option<ProviderSession>,
     /// The target the login was started for.
     pub next: String,
     /// Removes the browser-binding cookie.
@@ -160,6 +180,12 @@ pub trait IdentityProvider: Send + Sync {
             login_hint: String::new(),
             next: String::new(),
         })
+    }
+
+    /// Checks a back-channel logout token from the provider (signature by its keys, `iss`,
+    /// `aud`, `iat`, `events`, and `sub` and/or `sid`); whose sessions it ends.
+    async fn verify_logout_token(&self, _token: &str) -> Result<ProviderLogout, IdpError> {
+        Err(IdpError::Unsupported("Back-channel logout"))
     }
 
     /// Whether the IdP still lets this person in (not disabled, not deleted). Asked before a

@@ -76,13 +76,13 @@ pub struct LoggedIn {
 }
 
 /// Turns an IdP identity into an app session: account upsert, fresh session id (the one the
-/// browser had, if any, is deleted), session and one-tap cookies. `id_token` is the
-/// provider's, for its logout (OpenID Connect logins only).
+/// browser had, if any, is deleted), session and one-tap cookies. `provider` is what a login
+/// at an OpenID provider said about the provider's own session.
 pub async fn start_app_session(
     app: &AppState,
     identity: Identity,
     method: AuthMethod,
-    id_token: Option<&str>,
+    provider: Option<&crate::idp::ProviderSession>,
     previous: Option<&Session>,
     next: &str,
 ) -> Result<LoggedIn, AppError> {
@@ -93,7 +93,7 @@ pub async fn start_app_session(
         .map_err(|err| AppError::internal("saving the account", err))?;
     let (_, cookie) = app
         .sessions
-        .start_with_id_token(&account.id, &account.email, method, id_token, previous)
+        .start_with_provider(&account.id, &account.email, method, provider, previous)
         .await
         .map_err(|err| AppError::internal("starting a session", err))?;
     Ok(LoggedIn {

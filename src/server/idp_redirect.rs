@@ -83,7 +83,7 @@ pub async fn callback(
         &app,
         login.identity,
         AuthMethod::Oidc,
-        login.id_token.as_ref().map(|token| token.expose()),
+        login.provider_session.as_ref(),
         previous.as_ref(),
         &login.next,
     )

@@ -1,5 +1,6 @@
 //! The server: assembles the app state and the axum router, and runs it.
 
+pub mod backchannel_logout;
 pub mod context;
 pub mod headers;
 pub mod idp_redirect;
@@ -107,6 +108,11 @@ pub fn router(state: AppState) -> Router {
         Some(service) => service.router(),
         None => Router::new(),
     };
+    // Server to server, from the OpenID provider: outside the browser layers.
+    let provider_calls = Router::new().route(
+        Endpoint::BackchannelLogout.path(),
+        axum::routing::post(backchannel_logout::backchannel_logout),
+    );
     Router::new()
         .route(Endpoint::Health.path(), get(|| async { "ok" }))
         .route(Endpoint::OidcCallback.path(), get(idp_redirect::callback))
@@ -127,6 +133,7 @@ pub fn router(state: AppState) -> Router {
             middleware::server_fn_error_status,
         ))
         .merge(connect)
+        .merge(provider_calls)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::security_headers,

@@ -85,10 +85,35 @@ impl Store {
 
     /// Deletes requests nobody came back for; run periodically.
     pub async fn purge_oidc_logins(&self, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
-            .bind(now)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+        let mut purged = 0;
+        for sql in [
+            "DELETE FROM oidc_logins WHERE expires_at <= $1",
+            "DELETE FROM oidc_logout_tokens WHERE expires_at <= $1",
+        ] {
+            purged += sqlx::query(sql)
+                .bind(now)
+                .execute(self.pool())
+                .await?
+                .rows_affected();
+        }
+        Ok(purged)
+    }
+
+    /// Records a back-channel logout token's `jti` (hashed) until `expires_at`; false when it
+    /// was seen before (a replay).
+    pub async fn first_use_of_logout_token(
+        &self,
+        jti_hash: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO oidc_logout_tokens (jti_hash, expires_at) VALUES ($1, $2)
+             ON CONFLICT (jti_hash) DO NOTHING",
+        )
+        .bind(jti_hash)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

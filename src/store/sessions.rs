@@ -20,6 +20,8 @@ pub struct SessionRow {
     pub expires_at: i64,
     /// The provider's ID token: kept server side, never printed.
     pub idp_id_token: Option<Secret>,
+    /// The provider's session id (`sid`), for a back-channel logout that names it.
+    pub idp_sid: Option<String>,
 }
 
 impl SessionRow {
@@ -37,6 +39,7 @@ impl SessionRow {
             idp_id_token: row
                 .try_get::<Option<String>, _>("idp_id_token")?
                 .map(Secret::new),
+            idp_sid: row.try_get("idp_sid")?,
         })
     }
 }
@@ -46,8 +49,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO sessions (id_hash, account_id, auth_method, append_pending,
                                    created_at, authenticated_at, last_seen_at, expires_at,
-                                   idp_id_token)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                   idp_id_token, idp_sid)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&row.id_hash)
         .bind(&row.account_id)
@@ -58,6 +61,7 @@ impl Store {
         .bind(row.last_seen_at)
         .bind(row.expires_at)
         .bind(row.idp_id_token.as_ref().map(Secret::expose))
+        .bind(row.idp_sid.as_deref())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -67,7 +71,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT s.id_hash, s.account_id, a.email, s.auth_method, s.append_pending,
                     s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
-                    s.idp_id_token
+                    s.idp_id_token, s.idp_sid
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              WHERE s.id_hash = $1",
         )
@@ -119,6 +123,23 @@ impl Store {
         )
         .bind(idp)
         .bind(subject)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Ends the sessions of one provider session (`sid`) of one IdP; how many ended.
+    pub async fn delete_sessions_of_provider_session(
+        &self,
+        idp: &str,
+        sid: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE idp_sid = $2 AND account_id IN
+             (SELECT id FROM accounts WHERE idp = $1)",
+        )
+        .bind(idp)
+        .bind(sid)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected())

@@ -137,6 +137,8 @@ pub struct Log {
     pub authorize: Vec<AuthorizeRequest>,
     /// Every ID token `/token` issued, oldest first.
     pub id_tokens: Vec<String>,
+    /// The provider session id (`sid`) of each of those ID tokens.
+    pub sids: Vec<String>,
     pub discovery_fetches: usize,
     pub jwks_fetches: usize,
     pub userinfo_calls: usize,
@@ -205,6 +207,17 @@ impl OpenIdProvider {
     /// The URL of one of the provider's endpoints (`/authorize`, `/logout`, ...).
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// A back-channel logout token with `claims`, signed by the provider's current key
+    /// (`signed_elsewhere`: by another key under the same key id, a forged signature).
+    pub fn logout_token(&self, claims: &Value, signed_elsewhere: bool) -> String {
+        let op = self.lock();
+        if signed_elsewhere {
+            Key::generate().sign_as(&op.key.kid, claims)
+        } else {
+            op.key.sign_as(&op.key.kid, claims)
+        }
     }
 
     /// Publishes a new signing key in place of the current one and signs with it from now on.
@@ -299,6 +312,7 @@ impl Op {
             "iat": now,
             "exp": now + 300,
             "nonce": grant.nonce,
+            "sid": format!("sid-{}", latchkey::random::token(8)),
         });
         if let (true, Some(email)) = (behaviour.email_in_id_token, &grant.user.email) {
             claims["email"] = json!(email);
@@ -532,6 +546,15 @@ async fn token(
     op.access_tokens
         .insert(access_token.clone(), grant.user.clone());
     let id_token = op.id_token(&grant, &access_token);
+    if let Some(sid) = id_token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+        .and_then(|json| serde_json::from_slice::<Value>(&json).ok())
+        .and_then(|claims| claims["sid"].as_str().map(str::to_string))
+    {
+        op.log.sids.push(sid);
+    }
     op.log.id_tokens.push(id_token.clone());
     (
         [(header::CACHE_CONTROL, "no-store")],

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::OidcIdp;
 use crate::cookies::AppCookie;
-use crate::idp::{IdpError, RedirectLogin, RedirectStart};
+use crate::idp::{IdpError, ProviderSession, RedirectLogin, RedirectStart};
 use crate::store::oidc_logins::PendingLogin;
 use crate::store::{now, StoreError};
 use http::header::HeaderMap;
@@ -225,7 +225,10 @@ pub async fn finish(
         .map_err(|err| fail(err.into(), Some(login)))?;
     Ok(RedirectLogin {
         identity: verified.identity,
-        id_token: Some(verified.id_token),
+        provider_session: Some(ProviderSession {
+            id_token: verified.id_token,
+            sid: verified.sid,
+        }),
         next: login.next.clone(),
         clear_cookie: BINDING_COOKIE.clear(secure),
     })

@@ -12,6 +12,7 @@
 //! down is reported on our page instead of as a browser error, and rotated keys are picked up.
 //! An ID token signed by a key we have not seen yet triggers one JWKS refetch.
 
+mod backchannel;
 pub mod flow;
 
 use std::collections::HashMap;
@@ -39,8 +40,8 @@ use url::Url;
 use http::header::HeaderMap;
 
 use super::{
-    normalize_email, ClassicLogin, Identity, IdentityProvider, IdpError, RedirectFailure,
-    RedirectLogin, RedirectStart,
+    normalize_email, ClassicLogin, Identity, IdentityProvider, IdpError, ProviderLogout,
+    RedirectFailure, RedirectLogin, RedirectStart,
 };
 use crate::config::{OidcSettings, Secret};
 use crate::store::Store;
@@ -110,6 +111,8 @@ pub struct Verified {
     pub identity: Identity,
     /// The raw ID token, kept with the session for the provider's logout.
     pub id_token: Secret,
+    /// The provider's session id (`sid`), when the ID token names one.
+    pub sid: Option<String>,
 }
 
 pub struct OidcIdp {
@@ -236,6 +239,7 @@ impl OidcIdp {
                 subject: claims.subject().to_string(),
                 email,
             },
+            sid: backchannel::session_id_of(&id_token.to_string()),
             id_token: Secret::new(id_token.to_string()),
         })
     }
@@ -375,6 +379,10 @@ impl IdentityProvider for OidcIdp {
 
     fn logout_url(&self, id_token: Option<&str>) -> Option<String> {
         self.end_session_url(id_token?).map(String::from)
+    }
+
+    async fn verify_logout_token(&self, token: &str) -> Result<ProviderLogout, IdpError> {
+        backchannel::verify(self, token).await
     }
 }
 
