@@ -861,7 +861,65 @@ async fn back_channel_logout_tokens_are_checked(db: Db) {
     assert!(alive(&rig, &again).await, "the replay ended nothing");
 }
 
+/// `idp-reverify-days`: a passkey login makes a session only while the last login at the
+/// provider is recent; after that it sends the browser to the provider (email as the hint),
+/// whose login then makes the session. Off by default.
+async fn passkey_logins_go_back_to_the_provider_after_the_reverify_period(db: Db) {
+    let op = OpenIdProvider::start().await;
+    let mut env = openid_provider::client_env(&op.issuer);
+    env.push(("LATCHKEY_IDP_REVERIFY_DAYS", "7".to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::start_with(db, &env).await;
+    op.register_client(&app.origin);
+    let rig = Rig { op, app };
+    let cookie = rig.log_in().await;
+    let mut key = TestPasskey::for_origin(&rig.app.origin);
+    enrol_passkey(&rig.app, &mut key, &cookie).await;
+
+    let app = &rig.app;
+    let complete = |signed: String| async move {
+        app.call_text(
+            "complete_passkey_login",
+            &[("signed_passkey_data", &signed), ("next", "/passkeys")],
+            None,
+        )
+        .await
+    };
+    // The provider saw the person today: the passkey alone makes the session.
+    let signed = passkey_login(&rig.app, &mut key, EMAIL).await;
+    let (status, target, headers) = complete(signed).await;
+    assert_eq!((status, target.as_str()), (200, "/append?next=/passkeys"));
+    assert!(new_session_cookie(&headers).is_some());
+
+    // Eight days later the passkey login goes on to the provider, and makes no session.
+    sqlx::query("UPDATE accounts SET last_idp_login_at = last_idp_login_at - 8 * 86400")
+        .execute(rig.app.state.store.pool())
+        .await
+        .unwrap();
+    let signed = passkey_login(&rig.app, &mut key, EMAIL).await;
+    let (status, target, headers) = complete(signed).await;
+    assert_eq!(status, 200, "{target}");
+    let authorize = Url::parse(&target).expect("the provider's authorization URL");
+    assert!(
+        target.starts_with(&rig.op.endpoint("/authorize")),
+        "{target}"
+    );
+    assert_eq!(
+        query_param(&authorize, "login_hint").as_deref(),
+        Some(EMAIL)
+    );
+    assert!(
+        new_session_cookie(&headers).is_none(),
+        "no session before the provider's login"
+    );
+    assert!(
+        cookie_named(&headers, "latchkey_oidc").is_some(),
+        "the login is bound to the browser"
+    );
+}
+
 on_both_databases!(
+    passkey_logins_go_back_to_the_provider_after_the_reverify_period,
     back_channel_logout_ends_the_named_sessions,
     back_channel_logout_tokens_are_checked,
     login_goes_through_the_provider_to_the_append_step,

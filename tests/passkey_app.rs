@@ -6,7 +6,6 @@
 
 mod support;
 
-use latchkey::connect::api::paths::frontend;
 use serde_json::{json, Value};
 use support::*;
 
@@ -14,108 +13,8 @@ use support::*;
 /// Returns the session cookie.
 async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str) -> String {
     let cookie = app.sign_up(email, PASSWORD).await;
-    let (status, token, _) = app
-        .call_text("passkey_append_token", &[], Some(&cookie))
-        .await;
-    assert_eq!(status, 200, "append token: {token}");
-    let front = app.front();
-    let (process, _) = front.init("append", &client_info(None)).await;
-    let Answer {
-        status,
-        body: start,
-        ..
-    } = front
-        .post(
-            frontend::APPEND_START,
-            Some(&process),
-            &json!({ "appendTokenValue": token, "loadedMs": 1 }),
-        )
-        .await;
-    assert_eq!(status, 200, "{start}");
-    let options = start["attestationOptions"].as_str().expect("options");
-    assert!(!options.is_empty(), "no offer: {start}");
-    let credential = auth.register(options);
-    let Answer {
-        status,
-        body: finish,
-        ..
-    } = front
-        .post(
-            frontend::APPEND_FINISH,
-            Some(&process),
-            &json!({ "attestationResponse": credential }),
-        )
-        .await;
-    assert_eq!(status, 200, "{finish}");
-    let res = app
-        .call(
-            "finish_append",
-            &[("next", ""), ("outcome", "created")],
-            Some(&cookie),
-        )
-        .await;
-    assert!(res.status().is_success(), "{}", res.status());
+    enrol_passkey(app, auth, &cookie).await;
     cookie
-}
-
-/// A `passkey-login` connect token for `email`, as ConnectLogin gets it.
-async fn login_token(app: &TestApp, email: &str) -> String {
-    let (status, token, _) = app
-        .call_text("passkey_login_token", &[("email", email)], None)
-        .await;
-    assert_eq!(status, 200, "login token: {token}");
-    token
-}
-
-/// A login process at the passkey service, and login start with `token` (`identifier` is
-/// what the person typed): the frontend client, the process id and the answer.
-async fn start_login(app: &TestApp, identifier: &str, token: &str) -> (Front, String, Answer) {
-    let front = app.front();
-    let (process, _) = front.init("login", &client_info(None)).await;
-    let start = front
-        .post(
-            frontend::LOGIN_START,
-            Some(&process),
-            &json!({ "identifier": identifier, "source": "text-field", "loadedMs": 1,
-                    "loginConnectToken": token }),
-        )
-        .await;
-    (front, process, start)
-}
-
-/// Login finish with `assertion` in `process`.
-async fn finish_login(front: &Front, process: &str, assertion: &str) -> Answer {
-    front
-        .post(
-            frontend::LOGIN_FINISH,
-            Some(process),
-            &json!({ "assertionResponse": assertion, "isConditionalUI": false }),
-        )
-        .await
-}
-
-/// Signs the options of a login start with `auth`, finishes, and returns the signed data.
-async fn sign_and_finish(
-    auth: &mut TestPasskey,
-    front: &Front,
-    process: &str,
-    start: &Answer,
-) -> String {
-    let options = start.ok()["assertionOptions"].as_str().expect("options");
-    assert!(!options.is_empty(), "fell back: {start:?}");
-    let assertion = auth.login(options, &Tweak::default());
-    let finish = finish_login(front, process, &assertion).await;
-    finish.ok()["signedPasskeyData"]
-        .as_str()
-        .expect("signed data")
-        .to_string()
-}
-
-/// Identifier-first passkey login through the frontend API; returns the signed data.
-async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -> String {
-    let token = login_token(app, email).await;
-    let (front, process, start) = start_login(app, email, &token).await;
-    sign_and_finish(auth, &front, &process, &start).await
 }
 
 async fn passkey_login_makes_an_append_pending_session(db: Db) {

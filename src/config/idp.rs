@@ -3,7 +3,8 @@
 use url::Url;
 
 use super::keys::{
-    IDP, IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_ISSUER, IDP_NAME, IDP_REGISTRATION_URL, IDP_SCOPES,
+    IDP, IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_ISSUER, IDP_NAME, IDP_REGISTRATION_URL,
+    IDP_REVERIFY_DAYS, IDP_SCOPES,
 };
 use super::secrets::{optional_secret, Secret};
 use super::source::Source;
@@ -38,6 +39,9 @@ pub struct OidcSettings {
     pub redirect_uri: Url,
     /// `<public origin>/login`: where the provider's logout sends the browser back.
     pub post_logout_redirect_uri: Url,
+    /// A passkey login goes on to the provider when the last login there is older than this
+    /// (`None`: never), so the provider's own account state is checked now and then.
+    pub reverify_after: Option<std::time::Duration>,
 }
 
 impl IdpSettings {
@@ -119,6 +123,10 @@ impl OidcSettings {
             registration_url,
             redirect_uri: join(Endpoint::OidcCallback.path())?,
             post_logout_redirect_uri: join(Page::Login.path())?,
+            reverify_after: match source.number(&IDP_REVERIFY_DAYS)? {
+                0 => None,
+                days => Some(std::time::Duration::from_secs(days * 86_400)),
+            },
         })
     }
 }

@@ -178,6 +178,8 @@ settings! {
         "(oidc) what the pages call the provider";
     IDP_REGISTRATION_URL = "idp-registration-url", Text(Unset),
         "(oidc) the provider's sign-up page, linked from `/signup`";
+    IDP_REVERIFY_DAYS = "idp-reverify-days", Number { default: 0, min: 0, max: 3650 },
+        "(oidc) a passkey login goes on to the provider when the last login there is older (0: never)";
     // ---- the passkey service
     CONNECT_URL = "connect-url", Text(Unset),
         "base URL of a separate passkey service; unset: in process";

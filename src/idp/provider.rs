@@ -194,6 +194,12 @@ pub trait IdentityProvider: Send + Sync {
         Ok(true)
     }
 
+    /// How long a login at the IdP itself stays good for: after that, a passkey login must
+    /// be followed by one there before it makes a session (`None`: passkeys alone suffice).
+    fn reverify_after(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Where the browser goes after sign-out to end its session at the provider too (given
     /// the ID token the session kept), if the provider offers that.
     fn logout_url(&self, _id_token: Option<&str>) -> Option<String> {

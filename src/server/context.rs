@@ -91,6 +91,12 @@ pub async fn start_app_session(
         .upsert_account(&identity.issuer, &identity.subject, &identity.email)
         .await
         .map_err(|err| AppError::internal("saving the account", err))?;
+    if method != AuthMethod::Passkey {
+        app.store
+            .record_idp_login(&account.id, crate::store::now())
+            .await
+            .map_err(|err| AppError::internal("recording the login", err))?;
+    }
     let (_, cookie) = app
         .sessions
         .start_with_provider(&account.id, &account.email, method, provider, previous)

@@ -37,6 +37,18 @@ pub async fn go_to_provider(
     email: Option<&str>,
     next: &str,
 ) -> Result<(), AppError> {
+    let url = provider_login_url(app, email, next).await?;
+    leptos_axum::redirect(&url);
+    Ok(())
+}
+
+/// From a server function: starts a login at the provider for this browser (its binding
+/// cookie goes on the response) and says where to send the browser.
+pub async fn provider_login_url(
+    app: &AppState,
+    email: Option<&str>,
+    next: &str,
+) -> Result<String, AppError> {
     use leptos::prelude::use_context;
     let ip = super::context::client_ip().0.to_string();
     super::context::rate_limit(app, &[(crate::limits::Rule::OidcIp, &ip)]).await?;
@@ -55,8 +67,7 @@ pub async fn go_to_provider(
             other => other.into(),
         })?;
     super::context::set_cookie(started.cookie);
-    leptos_axum::redirect(started.url.as_str());
-    Ok(())
+    Ok(started.url.to_string())
 }
 
 /// `GET /auth/callback`: the provider's answer. A verified login becomes an app session and

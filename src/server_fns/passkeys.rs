@@ -122,6 +122,25 @@ pub async fn complete_passkey_login(
         tracing::warn!(account = %account.id, "passkey login for an account the IdP disabled");
         return Err(AppError::PasskeyRejected);
     }
+    // Now and then the provider itself must see the person (`idp-reverify-days`): then the
+    // passkey login makes no session; the provider's login that follows does.
+    if let Some(max_age) = app.idp.reverify_after() {
+        let last = app
+            .store
+            .last_idp_login(&account.id)
+            .await
+            .map_err(|err| AppError::internal("reading the last provider login", err))?;
+        let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        if last.is_none_or(|at| crate::store::now() - at >= max_age) {
+            tracing::info!(account = %account.id, "passkey login goes on to the provider");
+            return crate::server::idp_redirect::provider_login_url(
+                &app,
+                Some(&identity.email),
+                &next,
+            )
+            .await;
+        }
+    }
     log_in(&app, identity, AuthMethod::Passkey, &next).await
 }
 

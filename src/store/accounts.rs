@@ -90,6 +90,28 @@ impl Store {
         Ok(row.as_ref().map(Account::from_row).transpose()?)
     }
 
+    /// Records a login made at the identity provider itself (not with a passkey).
+    pub async fn record_idp_login(&self, account_id: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE accounts SET last_idp_login_at = $2 WHERE id = $1")
+            .bind(account_id)
+            .bind(at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// When the person last signed in at the identity provider itself, if ever.
+    pub async fn last_idp_login(&self, account_id: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT last_idp_login_at FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row
+            .map(|row| row.try_get::<Option<i64>, _>("last_idp_login_at"))
+            .transpose()?
+            .flatten())
+    }
+
     pub async fn append_preferences(
         &self,
         account_id: &str,

@@ -14,6 +14,7 @@ pub mod cookies;
 pub mod db;
 pub mod frontend;
 pub mod openid_provider;
+pub mod passkeys;
 pub mod service;
 
 // The names the tests use; each test file uses some of them.
@@ -27,6 +28,9 @@ pub use self::{
     },
     db::{Db, TestDb},
     frontend::{client_info, Answer, Front},
+    passkeys::{
+        enrol_passkey, finish_login, login_token, passkey_login, sign_and_finish, start_login,
+    },
     service::{
         test_config, test_env, Client, TestService, Transport, API_SECRET, CHROME_MAC, ORIGIN,
         PROJECT_ID, RP_ID,

@@ -381,6 +381,10 @@ impl IdentityProvider for OidcIdp {
         self.end_session_url(id_token?).map(String::from)
     }
 
+    fn reverify_after(&self) -> Option<Duration> {
+        self.settings.reverify_after
+    }
+
     async fn verify_logout_token(&self, token: &str) -> Result<ProviderLogout, IdpError> {
         backchannel::verify(self, token).await
     }
