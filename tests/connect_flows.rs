@@ -81,17 +81,11 @@ async fn append_login_verify_list_delete(db: Db) {
     let header = jsonwebtoken::decode_header(&login.signed_passkey_data).unwrap();
     assert_eq!(header.kid.as_deref(), Some(svc.service.signer().kid()));
     assert_eq!(
-        svc.backend
-            .verify_signed_data(&login.signed_passkey_data, "acc_1")
-            .await
-            .unwrap(),
+        svc.verify(&login.signed_passkey_data, "acc_1").await,
         VerificationResult::Success
     );
     assert_eq!(
-        svc.backend
-            .verify_signed_data(&login.signed_passkey_data, "acc_1")
-            .await
-            .unwrap(),
+        svc.verify(&login.signed_passkey_data, "acc_1").await,
         VerificationResult::InvalidChallenge,
         "signed passkey data verifies once"
     );
@@ -199,10 +193,7 @@ async fn conditional_ui_login(db: Db) {
     let identifier = claimed_identifier(&signed).unwrap();
     assert_eq!(identifier, "acc_cui");
     assert_eq!(
-        svc.backend
-            .verify_signed_data(&signed, &identifier)
-            .await
-            .unwrap(),
+        svc.verify(&signed, &identifier).await,
         VerificationResult::Success
     );
 }
@@ -282,14 +273,7 @@ async fn append_is_skipped_with_a_reason(db: Db) {
         .unwrap()
         .to_string();
     let response = auth.register(&options);
-    svc.front
-        .post(
-            frontend::APPEND_FINISH,
-            Some(&process),
-            &json!({ "attestationResponse": response }),
-        )
-        .await
-        .ok();
+    svc.front.append_finish(&process, &response).await.ok();
     let (_, again) = svc.append_start("acc_skip", &here, false).await;
     let again: AppendStartRsp = again.typed();
     assert_eq!(again.attestation_options, "");
@@ -416,14 +400,7 @@ async fn processes_clear_and_events(db: Db) {
             .len(),
         1
     );
-    let unknown = svc
-        .front
-        .post(
-            frontend::EVENTS,
-            Some(&process),
-            &json!({ "eventType": "made-up" }),
-        )
-        .await;
+    let unknown = svc.front.event(&process, "made-up").await;
     assert_eq!(
         (unknown.status, unknown.error_type()),
         (400, "validation_error")
@@ -447,14 +424,7 @@ async fn processes_clear_and_events(db: Db) {
         .await;
     assert_eq!((again.status, again.error_type()), (404, "not_found"));
     // A cleared process cannot be used any more.
-    let event = svc
-        .front
-        .post(
-            frontend::EVENTS,
-            Some(&process),
-            &json!({ "eventType": "login-error" }),
-        )
-        .await;
+    let event = svc.front.event(&process, "login-error").await;
     assert_eq!(event.status, 404);
 }
 
@@ -466,14 +436,7 @@ async fn expired_rows_are_purged(db: Db) {
     svc.service.clock().advance(2 * 24 * 3600);
     // The process, its conditional-UI challenge and the token are gone.
     assert!(svc.service.purge_expired().await.unwrap() >= 3);
-    let event = svc
-        .front
-        .post(
-            frontend::EVENTS,
-            Some(&process),
-            &json!({ "eventType": "login-error" }),
-        )
-        .await;
+    let event = svc.front.event(&process, "login-error").await;
     assert_eq!(event.status, 404);
     let tokens = svc
         .backend

@@ -44,43 +44,38 @@ async fn assert_refused_login(db: Db, tweak: Tweak, expect: &str) {
 }
 
 async fn wrong_challenge(db: Db) {
-    let tweak = Tweak {
-        challenge: Some(vec![7; 32]),
-        ..Tweak::default()
-    };
-    assert_refused_login(db, tweak, "could not be verified").await;
+    assert_refused_login(db, Tweak::challenge(vec![7; 32]), "could not be verified").await;
 }
 
 async fn wrong_origin(db: Db) {
-    let tweak = Tweak {
-        origin: Some("https://evil.example".into()),
-        ..Tweak::default()
-    };
-    assert_refused_login(db, tweak, "could not be verified").await;
+    assert_refused_login(
+        db,
+        Tweak::origin("https://evil.example"),
+        "could not be verified",
+    )
+    .await;
 }
 
 async fn wrong_rp_id_hash(db: Db) {
-    let tweak = Tweak {
-        rp_id: Some("evil.example".into()),
-        ..Tweak::default()
-    };
-    assert_refused_login(db, tweak, "could not be verified").await;
+    assert_refused_login(db, Tweak::rp_id("evil.example"), "could not be verified").await;
 }
 
 async fn wrong_client_data_type(db: Db) {
-    let tweak = Tweak {
-        client_data_type: Some("webauthn.create".into()),
-        ..Tweak::default()
-    };
-    assert_refused_login(db, tweak, "could not be verified").await;
+    assert_refused_login(
+        db,
+        Tweak::client_data_type("webauthn.create"),
+        "could not be verified",
+    )
+    .await;
 }
 
 async fn missing_user_verification(db: Db) {
-    let tweak = Tweak {
-        without_user_verification: true,
-        ..Tweak::default()
-    };
-    assert_refused_login(db, tweak, "could not be verified").await;
+    assert_refused_login(
+        db,
+        Tweak::without_user_verification(),
+        "could not be verified",
+    )
+    .await;
 }
 
 async fn replayed_assertion(db: Db) {
@@ -465,20 +460,14 @@ async fn tampered_signed_data(db: Db) {
     let foreign = other.sign(&claims).unwrap();
     for bad in [forged.as_str(), foreign.as_str(), "not-a-jwt", ""] {
         assert_eq!(
-            svc.backend
-                .verify_signed_data(bad, "acc_admin")
-                .await
-                .unwrap(),
+            svc.verify(bad, "acc_admin").await,
             VerificationResult::InvalidSignature,
             "{bad}"
         );
     }
     // The genuine token is still good afterwards.
     assert_eq!(
-        svc.backend
-            .verify_signed_data(&signed, "acc_s")
-            .await
-            .unwrap(),
+        svc.verify(&signed, "acc_s").await,
         VerificationResult::Success
     );
 }
@@ -486,16 +475,8 @@ async fn tampered_signed_data(db: Db) {
 async fn replayed_signed_data(db: Db) {
     let (svc, mut auth) = enrolled(db, "acc_s").await;
     let signed = svc.signed_data(&mut auth, "acc_s").await;
-    let first = svc
-        .backend
-        .verify_signed_data(&signed, "acc_s")
-        .await
-        .unwrap();
-    let second = svc
-        .backend
-        .verify_signed_data(&signed, "acc_s")
-        .await
-        .unwrap();
+    let first = svc.verify(&signed, "acc_s").await;
+    let second = svc.verify(&signed, "acc_s").await;
     assert_eq!(
         (first, second),
         (
@@ -510,10 +491,7 @@ async fn expired_signed_data(db: Db) {
     let signed = svc.signed_data(&mut auth, "acc_s").await;
     svc.service.clock().advance(301);
     assert_eq!(
-        svc.backend
-            .verify_signed_data(&signed, "acc_s")
-            .await
-            .unwrap(),
+        svc.verify(&signed, "acc_s").await,
         VerificationResult::InvalidChallenge
     );
 }
@@ -522,10 +500,7 @@ async fn signed_data_for_another_user(db: Db) {
     let (svc, mut auth) = enrolled(db, "acc_s").await;
     let signed = svc.signed_data(&mut auth, "acc_s").await;
     assert_eq!(
-        svc.backend
-            .verify_signed_data(&signed, "acc_other")
-            .await
-            .unwrap(),
+        svc.verify(&signed, "acc_other").await,
         VerificationResult::UserMismatch
     );
 }

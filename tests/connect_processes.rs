@@ -88,15 +88,7 @@ async fn two_instances_share_ceremonies_and_verify_once(db: Db) {
         .append_start("acc_multi", &client_info(None), true)
         .await;
     let response = auth.register(start.ok()["attestationOptions"].as_str().unwrap());
-    b_client
-        .front
-        .post(
-            frontend::APPEND_FINISH,
-            Some(&process),
-            &json!({ "attestationResponse": response }),
-        )
-        .await
-        .ok();
+    b_client.front.append_finish(&process, &response).await.ok();
 
     // Login: started on B, finished on A.
     let (process, start) = b_client.login_start("acc_multi", &json!({})).await;

@@ -89,14 +89,15 @@ async fn forged_or_garbled_signed_data_never_makes_a_session(db: Db) {
         assert!(new_session_cookie(&headers).is_none(), "{data:?}");
     }
     // The genuine data is still good (the forgeries did not spend it).
-    let (status, _, _) = app
-        .call_text(
+    assert_eq!(
+        app.call_status(
             "complete_passkey_login",
             &[("signed_passkey_data", &signed), ("next", "")],
             None,
         )
-        .await;
-    assert_eq!(status, 200);
+        .await,
+        200
+    );
 }
 
 async fn login_tokens_have_one_shape_for_known_and_unknown_emails(db: Db) {
@@ -152,10 +153,11 @@ async fn connect_tokens_follow_the_session(db: Db) {
     }
     // At the append step: an append token, but nothing behind the step yet.
     let cookie = app.sign_up(&unique_email(), PASSWORD).await;
-    let (status, _, _) = app
-        .call_text("passkey_append_token", &[], Some(&cookie))
-        .await;
-    assert_eq!(status, 200);
+    assert_eq!(
+        app.call_status("passkey_append_token", &[], Some(&cookie))
+            .await,
+        200
+    );
     for endpoint in ["passkey_list_token", "passkey_delete_token"] {
         let (status, body, _) = app.call_text(endpoint, &[], Some(&cookie)).await;
         assert_eq!(status, 403, "{endpoint}: {body}");
@@ -186,10 +188,11 @@ async fn connect_tokens_follow_the_session(db: Db) {
         .await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("reauth_required"), "{body}");
-    let (status, _, _) = app
-        .call_text("passkey_list_token", &[], Some(&cookie))
-        .await;
-    assert_eq!(status, 200);
+    assert_eq!(
+        app.call_status("passkey_list_token", &[], Some(&cookie))
+            .await,
+        200
+    );
 }
 
 async fn dont_ask_again_makes_the_append_step_a_redirect(db: Db) {
@@ -321,20 +324,24 @@ async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
     // At the append step: an old login still may.
     let fresh = app.sign_up(&unique_email(), PASSWORD).await;
     age_logins(&app).await;
-    let (status, _, _) = app
-        .call_text("passkey_append_token", &[], Some(&fresh))
-        .await;
-    assert_eq!(status, 200, "the append step right after a login");
+    assert_eq!(
+        app.call_status("passkey_append_token", &[], Some(&fresh))
+            .await,
+        200,
+        "the append step right after a login"
+    );
 
     let (alice, bob) = (unique_email(), unique_email());
     let mut alice_key = TestPasskey::for_origin(&app.origin);
     let mut bob_key = TestPasskey::for_origin(&app.origin);
     let cookie = sign_up_with_passkey(&app, &mut alice_key, &alice).await;
     sign_up_with_passkey(&app, &mut bob_key, &bob).await;
-    let (status, _, _) = app
-        .call_text("passkey_append_token", &[], Some(&cookie))
-        .await;
-    assert_eq!(status, 200, "a recent login may");
+    assert_eq!(
+        app.call_status("passkey_append_token", &[], Some(&cookie))
+            .await,
+        200,
+        "a recent login may"
+    );
     let (_, needed, _) = app.call_text("reauth_needed", &[], Some(&cookie)).await;
     assert_eq!(needed, "false");
 
@@ -357,30 +364,31 @@ async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
         )
         .await;
     assert_eq!(status, 401, "{body}");
-    let (status, _, _) = app
-        .call_text(
+    assert_eq!(
+        app.call_status(
             "reauth_with_passkey",
             &[("signed_passkey_data", "x.y.z")],
-            Some(&cookie),
+            Some(&cookie)
         )
-        .await;
-    assert_eq!(status, 401);
+        .await,
+        401
+    );
     let bobs = passkey_login(&app, &mut bob_key, &bob).await;
-    let (status, _, _) = app
-        .call_text(
+    assert_eq!(
+        app.call_status(
             "reauth_with_passkey",
             &[("signed_passkey_data", &bobs)],
-            Some(&cookie),
+            Some(&cookie)
         )
-        .await;
-    assert_eq!(
-        status, 401,
+        .await,
+        401,
         "another account's passkey login does not confirm this one"
     );
-    let (status, _, _) = app
-        .call_text("passkey_append_token", &[], Some(&cookie))
-        .await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        app.call_status("passkey_append_token", &[], Some(&cookie))
+            .await,
+        403
+    );
 
     // Her own passkey, through a token for her own account.
     let (status, token, _) = app
@@ -397,14 +405,18 @@ async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, _) = app
-        .call_text("passkey_append_token", &[], Some(&cookie))
-        .await;
-    assert_eq!(status, 200, "confirmed with a passkey");
-    let (status, _, _) = app
-        .call_text("passkey_delete_token", &[], Some(&cookie))
-        .await;
-    assert_eq!(status, 200, "deleting too");
+    assert_eq!(
+        app.call_status("passkey_append_token", &[], Some(&cookie))
+            .await,
+        200,
+        "confirmed with a passkey"
+    );
+    assert_eq!(
+        app.call_status("passkey_delete_token", &[], Some(&cookie))
+            .await,
+        200,
+        "deleting too"
+    );
 
     // And with the password.
     age_logins(&app).await;
@@ -416,15 +428,18 @@ async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, _) = app
-        .call_text("passkey_append_token", &[], Some(&cookie))
-        .await;
-    assert_eq!(status, 200, "confirmed with the password");
+    assert_eq!(
+        app.call_status("passkey_append_token", &[], Some(&cookie))
+            .await,
+        200,
+        "confirmed with the password"
+    );
     // Without a session there is nothing to confirm.
-    let (status, _, _) = app
-        .call_text("reauth_with_password", &[("password", PASSWORD)], None)
-        .await;
-    assert_eq!(status, 401);
+    assert_eq!(
+        app.call_status("reauth_with_password", &[("password", PASSWORD)], None)
+            .await,
+        401
+    );
 }
 
 /// The builtin IdP's account state wins: a disabled account's password and passkey sign
@@ -476,14 +491,15 @@ async fn a_disabled_account_signs_nobody_in(db: Db) {
     );
     assert_eq!(app.sign_in(&email, PASSWORD).await.status(), 200);
     let signed = passkey_login(&app, &mut key, &email).await;
-    let (status, _, _) = app
-        .call_text(
+    assert_eq!(
+        app.call_status(
             "complete_passkey_login",
             &[("signed_passkey_data", &signed), ("next", "")],
             None,
         )
-        .await;
-    assert_eq!(status, 200);
+        .await,
+        200
+    );
     let unknown = latchkey::cli::set_account_disabled(config, "nobody@example.com", true).await;
     assert_eq!(
         unknown.unwrap_err().to_string(),

@@ -150,6 +150,16 @@ impl TestApp {
         (status, text, headers)
     }
 
+    /// Only the status of a server function's answer.
+    pub async fn call_status(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> u16 {
+        self.call(endpoint, form, cookie).await.status().as_u16()
+    }
+
     /// Signs up and returns the session cookie (`name=value`).
     pub async fn sign_up(&self, email: &str, password: &str) -> String {
         let res = self

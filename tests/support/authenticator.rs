@@ -32,6 +32,44 @@ pub struct Tweak {
     pub attachment: Option<&'static str>,
 }
 
+/// One flaw at a time, for the tests of each check.
+impl Tweak {
+    pub fn challenge(challenge: Vec<u8>) -> Self {
+        Self {
+            challenge: Some(challenge),
+            ..Self::default()
+        }
+    }
+
+    pub fn origin(origin: &str) -> Self {
+        Self {
+            origin: Some(origin.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn rp_id(rp_id: &str) -> Self {
+        Self {
+            rp_id: Some(rp_id.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn client_data_type(kind: &str) -> Self {
+        Self {
+            client_data_type: Some(kind.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn without_user_verification() -> Self {
+        Self {
+            without_user_verification: true,
+            ..Self::default()
+        }
+    }
+}
+
 /// A software authenticator: `SoftPasskey` does the keys and signatures; this wrapper builds
 /// the client data as a browser does and keeps each credential's user handle, as a resident
 /// (discoverable) credential would, so discoverable logins work too. (`SoftPasskey` itself

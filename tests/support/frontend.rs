@@ -155,6 +155,26 @@ impl Front {
             .await
     }
 
+    /// A browser event (`eventType`) reported in `process`.
+    pub async fn event(&self, process: &str, event_type: &str) -> Answer {
+        self.post(
+            frontend::EVENTS,
+            Some(process),
+            &json!({ "eventType": event_type }),
+        )
+        .await
+    }
+
+    /// Append finish with the authenticator's `response` in `process`.
+    pub async fn append_finish(&self, process: &str, response: &str) -> Answer {
+        self.post(
+            frontend::APPEND_FINISH,
+            Some(process),
+            &json!({ "attestationResponse": response }),
+        )
+        .await
+    }
+
     /// An init call (`login`, `append` or `manage`); returns the process id and the answer.
     pub async fn init(&self, component: &str, client: &Value) -> (String, Value) {
         let path = match component {

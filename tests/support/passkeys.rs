@@ -27,13 +27,7 @@ pub async fn enrol_passkey(app: &TestApp, auth: &mut TestPasskey, cookie: &str) 
     let options = start.ok()["attestationOptions"].as_str().expect("options");
     assert!(!options.is_empty(), "no offer: {start:?}");
     let credential = auth.register(options);
-    let finish = front
-        .post(
-            frontend::APPEND_FINISH,
-            Some(&process),
-            &json!({ "attestationResponse": credential }),
-        )
-        .await;
+    let finish = front.append_finish(&process, &credential).await;
     finish.ok();
     let res = app
         .call(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use latchkey::config::{Config, ConnectServiceSettings};
 use latchkey::connect::api::paths::frontend;
 use latchkey::connect::api::ConnectTokenType;
+use latchkey::connect::api::VerificationResult;
 use latchkey::connect::backend_client::{
     connect_token_secret, ConnectBackend, HttpBackend, InProcessBackend,
 };
@@ -68,6 +69,14 @@ pub struct Client {
 }
 
 impl Client {
+    /// The backend's verdict on signed passkey data for `identifier` (the call must answer).
+    pub async fn verify(&self, signed: &str, identifier: &str) -> VerificationResult {
+        self.backend
+            .verify_signed_data(signed, identifier)
+            .await
+            .expect("verifySignedData answers")
+    }
+
     /// Both APIs of a service at `base` over HTTP.
     pub fn http(base: &str) -> Self {
         let backend = HttpBackend::new(
