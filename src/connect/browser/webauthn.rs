@@ -92,17 +92,15 @@ mod inert {
         Capabilities::default()
     }
 
-    pub fn create(
-        _options: &str,
-    ) -> Result<impl Future<Output = Result<String, WebAuthnError>>, WebAuthnError> {
-        Err::<std::future::Ready<_>, _>(WebAuthnError::NotSupported)
+    pub fn create(_options: &str) -> impl Future<Output = Result<String, WebAuthnError>> {
+        std::future::ready(Err(WebAuthnError::NotSupported))
     }
 
     pub fn get(
         _options: &str,
         _mediation: Mediation,
-    ) -> Result<impl Future<Output = Result<String, WebAuthnError>>, WebAuthnError> {
-        Err::<std::future::Ready<_>, _>(WebAuthnError::NotSupported)
+    ) -> impl Future<Output = Result<String, WebAuthnError>> {
+        std::future::ready(Err(WebAuthnError::NotSupported))
     }
 
     pub fn abort_conditional() {}
@@ -281,21 +279,20 @@ mod browser {
         }
     }
 
-    /// Starts `navigator.credentials.create` now (inside the click) and returns its result.
-    pub fn create(
-        options: &str,
-    ) -> Result<impl Future<Output = Result<String, WebAuthnError>>, WebAuthnError> {
+    /// Starts `navigator.credentials.create` now (inside the click: browsers want the user
+    /// gesture) and returns its result, or why it could not start.
+    pub fn create(options: &str) -> impl Future<Output = Result<String, WebAuthnError>> {
+        settle(start_create(options))
+    }
+
+    fn start_create(options: &str) -> Result<Promise, WebAuthnError> {
         let public_key = parse_options("parseCreationOptionsFromJSON", options)?;
         abort_conditional();
         let request = Object::new();
         set(&request, "publicKey", &public_key)?;
-        let promise = credentials()?
+        credentials()?
             .create_with_options(request.unchecked_ref())
-            .map_err(classify)?;
-        Ok(async move {
-            let credential = JsFuture::from(promise).await.map_err(classify)?;
-            credential_json(credential)
-        })
+            .map_err(classify)
     }
 
     /// Starts `navigator.credentials.get` now and returns its result. A conditional request
@@ -303,7 +300,11 @@ mod browser {
     pub fn get(
         options: &str,
         mediation: Mediation,
-    ) -> Result<impl Future<Output = Result<String, WebAuthnError>>, WebAuthnError> {
+    ) -> impl Future<Output = Result<String, WebAuthnError>> {
+        settle(start_get(options, mediation))
+    }
+
+    fn start_get(options: &str, mediation: Mediation) -> Result<Promise, WebAuthnError> {
         let public_key = parse_options("parseRequestOptionsFromJSON", options)?;
         let request = Object::new();
         set(&request, "publicKey", &public_key)?;
@@ -314,13 +315,15 @@ mod browser {
             set(&request, "mediation", &"conditional".into())?;
             CONDITIONAL.with(|slot| *slot.borrow_mut() = Some(controller));
         }
-        let promise = credentials()?
+        credentials()?
             .get_with_options(request.unchecked_ref())
-            .map_err(classify)?;
-        Ok(async move {
-            let credential = JsFuture::from(promise).await.map_err(classify)?;
-            credential_json(credential)
-        })
+            .map_err(classify)
+    }
+
+    /// The credential a started request resolves to, as JSON.
+    async fn settle(started: Result<Promise, WebAuthnError>) -> Result<String, WebAuthnError> {
+        let credential = JsFuture::from(started?).await.map_err(classify)?;
+        credential_json(credential)
     }
 
     fn signal(name: &str, fields: &[(&str, JsValue)]) -> bool {
@@ -396,9 +399,12 @@ mod tests {
     #[tokio::test]
     async fn the_server_side_is_inert() {
         assert_eq!(capabilities().await, Capabilities::default());
-        assert!(matches!(create("{}"), Err(WebAuthnError::NotSupported)));
         assert!(matches!(
-            get("{}", Mediation::Modal),
+            create("{}").await,
+            Err(WebAuthnError::NotSupported)
+        ));
+        assert!(matches!(
+            get("{}", Mediation::Modal).await,
             Err(WebAuthnError::NotSupported)
         ));
         assert!(!signal_unknown_credential("localhost", "abc"));

@@ -228,15 +228,11 @@ impl Ceremony {
             return;
         };
         self.options.set_value(None);
-        let started = webauthn::create(&options);
+        let credential = webauthn::create(&options);
         self.state.set(CreateState::Working);
         let this = self.clone();
         spawn_local(async move {
-            let credential = match started {
-                Ok(pending) => pending.await,
-                Err(err) => Err(err),
-            };
-            let outcome = match credential {
+            let outcome = match credential.await {
                 Ok(credential) => this.finish(credential).await,
                 Err(err) => outcome_of_browser_error(&err),
             };

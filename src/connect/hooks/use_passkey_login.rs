@@ -404,9 +404,7 @@ impl Flow {
         let Some(options) = self.conditional_options.get_value() else {
             return;
         };
-        let Ok(result) = webauthn::get(&options, Mediation::Conditional) else {
-            return;
-        };
+        let result = webauthn::get(&options, Mediation::Conditional);
         let flow = self.clone();
         spawn_local(async move {
             // An error means a modal request replaced it, or it was dismissed: nothing to say.
@@ -499,10 +497,7 @@ impl Flow {
             self.email.set(email.to_string());
         }
         // (`get` first stops the autofill request: one WebAuthn request at a time.)
-        let result = match webauthn::get(&options, Mediation::Modal) {
-            Ok(result) => result,
-            Err(err) => return self.ceremony_failed(intent, err),
-        };
+        let result = webauthn::get(&options, Mediation::Modal);
         self.busy.set(true);
         let flow = self.clone();
         spawn_local(async move {

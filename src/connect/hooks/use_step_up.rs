@@ -182,15 +182,11 @@ impl StepUp {
         };
         self.options.set(None);
         self.error.set(None);
-        let started = webauthn::get(&options, Mediation::Modal);
+        let credential = webauthn::get(&options, Mediation::Modal);
         self.busy.set(true);
         let this = self.clone();
         spawn_local(async move {
-            let credential = match started {
-                Ok(pending) => pending.await,
-                Err(err) => Err(err),
-            };
-            let outcome = match credential {
+            let outcome = match credential.await {
                 Ok(credential) => this.finish_passkey(credential).await,
                 Err(WebAuthnError::Cancelled | WebAuthnError::Aborted) => Err(MSG_CANCELLED.into()),
                 Err(err) => {

@@ -4,7 +4,7 @@
 //! store keeps only the secret's SHA-256, and spending it is one atomic
 //! `UPDATE … WHERE status = 'initial' … RETURNING`.
 
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyQueryResult, AnyRow};
 use sqlx::Row;
 
 use super::{hash, new_id, ConnectError, ConnectService};
@@ -309,10 +309,7 @@ impl ConnectService {
             .bind(id)
             .execute(self.store().pool())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(ConnectError::not_found("connect token not found"));
-        }
-        Ok(())
+        found_a_token(&done)
     }
 
     /// `DELETE /v2/connectTokens/{id}`.
@@ -321,10 +318,7 @@ impl ConnectService {
             .bind(id)
             .execute(self.store().pool())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(ConnectError::not_found("connect token not found"));
-        }
-        Ok(())
+        found_a_token(&done)
     }
 
     /// Spends a connect token for `action`: it must exist, be unspent, unexpired and of that
@@ -388,6 +382,14 @@ impl ConnectService {
         };
         Err(refused(why))
     }
+}
+
+/// A statement naming a connect token by id that touched no row: there is no such token.
+fn found_a_token(done: &AnyQueryResult) -> Result<(), ConnectError> {
+    if done.rows_affected() == 0 {
+        return Err(ConnectError::not_found("connect token not found"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
