@@ -185,7 +185,24 @@ npm_ci_if_needed() {
 
 npm_ci_if_needed end2end @playwright/test
 npm_ci_if_needed end2end oidc-provider
+# The webhook tests' receiver verifies signatures with the specification's own package.
+npm_ci_if_needed end2end standardwebhooks
 npm_ci_if_needed tools/binaryen binaryen
+
+# ---------------------------------------------------------------- Python tools
+# A real SMTP server for the mail tests: aiosmtpd from PyPI, in a virtualenv of the
+# repository (tools/python), started by the tests themselves.
+AIOSMTPD_VERSION=1.4.6
+venv="$ROOT/tools/python"
+aiosmtpd_version="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("aiosmtpd"))' 2>/dev/null || true)"
+if [ "$aiosmtpd_version" = "$AIOSMTPD_VERSION" ]; then
+  ok aiosmtpd "$aiosmtpd_version"
+else
+  installing aiosmtpd "$AIOSMTPD_VERSION${aiosmtpd_version:+ (found $aiosmtpd_version)}"
+  have python3 || die "python3 not found"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+fi
 
 wasm_opt="$ROOT/tools/binaryen/node_modules/.bin/wasm-opt"
 wasm_opt_version="$("$wasm_opt" --version 2>/dev/null | awk '{print $3}' || true)"

@@ -3,21 +3,22 @@
 //! `latchkey` serves the web app (with the passkey service mounted unless
 //! `LATCHKEY_CONNECT_URL` points at a separate one); `latchkey connect-service` serves the
 //! passkey service alone; `latchkey account disable|enable EMAIL` changes an account of the
-//! builtin identity provider (see `latchkey::cli`).
+//! builtin identity provider; `latchkey audit verify` checks the audit log's hash chain (see
+//! `latchkey::cli`).
 
 use std::process::ExitCode;
 
 use latchkey::config::Config;
 use latchkey::server;
 
-const USAGE: &str =
-    "usage: latchkey [connect-service | account disable EMAIL | account enable EMAIL]";
+const USAGE: &str = "usage: latchkey [connect-service | account disable EMAIL | account enable EMAIL | audit verify]";
 
 /// What the command line asks for.
 enum Command {
     App,
     ConnectService,
     SetAccountDisabled { email: String, disabled: bool },
+    AuditVerify,
 }
 
 #[tokio::main]
@@ -42,6 +43,7 @@ async fn main() -> ExitCode {
             email: email.to_string(),
             disabled: *action == "disable",
         },
+        ["audit", "verify"] => Command::AuditVerify,
         ["-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -75,6 +77,13 @@ async fn main() -> ExitCode {
                 Err(err) => Err(err.to_string()),
             }
         }
+        Command::AuditVerify => match latchkey::cli::verify_audit_log(&config).await {
+            Ok(message) => {
+                println!("{message}");
+                Ok(())
+            }
+            Err(err) => Err(err.to_string()),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -248,7 +248,8 @@ impl Sessions {
     }
 
     /// Deletes expired sessions; run periodically.
-    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+    /// Deletes expired sessions; returns the account of each.
+    pub async fn purge_expired(&self) -> Result<Vec<String>, StoreError> {
         let now = now();
         self.store
             .purge_sessions(now, now - secs(self.settings.idle_timeout))

@@ -4,14 +4,17 @@
 
 mod support;
 
-use latchkey::connect::api::paths::frontend;
+use latchkey::connect::api::paths::{backend, frontend};
 use latchkey::connect::api::{
     AppendFinishRsp, AppendStartRsp, ConnectTokenType, LoginFinishRsp, LoginInitRsp, LoginStartRsp,
     ManageListRsp, SignedPasskeyClaims, VerificationResult,
 };
 use latchkey::connect::backend_client::claimed_identifier;
+use latchkey::events::{EventType, Reason};
 use serde_json::json;
-use support::{client_info, Db, TestPasskey, TestService, Transport, Tweak};
+use support::{
+    client_info, Db, TestPasskey, TestService, Transport, Tweak, API_SECRET, PROJECT_ID,
+};
 
 fn claims(signed: &str) -> SignedPasskeyClaims {
     jsonwebtoken::dangerous::insecure_decode::<SignedPasskeyClaims>(signed)
@@ -392,13 +395,13 @@ async fn processes_clear_and_events(db: Db) {
         )
         .await;
     assert_eq!(event.status, 204);
+    let reported = svc
+        .events(EventType::PasskeyLoginFailed, Some(Reason::Cancelled))
+        .await;
+    assert_eq!(reported.len(), 1);
     assert_eq!(
-        svc.service
-            .events_of_type("login-explicit-abort", 5)
-            .await
-            .unwrap()
-            .len(),
-        1
+        reported[0].event.detail.as_deref(),
+        Some("login-explicit-abort: situation 7")
     );
     let unknown = svc.front.event(&process, "made-up").await;
     assert_eq!(
@@ -473,7 +476,71 @@ async fn expired_rows_are_purged(db: Db) {
     );
 }
 
+/// `GET /v2/events`: the audit log over the backend API, by identifier and type, paged with
+/// cursors; bad filters are clear 400s, and the API key is required.
+async fn the_backend_api_lists_events(db: Db) {
+    let svc = TestService::start_with(db, Transport::Http, |_| {}).await;
+    let mut auth = TestPasskey::new();
+    for identifier in ["acc_ev1", "acc_ev2", "acc_ev1"] {
+        svc.append(&mut auth, identifier, &client_info(None))
+            .await
+            .ok();
+    }
+    let list = |query: &'static str| {
+        let front = svc.front.clone();
+        async move {
+            let path = format!("{}?{query}", backend::EVENTS);
+            front
+                .backend("GET", &path, Some((PROJECT_ID, API_SECRET)), None)
+                .await
+        }
+    };
+    let mine = list("identifier=acc_ev1&types=passkey.created").await;
+    let events = mine.ok()["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e["identifier"] == "acc_ev1"));
+    assert!(events.iter().all(|e| e["type"] == "passkey.created"));
+    assert!(events[0]["sequence"].as_i64() > events[1]["sequence"].as_i64());
+    assert_eq!(events[0]["browser"], "Chrome");
+
+    let first = list("types=passkey.created&limit=2").await;
+    let cursor = first.ok()["nextCursor"].as_str().unwrap().to_string();
+    let path = format!(
+        "{}?types=passkey.created&limit=2&cursor={cursor}",
+        backend::EVENTS
+    );
+    let second = svc
+        .front
+        .backend("GET", &path, Some((PROJECT_ID, API_SECRET)), None)
+        .await;
+    assert_eq!(second.ok()["events"].as_array().unwrap().len(), 1);
+    assert!(second.ok().get("nextCursor").is_none());
+
+    for (query, field) in [
+        ("types=passkey.invented", "types"),
+        ("since=yesterday", "since"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("colour=red", "colour"),
+    ] {
+        let answer = list(query).await;
+        assert_eq!(
+            (answer.status, answer.error_type()),
+            (400, "validation_error"),
+            "{query}"
+        );
+        assert_eq!(
+            answer.body["error"]["validation"][0]["field"], field,
+            "{query}: {:?}",
+            answer.body
+        );
+    }
+    let anonymous = svc.front.backend("GET", backend::EVENTS, None, None).await;
+    assert_eq!(anonymous.status, 401);
+}
+
 on_both_databases!(
+    the_backend_api_lists_events,
     append_login_verify_list_delete,
     conditional_ui_login,
     identifier_less_login,

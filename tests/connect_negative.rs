@@ -8,7 +8,7 @@ use latchkey::connect::api::paths::{self, backend, frontend, PROCESS_HEADER, PRO
 use latchkey::connect::api::{
     ConnectTokenType, ErrorType, SignedPasskeyClaims, VerificationResult,
 };
-use latchkey::connect::service::events::{COUNTER_REGRESSION, CREDENTIAL_USER_MISMATCH};
+use latchkey::events::{EventType, Reason};
 use serde_json::json;
 use support::{
     client_info, Db, TestPasskey, TestService, Transport, Tweak, API_SECRET, PROJECT_ID,
@@ -153,12 +153,17 @@ async fn counter_regression(db: Db) {
         .unwrap();
     assert_eq!(stored.sign_count, 1000, "a regression is never written");
     let events = svc
-        .service
-        .events_of_type(COUNTER_REGRESSION, 10)
-        .await
-        .unwrap();
+        .events(
+            EventType::PasskeyLoginFailed,
+            Some(Reason::CounterRegression),
+        )
+        .await;
     assert_eq!(events.len(), 2);
-    assert_eq!(events[0].credential_id.as_deref(), Some(stored.id.as_str()));
+    assert_eq!(
+        events[0].event.credential.as_deref(),
+        Some(stored.id.as_str())
+    );
+    assert_eq!(events[0].event.account.as_deref(), Some("acc_clone"));
 }
 
 fn base64_url(bytes: &[u8]) -> String {
@@ -184,10 +189,8 @@ async fn credential_of_another_user(db: Db) {
     let answer = svc.login(&mut auth, "acc_alice", &tweak).await;
     assert_refused(&answer, "does not belong");
     let events = svc
-        .service
-        .events_of_type(CREDENTIAL_USER_MISMATCH, 10)
-        .await
-        .unwrap();
+        .events(EventType::PasskeyLoginFailed, Some(Reason::UserMismatch))
+        .await;
     assert_eq!(events.len(), 1);
 }
 

@@ -210,6 +210,21 @@ settings! {
         "where `latchkey connect-service` listens";
     ENUMERATION_PROTECTION = "enumeration-protection", Text(Value("usability")),
         "`usability`, or `strict`: every email gets passkey options of one shape (decoys)";
+    // ---- events
+    SECURITY_LOG = "security-log", Text(Unset),
+        "`stdout` or a file path: every event also as one OCSF JSON line, for a SIEM";
+    AUDIT_RETENTION_DAYS = "audit-retention-days", Number { default: 0, min: 0, max: 36_500 },
+        "audit log rows older than this are removed behind a checkpoint (0: kept forever)";
+    WEBHOOK_URL = "webhook-url", Text(Unset),
+        "one or more (comma-separated) URLs that get every event as a Standard Webhook";
+    WEBHOOK_EVENTS = "webhook-events", Text(Unset),
+        "comma-separated event types the webhooks get; unset: all";
+    SMTP_URL = "smtp-url", Text(Unset),
+        "`smtp://host:port` or `smtps://host:port`: mail the owner when a passkey is added or removed";
+    SMTP_USERNAME = "smtp-username", Text(Unset),
+        "the SMTP user (with `LATCHKEY_SMTP_PASSWORD`)";
+    MAIL_FROM = "mail-from", Text(Unset),
+        "the notifications' sender, such as `Example <no-reply@example.com>`";
     // ---- secrets (environment or file only)
     SESSION_SECRET = "session-secret", Secret { file_only: false, generated: true },
         "keys the hash under which session ids are stored (at least 32 characters)";
@@ -219,6 +234,10 @@ settings! {
         "PEM file of the key that signs passkey login results";
     IDP_CLIENT_SECRET = "idp-client-secret", Secret { file_only: false, generated: false },
         "(oidc) the client's secret; unset for a public client";
+    WEBHOOK_SECRET = "webhook-secret", Secret { file_only: false, generated: false },
+        "`whsec_…`: the key that signs webhooks (required with `LATCHKEY_WEBHOOK_URL`)";
+    SMTP_PASSWORD = "smtp-password", Secret { file_only: false, generated: false },
+        "the SMTP password";
 }
 
 #[cfg(test)]

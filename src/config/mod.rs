@@ -131,12 +131,63 @@ pub struct Config {
     pub session: SessionSettings,
     pub connect_service: ConnectServiceSettings,
     pub protection: ProtectionSettings,
+    pub events: EventSettings,
     pub secrets: Secrets,
+}
+
+/// Where events go besides the audit log, and how long the log keeps them.
+#[derive(Debug, Clone)]
+pub struct EventSettings {
+    pub security_log: Option<crate::events::security_log::SecurityLogTarget>,
+    /// Zero: forever.
+    pub audit_retention_days: u64,
+    pub webhooks: Option<WebhookSettings>,
+    pub mail: Option<MailSettings>,
+}
+
+/// Standard Webhooks receivers.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub urls: Vec<Url>,
+    pub secret: Secret,
+    /// Only these types (all when `None`).
+    pub events: Option<Vec<crate::events::EventType>>,
+}
+
+/// Notifications by email.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub smtp_url: Url,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
 }
 
 impl Config {
     pub fn is_https(&self) -> bool {
         self.public_origin.scheme() == "https"
+    }
+
+    /// Where events go besides the audit log: the security log (opened; a file is created
+    /// if need be) and the outbox routes.
+    pub fn event_sinks(&self) -> std::io::Result<crate::events::Sinks> {
+        let security_log = self
+            .events
+            .security_log
+            .as_ref()
+            .map(crate::events::SecurityLog::open)
+            .transpose()?;
+        let webhooks = self.events.webhooks.as_ref();
+        Ok(crate::events::Sinks {
+            security_log,
+            routes: crate::events::Routes {
+                webhook_urls: webhooks
+                    .map(|w| w.urls.iter().map(|u| u.to_string()).collect())
+                    .unwrap_or_default(),
+                webhook_events: webhooks.and_then(|w| w.events.clone()),
+                mail: self.events.mail.is_some(),
+            },
+        })
     }
 
     /// Loads from `LATCHKEY_CONFIG` (or `./Leptos.toml` if present) and the process environment.
@@ -209,6 +260,7 @@ impl Config {
         };
         let connect_service = connect_service_settings(&source, &public_origin)?;
         let protection = protection_settings(&source)?;
+        let events = event_settings(&source)?;
         let secrets = Secrets::read(
             &source,
             &data_dir,
@@ -230,6 +282,7 @@ impl Config {
             session,
             connect_service,
             protection,
+            events,
             secrets,
         })
     }
@@ -274,6 +327,104 @@ fn connect_service_settings(
             }
         },
     })
+}
+
+fn event_settings(source: &Source) -> Result<EventSettings, ConfigError> {
+    let security_log = source
+        .optional(&SECURITY_LOG)
+        .map(|value| {
+            value
+                .parse()
+                .map_err(|message: String| ConfigError::new(SECURITY_LOG.key, message))
+        })
+        .transpose()?;
+    Ok(EventSettings {
+        security_log,
+        audit_retention_days: source.number(&AUDIT_RETENTION_DAYS)?,
+        webhooks: webhook_settings(source)?,
+        mail: mail_settings(source)?,
+    })
+}
+
+fn webhook_settings(source: &Source) -> Result<Option<WebhookSettings>, ConfigError> {
+    let Some(list) = source.optional(&WEBHOOK_URL) else {
+        return Ok(None);
+    };
+    let urls = list
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| validate::http_url(&WEBHOOK_URL, url, validate::UrlRules::WEBHOOK))
+        .collect::<Result<Vec<_>, _>>()?;
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    let secret = secrets::optional_secret(source, &WEBHOOK_SECRET)?.ok_or_else(|| {
+        ConfigError::new(
+            WEBHOOK_SECRET.key,
+            "is required with LATCHKEY_WEBHOOK_URL (whsec_ and base64)",
+        )
+    })?;
+    crate::events::webhooks::check_secret(secret.expose())
+        .map_err(|err| ConfigError::new(WEBHOOK_SECRET.key, err.to_string()))?;
+    let events = source
+        .optional(&WEBHOOK_EVENTS)
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(|name| {
+                    name.parse::<crate::events::EventType>().map_err(|_| {
+                        ConfigError::new(
+                            WEBHOOK_EVENTS.key,
+                            format!("{name:?} is not an event type (docs/events.md lists them)"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    Ok(Some(WebhookSettings {
+        urls,
+        secret,
+        events,
+    }))
+}
+
+fn mail_settings(source: &Source) -> Result<Option<MailSettings>, ConfigError> {
+    let Some(url) = source.optional(&SMTP_URL) else {
+        return Ok(None);
+    };
+    let smtp_url = Url::parse(&url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some())
+        .ok_or_else(|| {
+            ConfigError::new(
+                SMTP_URL.key,
+                "must be smtp://host:port or smtps://host:port",
+            )
+        })?;
+    if !smtp_url.username().is_empty() || smtp_url.password().is_some() {
+        return Err(ConfigError::new(
+            SMTP_URL.key,
+            "must not hold credentials: use LATCHKEY_SMTP_USERNAME and LATCHKEY_SMTP_PASSWORD",
+        ));
+    }
+    let from = source
+        .optional(&MAIL_FROM)
+        .ok_or_else(|| ConfigError::new(MAIL_FROM.key, "is required with LATCHKEY_SMTP_URL"))?;
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(ConfigError::new(
+            MAIL_FROM.key,
+            format!("{from:?} is not an address such as Example <no-reply@example.com>"),
+        ));
+    }
+    Ok(Some(MailSettings {
+        smtp_url,
+        username: source.optional(&SMTP_USERNAME),
+        password: secrets::optional_secret(source, &SMTP_PASSWORD)?,
+        from,
+    }))
 }
 
 fn protection_settings(source: &Source) -> Result<ProtectionSettings, ConfigError> {

@@ -20,6 +20,13 @@ pub(super) struct UrlRules {
 }
 
 impl UrlRules {
+    /// A webhook receiver: https, or http on this machine; no credentials in the URL.
+    pub const WEBHOOK: Self = Self {
+        http_loopback_only: true,
+        origin_only: false,
+        bare: true,
+    };
+
     /// Any http(s) URL with a host.
     pub const ANY: Self = Self {
         http_loopback_only: false,

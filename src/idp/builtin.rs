@@ -237,21 +237,23 @@ impl IdentityProvider for BuiltinIdp {
         };
         // A disabled account costs the same verification and gets the same answer as a
         // wrong password: nothing tells the two apart.
-        let (subject, hash, usable) = match user {
-            Some(user) => (user.id, user.hash, !user.disabled),
-            None => (String::new(), self.dummy_hash.clone(), false),
+        let (subject, hash, account) = match user {
+            Some(user) if user.disabled => (user.id, user.hash, Some(false)),
+            Some(user) => (user.id, user.hash, Some(true)),
+            None => (String::new(), self.dummy_hash.clone(), None),
         };
         let matches = self
             .on_hashing_pool(move || !password.is_empty() && verify_password(&password, &hash))
             .await?;
-        if usable && matches {
-            Ok(Identity {
+        // `account`: Some(active?) for a known email.
+        match (account, matches) {
+            (Some(true), true) => Ok(Identity {
                 issuer: ISSUER.into(),
                 subject,
                 email,
-            })
-        } else {
-            Err(IdpError::InvalidCredentials)
+            }),
+            (Some(false), true) => Err(IdpError::AccountDisabled),
+            _ => Err(IdpError::InvalidCredentials),
         }
     }
 

@@ -22,6 +22,10 @@ pub enum IdpError {
     /// Unknown user or wrong password: deliberately indistinguishable.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The right password for a disabled account. Answered exactly like
+    /// [`IdpError::InvalidCredentials`]; only the audit log tells them apart.
+    #[error("the account is disabled")]
+    AccountDisabled,
     #[error("the email is already registered")]
     EmailTaken,
     #[error("{0}")]
@@ -49,7 +53,7 @@ pub enum IdpError {
 impl From<IdpError> for AppError {
     fn from(err: IdpError) -> Self {
         match err {
-            IdpError::InvalidCredentials => Self::InvalidCredentials,
+            IdpError::InvalidCredentials | IdpError::AccountDisabled => Self::InvalidCredentials,
             IdpError::EmailTaken => Self::EmailTaken,
             IdpError::Invalid(message) => Self::Invalid(message),
             IdpError::Unsupported(what) => Self::Invalid(format!("{what} is not available here.")),

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::state::AppState;
 use crate::error::{AppError, RetryAfter};
+use crate::events::{Event, EventType, Reason};
 use crate::limits::Rule;
 use crate::serving::ClientIp;
 
@@ -38,6 +39,7 @@ pub async fn backchannel_logout(
         Ok(logout) => logout,
         Err(err) => {
             tracing::warn!(%err, "back-channel logout refused");
+            token_refused(&app, Reason::Invalid).await;
             return refused("the logout token was not accepted");
         }
     };
@@ -50,6 +52,7 @@ pub async fn backchannel_logout(
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!("back-channel logout refused: the token was used before");
+            token_refused(&app, Reason::Replay).await;
             return refused("the logout token was used before");
         }
         Err(err) => return AppError::internal("recording a logout token", err).into_response(),
@@ -74,7 +77,25 @@ pub async fn backchannel_logout(
         }
     }
     tracing::info!(ended, "back-channel logout");
+    let mut event = Event::new(EventType::SessionEnded)
+        .with_reason(Reason::BackchannelLogout)
+        .with_detail(&format!("{ended} session(s)"));
+    if let Some(subject) = &logout.subject {
+        if let Ok(Some(account)) = app.store.find_account_by_subject(issuer, subject).await {
+            event = event.with_account(account.id);
+        }
+    }
+    app.events.record(event).await;
     no_store(StatusCode::OK.into_response())
+}
+
+/// `token.refused` for a logout token (the provider's address says nothing about a person,
+/// so no client is named).
+async fn token_refused(app: &AppState, reason: Reason) {
+    let event = Event::new(EventType::TokenRefused)
+        .with_reason(reason)
+        .with_detail("logout token");
+    app.events.record(event).await;
 }
 
 /// `400` with the OAuth error body the specification asks for.

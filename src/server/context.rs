@@ -1,13 +1,14 @@
 //! Helpers for server functions: reach the app state and the current session, set cookies,
 //! enforce the journey, and answer errors with the right status.
 
-use axum::http::header::{HeaderValue, SET_COOKIE};
+use axum::http::header::{HeaderMap, HeaderValue, SET_COOKIE, USER_AGENT};
 use axum::http::request::Parts;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
 use super::state::AppState;
 use crate::error::AppError;
+use crate::events::{Client, Event, EventType, Reason};
 use crate::idp::Identity;
 use crate::journey::SessionState;
 use crate::session::{AuthMethod, CurrentSession, Session};
@@ -32,16 +33,59 @@ pub fn client_ip() -> crate::serving::ClientIp {
 }
 
 /// Counts this request under each rule, keyed as given; over a limit, the error that says
-/// how long to wait.
+/// how long to wait (and a `rate-limit.hit` event naming the rule).
 pub async fn rate_limit(
     app: &AppState,
     checks: &[(crate::limits::Rule, &str)],
 ) -> Result<(), AppError> {
-    app.limiter.check_all(checks).await.map_err(|exceeded| {
-        AppError::RateLimited(crate::error::RetryAfter::from_duration(
-            exceeded.retry_after,
-        ))
-    })
+    match app.limiter.check_all(checks).await {
+        Ok(()) => Ok(()),
+        Err(exceeded) => {
+            record(
+                app,
+                Event::new(EventType::RateLimitHit)
+                    .with_reason(Reason::RateLimited)
+                    .with_detail(exceeded.rule.as_ref()),
+            )
+            .await;
+            Err(AppError::RateLimited(
+                crate::error::RetryAfter::from_duration(exceeded.retry_after),
+            ))
+        }
+    }
+}
+
+/// The client an event about this request names: its address, and its browser and OS.
+pub fn request_client() -> Client {
+    use_context::<Parts>()
+        .map(|parts| {
+            let ip = parts
+                .extensions
+                .get::<crate::serving::ClientIp>()
+                .copied()
+                .unwrap_or(crate::serving::ClientIp::UNKNOWN);
+            client_of(&parts.headers, ip)
+        })
+        .unwrap_or_default()
+}
+
+/// [`request_client`] from a request's headers and address.
+pub fn client_of(headers: &HeaderMap, ip: crate::serving::ClientIp) -> Client {
+    let user_agent = headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (browser, os) = crate::connect::service::user_agent::describe(user_agent, None);
+    Client {
+        ip: (ip != crate::serving::ClientIp::UNKNOWN).then(|| ip.0.to_string()),
+        browser: Some(browser),
+        os: Some(os),
+    }
+}
+
+/// Records `event` with this request's client.
+pub async fn record(app: &AppState, event: Event) {
+    app.events.record(event.with_client(request_client())).await;
 }
 
 /// What a server function needs from the session before it does anything.
@@ -72,6 +116,7 @@ pub fn set_cookie(value: HeaderValue) {
 pub struct LoggedIn {
     /// The append step, carrying the target in `next`.
     pub target: String,
+    pub account_id: String,
     pub cookies: Vec<HeaderValue>,
 }
 
@@ -103,6 +148,7 @@ pub async fn start_app_session(
         .await
         .map_err(|err| AppError::internal("starting a session", err))?;
     Ok(LoggedIn {
+        account_id: account.id,
         target: crate::journey::target_after_login(Some(next)),
         cookies: vec![
             cookie,
@@ -118,13 +164,14 @@ pub async fn log_in(
     identity: Identity,
     method: AuthMethod,
     next: &str,
-) -> Result<String, AppError> {
+) -> Result<LoggedIn, AppError> {
     let previous = current_session().0;
-    let logged_in = start_app_session(app, identity, method, None, previous.as_ref(), next).await?;
-    for cookie in logged_in.cookies {
+    let mut logged_in =
+        start_app_session(app, identity, method, None, previous.as_ref(), next).await?;
+    for cookie in std::mem::take(&mut logged_in.cookies) {
         set_cookie(cookie);
     }
-    Ok(logged_in.target)
+    Ok(logged_in)
 }
 
 /// Ends the append step of `session` and redirects to the target it carried.

@@ -15,6 +15,7 @@ use axum::Extension;
 use super::context::start_app_session;
 use super::state::AppState;
 use crate::error::{AppError, RetryAfter};
+use crate::events::{Event, EventType, Reason};
 use crate::idp::{ClassicLogin, IdpError, RedirectFailure};
 use crate::limits::Rule;
 use crate::routes::Page;
@@ -81,13 +82,29 @@ pub async fn callback(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let ip = ip.map_or(ClientIp::UNKNOWN, |Extension(ip)| ip);
+    let client = super::context::client_of(&headers, ip);
     if let Err(exceeded) = app.limiter.check(Rule::OidcIp, &ip.0.to_string()).await {
+        let event = Event::new(EventType::RateLimitHit)
+            .with_reason(Reason::RateLimited)
+            .with_detail(exceeded.rule.as_ref());
+        app.events.record(event.with_client(client)).await;
         return AppError::RateLimited(RetryAfter::from_duration(exceeded.retry_after))
             .into_response();
     }
     let login = match app.idp.finish_redirect(&headers, &query).await {
         Ok(login) => login,
-        Err(failure) => return failure_page(&failure),
+        Err(failure) => {
+            let reason = if failure.status >= 500 {
+                Reason::ProviderUnreachable
+            } else {
+                Reason::CallbackRefused
+            };
+            let event = Event::new(EventType::OidcLoginFailed)
+                .with_reason(reason)
+                .with_detail(&failure.reason);
+            app.events.record(event.with_client(client)).await;
+            return failure_page(&failure);
+        }
     };
     let previous = current.and_then(|Extension(current)| current.0);
     let logged_in = match start_app_session(
@@ -103,6 +120,8 @@ pub async fn callback(
         Ok(logged_in) => logged_in,
         Err(err) => return err.into_response(),
     };
+    let event = Event::new(EventType::OidcLoginSucceeded).with_account(&logged_in.account_id);
+    app.events.record(event.with_client(client)).await;
     let mut response = super::middleware::redirect(&logged_in.target);
     let headers = response.headers_mut();
     for cookie in logged_in.cookies {

@@ -19,6 +19,7 @@ use crate::app::{shell, App};
 use crate::config::{Config, ConnectMode};
 use crate::connect::backend_client::{ConnectBackend, HttpBackend, InProcessBackend};
 use crate::connect::service::ConnectService;
+use crate::events::Events;
 use crate::idp::IdpError;
 use crate::limits::Limiter;
 use crate::routes::Endpoint;
@@ -44,6 +45,11 @@ pub enum StartError {
     Oidc(String),
     #[error(transparent)]
     Serve(#[from] ServeError),
+    #[error("security log (LATCHKEY_SECURITY_LOG): {0}")]
+    SecurityLog(std::io::Error),
+    /// Webhooks or mail cannot be sent as configured.
+    #[error("{0}")]
+    Delivery(String),
 }
 
 /// Everything the app needs, built from a validated configuration.
@@ -61,9 +67,15 @@ pub async fn build_state(
         })?;
     let sessions = Sessions::new(store.clone(), &config);
     let limiter = Limiter::new(config.protection.rate_limits.clone(), &store).await?;
+    let events = Events::open(
+        store.clone(),
+        config.event_sinks().map_err(StartError::SecurityLog)?,
+    )
+    .await?;
+    record_settings_change(&events, &config).await;
     let (connect, connect_service): (Arc<dyn ConnectBackend>, _) = match &config.connect {
         ConnectMode::InProcess => {
-            let service = ConnectService::start(&config, store.clone()).await?;
+            let service = ConnectService::start(&config, store.clone(), events.clone()).await?;
             (
                 Arc::new(InProcessBackend::new(service.clone())),
                 Some(service),
@@ -85,9 +97,55 @@ pub async fn build_state(
         idp,
         sessions,
         limiter,
+        events,
         connect,
         connect_service,
     })
+}
+
+/// `settings.changed` when this start runs with other settings than the last one recorded.
+/// The detail is a fingerprint (a hash of the settings, secrets left out), so operators see
+/// when a change took effect; what changed is in their configuration management.
+async fn record_settings_change(events: &Events, config: &Config) {
+    use sha2::{Digest, Sha256};
+    // Secrets are not part of it: their Debug forms are redacted, and `secrets` is left out.
+    let settings = format!(
+        "{:?}|{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        config.site_addr,
+        config.origin,
+        config.rp_id,
+        config.rp_name,
+        config.idp,
+        config.connect,
+        config.session,
+        config.connect_service,
+        config.protection,
+        config.events,
+    );
+    let fingerprint = format!("fingerprint {:.16x}", Sha256::digest(settings.as_bytes()));
+    let last = events
+        .list(
+            &crate::events::EventFilter {
+                types: vec![crate::events::EventType::SettingsChanged],
+                ..Default::default()
+            },
+            None,
+            1,
+        )
+        .await;
+    let unchanged = match &last {
+        Ok(page) => page
+            .events
+            .first()
+            .is_some_and(|e| e.event.detail.as_deref() == Some(fingerprint.as_str())),
+        Err(_) => false,
+    };
+    if !unchanged {
+        let event = crate::events::Event::new(crate::events::EventType::SettingsChanged)
+            .with_reason(crate::events::Reason::Startup)
+            .with_detail(&fingerprint);
+        events.record(event).await;
+    }
 }
 
 /// The whole HTTP surface: pages, server functions, static files, health check.
@@ -164,7 +222,21 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
-    spawn_purge(state.sessions.clone(), state.store.clone());
+    let senders = crate::events::delivery::Senders::from_settings(
+        &state.config.events,
+        &state.config.rp_name,
+        &state.store,
+    )
+    .map_err(StartError::Delivery)?;
+    // Background jobs end with the server (a restarted instance takes over their work).
+    let jobs = [
+        crate::events::delivery::spawn(state.events.clone(), senders),
+        spawn_purge(
+            state.sessions.clone(),
+            state.events.clone(),
+            state.config.events.audit_retention_days,
+        ),
+    ];
     if let Some(service) = &state.connect_service {
         service.spawn_purge();
     }
@@ -176,20 +248,38 @@ pub async fn serve_on(
     let store = state.store.clone();
     let limits = state.config.protection.serve.clone();
     let router = serving::with_request_limits(router(state), &limits);
-    serving::serve(listener, router, shutdown, &limits).await?;
+    let served = serving::serve(listener, router, shutdown, &limits).await;
+    for job in jobs {
+        job.abort();
+    }
+    served?;
     store.close().await;
     Ok(())
 }
 
-/// Removes expired sessions and OpenID logins nobody came back for.
-fn spawn_purge(sessions: Sessions, store: Store) {
+/// Removes expired sessions, OpenID logins nobody came back for and, with a retention set,
+/// audit rows older than it (behind a checkpoint that `audit verify` accepts).
+fn spawn_purge(
+    sessions: Sessions,
+    events: Events,
+    audit_retention_days: u64,
+) -> tokio::task::JoinHandle<()> {
+    let store = events.store().clone();
+    let retention = i64::try_from(audit_retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
             match sessions.purge_expired().await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(sessions = n, "purged expired sessions"),
+                Ok(accounts) => {
+                    for account in accounts {
+                        let ended =
+                            crate::events::Event::new(crate::events::EventType::SessionEnded)
+                                .with_reason(crate::events::Reason::Expired)
+                                .with_account(account);
+                        events.record(ended).await;
+                    }
+                }
                 Err(err) => tracing::warn!(%err, "purging expired sessions failed"),
             }
             match store.purge_oidc_logins(crate::store::now()).await {
@@ -197,6 +287,15 @@ fn spawn_purge(sessions: Sessions, store: Store) {
                 Ok(n) => tracing::debug!(logins = n, "purged abandoned OpenID logins"),
                 Err(err) => tracing::warn!(%err, "purging OpenID logins failed"),
             }
+            if retention > 0 {
+                let now = crate::store::now();
+                match crate::events::audit::prune(&store, now.saturating_sub(retention), now).await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "audit log: removed rows past retention"),
+                    Err(err) => tracing::warn!(%err, "audit log retention failed"),
+                }
+            }
         }
-    });
+    })
 }

@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use crate::config::Config;
 use crate::connect::backend_client::ConnectBackend;
 use crate::connect::service::ConnectService;
+use crate::events::Events;
 use crate::idp::IdentityProvider;
 use crate::limits::Limiter;
 use crate::session::Sessions;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Rate limits (shared with the other instances on PostgreSQL).
     pub limiter: Limiter,
+    /// What happened: the audit log (and the security log, when configured).
+    pub events: Events,
     /// The passkey service's backend API (in process or over HTTP).
     pub connect: Arc<dyn ConnectBackend>,
     /// The passkey service when it runs in this process (its routes are mounted).

@@ -43,16 +43,20 @@ pub async fn fetch_session() -> Result<Option<SessionInfo>, AppError> {
 
 #[server(prefix = "/api", endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: String, next: String) -> Result<(), AppError> {
+    use crate::events::{Event, EventType};
     use crate::limits::Rule;
-    use crate::server::context::{app, client_ip, log_in, rate_limit};
+    use crate::server::context::{app, client_ip, log_in, rate_limit, record};
     use crate::session::AuthMethod;
     let app = app()?;
     let ip = client_ip().0.to_string();
     rate_limit(&app, &[(Rule::SignUpIp, &ip)]).await?;
     let identity = app.idp.sign_up(&email, &password).await?;
     tracing::info!(issuer = %identity.issuer, "account created");
-    let target = log_in(&app, identity, AuthMethod::Password, &next).await?;
-    leptos_axum::redirect(&target);
+    let logged_in = log_in(&app, identity, AuthMethod::Password, &next).await?;
+    for event in [EventType::AccountCreated, EventType::PasswordLoginSucceeded] {
+        record(&app, Event::new(event).with_account(&logged_in.account_id)).await;
+    }
+    leptos_axum::redirect(&logged_in.target);
     Ok(())
 }
 
@@ -66,8 +70,10 @@ pub async fn sign_in(
     password: Option<String>,
     next: String,
 ) -> Result<(), AppError> {
+    use crate::events::{Event, EventType, Reason};
+    use crate::idp::IdpError;
     use crate::limits::{account_and_ip, Rule};
-    use crate::server::context::{app, client_ip, log_in, rate_limit};
+    use crate::server::context::{app, client_ip, log_in, rate_limit, record};
     use crate::session::AuthMethod;
     let app = app()?;
     let password = password.unwrap_or_default();
@@ -85,7 +91,25 @@ pub async fn sign_in(
     let ip = client_ip().0;
     // The account as typed (a malformed email still gets the generic refusal below).
     let account = email.trim().to_lowercase();
-    rate_limit(
+    // A failed attempt names the account when there is one (never what was typed).
+    let failed = |reason: Reason| {
+        let app = app.clone();
+        let account = account.clone();
+        async move {
+            let known = app
+                .store
+                .find_account_by_email(app.idp.issuer(), &account)
+                .await
+                .ok()
+                .flatten();
+            let mut event = Event::new(EventType::PasswordLoginFailed).with_reason(reason);
+            if let Some(known) = known {
+                event = event.with_account(known.id);
+            }
+            record(&app, event).await;
+        }
+    };
+    let limited = rate_limit(
         &app,
         &[
             (Rule::SignInIp, &ip.to_string()),
@@ -93,10 +117,29 @@ pub async fn sign_in(
             (Rule::SignInAccount, &account),
         ],
     )
-    .await?;
-    let identity = app.idp.sign_in_with_password(&email, &password).await?;
-    let target = log_in(&app, identity, AuthMethod::Password, &next).await?;
-    leptos_axum::redirect(&target);
+    .await;
+    if let Err(err) = limited {
+        failed(Reason::RateLimited).await;
+        return Err(err);
+    }
+    let identity = match app.idp.sign_in_with_password(&email, &password).await {
+        Ok(identity) => identity,
+        Err(err) => {
+            match err {
+                IdpError::InvalidCredentials => failed(Reason::WrongCredentials).await,
+                IdpError::AccountDisabled => failed(Reason::Disabled).await,
+                _ => {}
+            }
+            return Err(err.into());
+        }
+    };
+    let logged_in = log_in(&app, identity, AuthMethod::Password, &next).await?;
+    record(
+        &app,
+        Event::new(EventType::PasswordLoginSucceeded).with_account(&logged_in.account_id),
+    )
+    .await;
+    leptos_axum::redirect(&logged_in.target);
     Ok(())
 }
 
@@ -123,7 +166,8 @@ pub async fn forget_login_hint() -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::server::context::{app, current_session, set_cookie};
+    use crate::events::{Event, EventType};
+    use crate::server::context::{app, current_session, record, set_cookie};
     let app = app()?;
     let mut target = crate::routes::Page::Login.path().to_string();
     if let Some(session) = current_session().0 {
@@ -131,6 +175,11 @@ pub async fn sign_out() -> Result<(), AppError> {
             .end(&session)
             .await
             .map_err(|err| AppError::internal("ending a session", err))?;
+        record(
+            &app,
+            Event::new(EventType::SignedOut).with_account(session.account_id()),
+        )
+        .await;
         // A session that came from the provider ends there too, when it offers that; it
         // then sends the browser back to /login.
         if let Some(url) = app.idp.logout_url(session.idp_id_token()) {

@@ -22,7 +22,8 @@ pub enum AppendOffer {
 /// with a redirect before anything is shown.
 #[server(prefix = "/api", endpoint = "append_decision")]
 pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
-    use crate::server::context::{app, leave_append, require, Need};
+    use crate::events::{Event, EventType, Reason};
+    use crate::server::context::{app, leave_append, record, require, Need};
     let app = app()?;
     let session = require(Need::SignedIn)?;
     if !session.append_pending() {
@@ -38,9 +39,25 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
     } else if preferences.snoozed_until > crate::store::now() {
         AppendOffer::Snoozed
     } else {
+        record(
+            &app,
+            Event::new(EventType::AppendOffered).with_account(session.account_id()),
+        )
+        .await;
         return Ok(AppendOffer::Offer);
     };
     tracing::info!(account = %session.account_id(), ?decision, "append step skipped itself");
+    let reason = match decision {
+        AppendOffer::OptedOut => Reason::OptedOut,
+        _ => Reason::Snoozed,
+    };
+    record(
+        &app,
+        Event::new(EventType::AppendSkipped)
+            .with_account(session.account_id())
+            .with_reason(reason),
+    )
+    .await;
     leave_append(&app, &session, &next).await?;
     Ok(decision)
 }
@@ -66,9 +83,27 @@ pub async fn finish_append(
     dont_ask_again: Option<String>,
     reason: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::context::{app, leave_append, require, Need};
+    use crate::events::{Event, EventType, Reason};
+    use crate::server::context::{app, leave_append, record, require, Need};
     let app = app()?;
     let session = require(Need::SignedIn)?;
+    // Client-supplied: kept as a short tag only.
+    let reason: String = reason.unwrap_or_default().chars().take(40).collect();
+    if outcome != AppendOutcome::Created {
+        let why = match outcome {
+            AppendOutcome::Skipped if dont_ask_again.is_some() => Some(Reason::OptedOut),
+            AppendOutcome::Skipped => Some(Reason::UserSkipped),
+            _ => not_offered_reason(&reason),
+        };
+        let mut event = Event::new(EventType::AppendSkipped).with_account(session.account_id());
+        if let Some(why) = why {
+            event = event.with_reason(why);
+        }
+        if !reason.is_empty() {
+            event = event.with_detail(&reason);
+        }
+        record(&app, event).await;
+    }
     if outcome == AppendOutcome::Skipped {
         let snooze = i64::try_from(app.config.session.append_snooze.as_secs()).unwrap_or(i64::MAX);
         let snoozed_until = (snooze > 0).then(|| crate::store::now().saturating_add(snooze));
@@ -85,9 +120,23 @@ pub async fn finish_append(
         account = %session.account_id(),
         ?outcome,
         dont_ask_again = dont_ask_again.is_some(),
-        // Client-supplied: logged as a short tag only.
-        reason = %reason.unwrap_or_default().chars().take(40).collect::<String>(),
+        reason = %reason,
         "append step finished"
     );
     leave_append(&app, &session, &next).await
+}
+
+/// The event reason for a browser's "nothing was offered" tag.
+#[cfg(feature = "ssr")]
+fn not_offered_reason(tag: &str) -> Option<crate::events::Reason> {
+    use crate::events::Reason;
+    match tag {
+        "rollout-denied" => Some(Reason::RolloutDenied),
+        "passkey-on-this-client" => Some(Reason::PasskeyOnThisDevice),
+        "no-platform-authenticator" | "browser-not-capable" => {
+            Some(Reason::NoPlatformAuthenticator)
+        }
+        "service-unavailable" => Some(Reason::ServiceError),
+        _ => None,
+    }
 }

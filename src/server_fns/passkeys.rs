@@ -96,8 +96,9 @@ pub async fn complete_passkey_login(
     next: String,
 ) -> Result<String, AppError> {
     use crate::connect::backend_client::claimed_identifier;
+    use crate::events::{Event, EventType, Reason};
     use crate::idp::Identity;
-    use crate::server::context::{app, log_in};
+    use crate::server::context::{app, log_in, record};
     use crate::session::AuthMethod;
     let app = app()?;
     // Whom the data claims to be for (unverified); the verification below checks it.
@@ -120,6 +121,13 @@ pub async fn complete_passkey_login(
     // The IdP's account state wins: a disabled person's passkey signs nobody in.
     if !app.idp.is_active(&identity).await? {
         tracing::warn!(account = %account.id, "passkey login for an account the IdP disabled");
+        record(
+            &app,
+            Event::new(EventType::PasskeyLoginFailed)
+                .with_reason(Reason::Disabled)
+                .with_account(&account.id),
+        )
+        .await;
         return Err(AppError::PasskeyRejected);
     }
     // Now and then the provider itself must see the person (`idp-reverify-days`): then the
@@ -133,6 +141,13 @@ pub async fn complete_passkey_login(
         let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
         if last.is_none_or(|at| crate::store::now() - at >= max_age) {
             tracing::info!(account = %account.id, "passkey login goes on to the provider");
+            record(
+                &app,
+                Event::new(EventType::PasskeyLoginFellBack)
+                    .with_reason(Reason::ProviderReverification)
+                    .with_account(&account.id),
+            )
+            .await;
             return crate::server::idp_redirect::provider_login_url(
                 &app,
                 Some(&identity.email),
@@ -141,7 +156,9 @@ pub async fn complete_passkey_login(
             .await;
         }
     }
-    log_in(&app, identity, AuthMethod::Passkey, &next).await
+    Ok(log_in(&app, identity, AuthMethod::Passkey, &next)
+        .await?
+        .target)
 }
 
 /// Has the passkey service verify signed passkey data, once, for `identifier` (the account

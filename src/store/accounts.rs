@@ -90,6 +90,22 @@ impl Store {
         Ok(row.as_ref().map(Account::from_row).transpose()?)
     }
 
+    /// The account an IdP's subject is.
+    pub async fn find_account_by_subject(
+        &self,
+        idp: &str,
+        subject: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, idp, subject, email FROM accounts WHERE idp = $1 AND subject = $2",
+        )
+        .bind(idp)
+        .bind(subject)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(Account::from_row).transpose()?)
+    }
+
     /// Records a login made at the identity provider itself (not with a passkey).
     pub async fn record_idp_login(&self, account_id: &str, at: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE accounts SET last_idp_login_at = $2 WHERE id = $1")

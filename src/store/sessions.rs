@@ -154,12 +154,23 @@ impl Store {
     }
 
     /// Removes sessions past their absolute expiry or idle for longer than allowed.
-    pub async fn purge_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-            .bind(now)
-            .bind(idle_cutoff)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+    /// Deletes expired sessions; returns the account of each.
+    pub async fn purge_sessions(
+        &self,
+        now: i64,
+        idle_cutoff: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2
+             RETURNING account_id",
+        )
+        .bind(now)
+        .bind(idle_cutoff)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| row.try_get("account_id").ok())
+            .collect())
     }
 }

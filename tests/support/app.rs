@@ -20,6 +20,7 @@ pub struct TestApp {
     pub state: AppState,
     pub db: TestDb,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestApp {
@@ -58,7 +59,7 @@ impl TestApp {
         let state = Self::build_state(config).await.expect("app state");
         let (tx, rx) = tokio::sync::oneshot::channel();
         let served = state.clone();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             let _ = server::serve_on(listener, served, async {
                 let _ = rx.await;
             })
@@ -70,7 +71,26 @@ impl TestApp {
             state,
             db,
             shutdown: Some(tx),
+            server: Some(server),
         }
+    }
+
+    /// Stops this instance (its background jobs too) and starts a new one on the same
+    /// database, as a deployment's restart does.
+    pub async fn restart(mut self, extra_env: &[(&str, &str)]) -> Self {
+        let dir = std::mem::replace(&mut self.db.dir, tempfile::tempdir().expect("temp dir"));
+        let db = TestDb {
+            url: self.db.url.clone(),
+            dir,
+        };
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        drop(self);
+        Self::start_on(db, extra_env).await
     }
 
     /// The app's state for `config`, as the server builds it at start-up.
@@ -79,10 +99,12 @@ impl TestApp {
         server::build_state(config, options).await
     }
 
-    /// A client that does not follow redirects, so tests see every status and header.
+    /// A client that does not follow redirects, so tests see every status and header; it
+    /// says it is Chrome on a Mac, as the frontend-API client does.
     pub fn client() -> reqwest::Client {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .user_agent(super::service::CHROME_MAC)
             .build()
             .expect("client")
     }

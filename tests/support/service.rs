@@ -12,6 +12,7 @@ use latchkey::connect::backend_client::{
     connect_token_secret, ConnectBackend, HttpBackend, InProcessBackend,
 };
 use latchkey::connect::service::{ConnectService, ServiceConfig, Signer};
+use latchkey::events::{EventFilter, EventType, Events, Reason, StoredEvent};
 use latchkey::store::Store;
 use serde_json::{json, Value};
 
@@ -102,6 +103,24 @@ pub struct TestService {
 }
 
 impl TestService {
+    /// The audit log's events of one type and reason, newest first.
+    pub async fn events(&self, event_type: EventType, reason: Option<Reason>) -> Vec<StoredEvent> {
+        let filter = EventFilter {
+            types: vec![event_type],
+            ..EventFilter::default()
+        };
+        let page = self
+            .service
+            .events()
+            .list(&filter, None, 100)
+            .await
+            .expect("events");
+        page.events
+            .into_iter()
+            .filter(|stored| reason.is_none() || stored.event.reason == reason)
+            .collect()
+    }
+
     pub async fn start(db: Db) -> Self {
         Self::start_with(db, Transport::InProcess, |_| {}).await
     }
@@ -117,7 +136,10 @@ impl TestService {
         adjust(&mut service_config.settings);
         let store = Store::connect(&db.url).await.expect("store");
         let (signer, _) = Signer::generate();
-        let service = ConnectService::with_parts(service_config, store, signer)
+        let events = Events::open(store.clone(), Default::default())
+            .await
+            .expect("events");
+        let service = ConnectService::with_parts(service_config, store, signer, events)
             .await
             .expect("service");
         match transport {

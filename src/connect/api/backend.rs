@@ -197,6 +197,37 @@ pub struct Identifier {
     pub user_id: String,
 }
 
+/// `GET /v2/events` (a Latchkey extension): one page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventList {
+    pub events: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One audit log event as the backend API shows it (docs/events.md describes the fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub id: String,
+    pub sequence: i64,
+    /// Unix seconds.
+    pub occurred_at: i64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub identifier: Option<String>,
+    pub credential_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub process_id: Option<String>,
+    pub detail: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentifierList {
     pub identifiers: Vec<Identifier>,

@@ -18,6 +18,7 @@ use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendSkipReason, AppendStartReq,
     AppendStartRsp, AppendVariant, ConnectTokenType, InitReq, PasskeyOperation,
 };
+use crate::events::{Event, EventType};
 
 /// The AAGUID of an authenticator, from the authenticator data of a registration that
 /// webauthn-rs has already verified; all zeros when it sends none.
@@ -213,6 +214,14 @@ impl ConnectService {
         };
         self.insert_credential(&row).await?;
         tracing::info!(user = %user.id, credential = %row.id, "passkey created");
+        self.record(
+            Event::new(EventType::PasskeyCreated)
+                .with_account(&user.identifier)
+                .with_credential(&row.id)
+                .with_process(&process.id_hash)
+                .with_detail(&row.credential_id),
+        )
+        .await;
         Ok(AppendFinishRsp {
             passkey_operation: PasskeyOperation {
                 operation_type: "append".to_string(),

@@ -13,7 +13,6 @@ use webauthn_rs::prelude::{
 
 use super::challenges::{Ceremony, Slot, TakenChallenge};
 use super::credentials::{encode_credential_id, CredentialRow, LoginUpdate};
-use super::events::{EventSubject, COUNTER_REGRESSION, CREDENTIAL_USER_MISMATCH};
 use super::processes::ProcessRow;
 use super::signed_data::LoginProof;
 use super::users::UserRow;
@@ -21,8 +20,9 @@ use super::{ConnectError, ConnectService};
 use crate::config::EnumerationProtection;
 use crate::connect::api::{
     ConnectTokenType, FallbackError, FallbackOperationError, InitReq, LoginFinishReq,
-    LoginFinishRsp, LoginInitRsp, LoginStartReq, LoginStartRsp, PasskeyOperation,
+    LoginFinishRsp, LoginInitRsp, LoginSource, LoginStartReq, LoginStartRsp, PasskeyOperation,
 };
+use crate::events::{Event, EventType, Reason};
 use webauthn_rs_core::proto::{AllowCredentials, AuthenticatorTransport};
 
 /// Fallback codes of login start (`fallbackOperationError.error.code`).
@@ -154,7 +154,19 @@ impl ConnectService {
     ) -> Result<LoginStartRsp, ConnectError> {
         let process = self.process(process_id).await?;
         let typed = req.identifier.trim();
+        let source = match req.source {
+            LoginSource::OneTap => Reason::OneTap,
+            _ if typed.is_empty() && req.login_connect_token.is_none() => Reason::Button,
+            _ => Reason::Identifier,
+        };
+        self.record(
+            Event::new(EventType::PasskeyLoginStarted)
+                .with_reason(source)
+                .with_process(&process.id_hash),
+        )
+        .await;
         if !self.settings().enabled || !process.login_allowed {
+            self.fell_back(&process, Reason::RolloutDenied).await;
             return Ok(start_fallback(
                 typed,
                 FALLBACK_ROLLOUT_DENIED,
@@ -189,6 +201,7 @@ impl ConnectService {
             if self.settings().enumeration_protection == EnumerationProtection::Strict {
                 return self.start_decoy(&process, &identifier).await;
             }
+            self.fell_back(&process, Reason::NoPasskey).await;
             return Ok(start_fallback(
                 typed,
                 FALLBACK_NO_PASSKEY,
@@ -313,6 +326,15 @@ impl ConnectService {
     ) -> Result<LoginFinishRsp, ConnectError> {
         const FIELD: &str = "assertionResponse";
         let process = self.process(process_id).await?;
+        if req.is_conditional_ui {
+            // The autofill pick is where a conditional-UI login starts.
+            self.record(
+                Event::new(EventType::PasskeyLoginStarted)
+                    .with_reason(Reason::ConditionalUi)
+                    .with_process(&process.id_hash),
+            )
+            .await;
+        }
         let raw: serde_json::Value = serde_json::from_str(&req.assertion_response)
             .map_err(|_| ConnectError::validation(FIELD, "is not a JSON PublicKeyCredential"))?;
         let attachment = raw
@@ -327,16 +349,21 @@ impl ConnectService {
         } else {
             Slot::Login
         };
-        let challenge = self
-            .take_challenge(&process.id_hash, slot)
-            .await?
-            .ok_or_else(|| {
-                ConnectError::validation(
-                    FIELD,
-                    "no passkey login is pending in this process (it expired, was already \
-                     finished, or was never started)",
-                )
-            })?;
+        let Some(challenge) = self.take_challenge(&process.id_hash, slot).await? else {
+            // Finished already (a replayed assertion), expired, or never started.
+            self.record(
+                Event::new(EventType::PasskeyLoginFailed)
+                    .with_reason(Reason::Replay)
+                    .with_process(&process.id_hash)
+                    .with_detail("no pending challenge"),
+            )
+            .await;
+            return Err(ConnectError::validation(
+                FIELD,
+                "no passkey login is pending in this process (it expired, was already \
+                 finished, or was never started)",
+            ));
+        };
         let (user, stored, result) = match challenge.ceremony {
             Ceremony::Authentication => {
                 self.finish_known_user(&process, &challenge, &credential)
@@ -382,6 +409,13 @@ impl ConnectService {
         self.record_last_login(&process.client_hash, &user.id, cross_device)
             .await?;
         tracing::info!(user = %user.id, credential = %stored.id, cui = req.is_conditional_ui, "passkey login");
+        self.record(
+            Event::new(EventType::PasskeyLoginCompleted)
+                .with_account(&user.identifier)
+                .with_credential(&stored.id)
+                .with_process(&process.id_hash),
+        )
+        .await;
         Ok(LoginFinishRsp {
             signed_passkey_data,
             session: String::new(),
@@ -400,12 +434,28 @@ impl ConnectService {
     /// reads it as "this passkey was deleted").
     async fn presented_credential(
         &self,
+        process: &ProcessRow,
         credential: &PublicKeyCredential,
     ) -> Result<CredentialRow, ConnectError> {
         let id = encode_credential_id(credential.get_credential_id());
-        self.credential_by_credential_id(&id)
-            .await?
-            .ok_or_else(|| ConnectError::not_found("this passkey is not registered (any more)"))
+        if let Some(stored) = self.credential_by_credential_id(&id).await? {
+            return Ok(stored);
+        }
+        let reason = if self.events().was_deleted(&id).await {
+            Reason::DeletedPasskey
+        } else {
+            Reason::UnknownCredential
+        };
+        self.record(
+            Event::new(EventType::PasskeyLoginFailed)
+                .with_reason(reason)
+                .with_process(&process.id_hash)
+                .with_detail(&id),
+        )
+        .await;
+        Err(ConnectError::not_found(
+            "this passkey is not registered (any more)",
+        ))
     }
 
     /// Identifier-first or one-tap: the challenge is bound to a user, and the passkey must be
@@ -416,7 +466,7 @@ impl ConnectService {
         challenge: &TakenChallenge,
         credential: &PublicKeyCredential,
     ) -> Result<(UserRow, CredentialRow, AuthenticationResult), ConnectError> {
-        let stored = self.presented_credential(credential).await?;
+        let stored = self.presented_credential(process, credential).await?;
         let user_id = challenge.user_id.as_deref().unwrap_or_default();
         if stored.user_id != user_id {
             return Err(self
@@ -451,7 +501,7 @@ impl ConnectService {
             .webauthn()
             .identify_discoverable_authentication(credential)
             .map_err(|err| refused("assertionResponse", &err))?;
-        let stored = self.presented_credential(credential).await?;
+        let stored = self.presented_credential(process, credential).await?;
         let user = self.user_by_webauthn_id(handle).await?;
         let user = match user {
             Some(user) if user.id == stored.user_id => user,
@@ -485,6 +535,15 @@ impl ConnectService {
                 .counter_regression(process, stored, "counter not above the stored value")
                 .await;
         }
+        let mut event = Event::new(EventType::PasskeyLoginFailed)
+            .with_reason(Reason::Invalid)
+            .with_credential(&stored.id)
+            .with_process(&process.id_hash)
+            .with_detail(&err.to_string());
+        if let Some(account) = self.account_of(&stored.user_id).await {
+            event = event.with_account(account);
+        }
+        self.record(event).await;
         refused("assertionResponse", err)
     }
 
@@ -498,7 +557,7 @@ impl ConnectService {
     ) -> ConnectError {
         tracing::warn!(credential = %stored.id, user = %stored.user_id, detail, "passkey counter regression refused");
         self.refuse_recorded(
-            COUNTER_REGRESSION,
+            Reason::CounterRegression,
             process,
             stored,
             detail,
@@ -515,7 +574,7 @@ impl ConnectService {
     ) -> ConnectError {
         tracing::warn!(credential = %stored.id, detail, "passkey presented for the wrong user");
         self.refuse_recorded(
-            CREDENTIAL_USER_MISMATCH,
+            Reason::UserMismatch,
             process,
             stored,
             detail,
@@ -524,25 +583,35 @@ impl ConnectService {
         .await
     }
 
-    /// Records a refused assertion as an event, then answers it as a validation error
-    /// (or with the store error, if recording failed).
+    /// `passkey-login.fell-back`: this attempt goes on to the password.
+    async fn fell_back(&self, process: &ProcessRow, reason: Reason) {
+        self.record(
+            Event::new(EventType::PasskeyLoginFellBack)
+                .with_reason(reason)
+                .with_process(&process.id_hash),
+        )
+        .await;
+    }
+
+    /// Records a refused assertion as an event, then answers it as a validation error.
     async fn refuse_recorded(
         &self,
-        event: &str,
+        reason: Reason,
         process: &ProcessRow,
         stored: &CredentialRow,
         detail: &str,
         message: &str,
     ) -> ConnectError {
-        let subject = EventSubject {
-            process_hash: Some(&process.id_hash),
-            user_id: Some(&stored.user_id),
-            credential_id: Some(&stored.id),
-        };
-        match self.record_event(event, subject, detail).await {
-            Ok(()) => ConnectError::validation("assertionResponse", message),
-            Err(err) => err,
+        let mut event = Event::new(EventType::PasskeyLoginFailed)
+            .with_reason(reason)
+            .with_credential(&stored.id)
+            .with_process(&process.id_hash)
+            .with_detail(detail);
+        if let Some(account) = self.account_of(&stored.user_id).await {
+            event = event.with_account(account);
         }
+        self.record(event).await;
+        ConnectError::validation("assertionResponse", message)
     }
 }
 

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::credentials::encode_credential_id;
+use super::credentials::{encode_credential_id, CredentialRow};
 use super::tokens::{paging, paging_of};
 use super::{ConnectError, ConnectService};
 use crate::connect::api::{
     ConnectTokenType, CredentialList, Identifier, IdentifierList, InitReq, ListQuery,
     ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp, PasskeyItem,
 };
+use crate::events::{Event, EventType};
 
 impl ConnectService {
     /// `POST /v2/connect/manage/init`.
@@ -103,6 +104,8 @@ impl ConnectService {
             .await?
             .ok_or_else(not_found)?;
         tracing::info!(user = %user.id, credential = %deleted.id, "passkey deleted by its user");
+        self.record(passkey_deleted(&user.identifier, &deleted))
+            .await;
         Ok(ManageDeleteRsp {
             credential_id: req.credential_id.clone(),
         })
@@ -179,9 +182,20 @@ impl ConnectService {
         match self.delete_credential_of(user_id, credential_id).await? {
             Some(deleted) => {
                 tracing::info!(user = %user_id, credential = %deleted.id, "passkey deleted by the backend");
+                let account = self.account_of(user_id).await.unwrap_or_default();
+                self.record(passkey_deleted(&account, &deleted)).await;
                 Ok(())
             }
             None => Err(ConnectError::not_found("this user has no such passkey")),
         }
     }
+}
+
+/// `passkey.deleted`; the detail is the WebAuthn credential id, so that a later login with
+/// that passkey is told apart from one with a passkey never registered.
+fn passkey_deleted(account: &str, deleted: &CredentialRow) -> Event {
+    Event::new(EventType::PasskeyDeleted)
+        .with_account(account)
+        .with_credential(&deleted.id)
+        .with_detail(&deleted.credential_id)
 }

@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 
 use crate::config::{Config, ConnectServiceSettings, ProtectionSettings, Secret};
+use crate::events::Events;
 use crate::limits::Limiter;
 use crate::store::{Store, StoreError};
 pub use error::ConnectError;
@@ -61,6 +62,8 @@ fn migrations() -> sqlx::migrate::Migrator {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("security log: {0}")]
+    SecurityLog(#[from] std::io::Error),
     #[error("signing key: {0}")]
     SigningKey(#[from] signed_data::SigningKeyError),
     #[error("WebAuthn settings (RP ID {rp_id:?}, origin {origin}): {message}")]
@@ -133,6 +136,7 @@ struct Inner {
     config: ServiceConfig,
     clock: Clock,
     limiter: Limiter,
+    events: Events,
 }
 
 impl std::fmt::Debug for ConnectService {
@@ -147,10 +151,10 @@ impl std::fmt::Debug for ConnectService {
 impl ConnectService {
     /// Builds the service from the app's configuration: runs its migrations and loads (or, for
     /// a local http site, generates) the signing key.
-    pub async fn start(config: &Config, store: Store) -> Result<Self, StartError> {
+    pub async fn start(config: &Config, store: Store, events: Events) -> Result<Self, StartError> {
         let signer =
             Signer::load_or_generate(&config.secrets.signing_key_file, !config.is_https())?;
-        Self::with_parts(ServiceConfig::from_config(config), store, signer).await
+        Self::with_parts(ServiceConfig::from_config(config), store, signer, events).await
     }
 
     /// Builds the service from explicit parts (tests and the standalone subcommand).
@@ -158,6 +162,7 @@ impl ConnectService {
         config: ServiceConfig,
         store: Store,
         signer: Signer,
+        events: Events,
     ) -> Result<Self, StartError> {
         store.migrate(migrations()).await?;
         let webauthn_error = |err: webauthn_rs::prelude::WebauthnError| StartError::Webauthn {
@@ -180,6 +185,7 @@ impl ConnectService {
                 config,
                 clock: Clock::default(),
                 limiter,
+                events,
             }),
         })
     }
@@ -202,6 +208,11 @@ impl ConnectService {
 
     pub fn limiter(&self) -> &Limiter {
         &self.inner.limiter
+    }
+
+    /// Where the service records what happens (the audit log of its database).
+    pub fn events(&self) -> &Events {
+        &self.inner.events
     }
 
     fn webauthn(&self) -> &Webauthn {

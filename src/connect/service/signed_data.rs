@@ -7,6 +7,7 @@
 //! The key comes from `LATCHKEY_SIGNING_KEY_FILE` (PKCS#8 PEM); for a local http site a
 //! missing file is generated once (mode 0600). The public key is served as a JWK set.
 
+use crate::events::{Event, EventType, Reason};
 use std::path::Path;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
@@ -240,25 +241,41 @@ impl ConnectService {
     }
 
     /// `POST /v2/passkey/verifySignedData`: `success` once for a genuine, fresh, unspent token
-    /// issued to `username`.
+    /// issued to `username`. Every refusal is a `token.refused` event.
     pub async fn verify_signed_data(
         &self,
         req: &VerifySignedDataReq,
     ) -> Result<VerificationResult, ConnectError> {
+        let (result, reason) = self.check_signed_data(req).await?;
+        if let Some(reason) = reason {
+            let event = Event::new(EventType::TokenRefused)
+                .with_reason(reason)
+                .with_account(&req.username)
+                .with_detail("signed passkey data");
+            self.record(event).await;
+        }
+        Ok(result)
+    }
+
+    async fn check_signed_data(
+        &self,
+        req: &VerifySignedDataReq,
+    ) -> Result<(VerificationResult, Option<Reason>), ConnectError> {
+        let refused = |result, reason| Ok((result, Some(reason)));
         if req.signed_passkey_data.len() > MAX_TOKEN_LEN {
-            return Ok(VerificationResult::InvalidSignature);
+            return refused(VerificationResult::InvalidSignature, Reason::Invalid);
         }
         let Some(claims) = self
             .signer()
             .decode(&req.signed_passkey_data, &self.config().project_id)
         else {
             tracing::info!("signed passkey data refused: bad signature or header");
-            return Ok(VerificationResult::InvalidSignature);
+            return refused(VerificationResult::InvalidSignature, Reason::BadSignature);
         };
         let now = self.now();
         if claims.exp <= now || claims.nbf > now + NBF_LEEWAY_SECS {
             tracing::info!("signed passkey data refused: expired or not yet valid");
-            return Ok(VerificationResult::InvalidChallenge);
+            return refused(VerificationResult::InvalidChallenge, Reason::Expired);
         }
         let spent = sqlx::query(
             "DELETE FROM connect_signed_data WHERE jti = $1 RETURNING identifier, expires_at",
@@ -268,14 +285,14 @@ impl ConnectService {
         .await?;
         let Some(row) = spent else {
             tracing::info!("signed passkey data refused: already verified or unknown");
-            return Ok(VerificationResult::InvalidChallenge);
+            return refused(VerificationResult::InvalidChallenge, Reason::Replay);
         };
         let identifier: String = row.try_get("identifier")?;
         if identifier != req.username || claims.webauthn_id != identifier {
             tracing::warn!("signed passkey data refused: user mismatch");
-            return Ok(VerificationResult::UserMismatch);
+            return refused(VerificationResult::UserMismatch, Reason::UserMismatch);
         }
-        Ok(VerificationResult::Success)
+        Ok((VerificationResult::Success, None))
     }
 }
 

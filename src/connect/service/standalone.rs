@@ -15,6 +15,8 @@ pub enum StandaloneError {
     Start(#[from] StartError),
     #[error(transparent)]
     Serve(#[from] serving::ServeError),
+    #[error("{0}")]
+    Delivery(String),
 }
 
 /// Opens the store, starts the service and serves it until `shutdown` resolves. Prints one
@@ -27,7 +29,15 @@ pub async fn serve(
     let store = Store::connect(&config.database_url)
         .await
         .map_err(StartError::from)?;
-    let service = ConnectService::start(&config, store.clone()).await?;
+    let sinks = config.event_sinks().map_err(StartError::from)?;
+    let events = crate::events::Events::open(store.clone(), sinks)
+        .await
+        .map_err(StartError::from)?;
+    let senders =
+        crate::events::delivery::Senders::from_settings(&config.events, &config.rp_name, &store)
+            .map_err(StandaloneError::Delivery)?;
+    let service = ConnectService::start(&config, store.clone(), events.clone()).await?;
+    crate::events::delivery::spawn(events, senders);
     let listener = serving::bind(config.connect_service.service_addr).await?;
     let local = listener.local_addr().map_err(serving::ServeError::Serve)?;
     service.spawn_purge();

@@ -12,6 +12,7 @@ use crate::connect::api::{
     ConnectToken, ConnectTokenCreateReq, ConnectTokenData, ConnectTokenList, ConnectTokenStatus,
     ConnectTokenType, ListQuery, Paging,
 };
+use crate::events::{Event, EventType, Reason};
 
 /// Identifiers and display names longer than this are refused.
 const MAX_FIELD_LEN: usize = 256;
@@ -338,6 +339,7 @@ impl ConnectService {
             )
         };
         if !secret.starts_with("ctk1_") || secret.len() > 128 {
+            self.token_refused(action, Reason::Invalid, None).await;
             return Err(refused("malformed"));
         }
         let secret_hash = hash(secret);
@@ -361,26 +363,44 @@ impl ConnectService {
         }
         // Say in the log why (never the secret); the client gets one message for all cases.
         let known = sqlx::query(
-            "SELECT token_type, status, expires_at FROM connect_tokens WHERE secret_hash = $1",
+            "SELECT token_type, status, identifier FROM connect_tokens WHERE secret_hash = $1",
         )
         .bind(&secret_hash)
         .fetch_optional(self.store().pool())
         .await?;
-        let why = match known {
-            None => "unknown",
+        let (why, reason, identifier) = match known {
+            None => ("unknown", Reason::Invalid, None),
             Some(row) => {
                 let token_type: String = row.try_get("token_type")?;
                 let status: String = row.try_get("status")?;
+                let identifier: Option<String> = row.try_get("identifier")?;
                 if token_type != action.as_ref() {
-                    "wrong action"
+                    ("wrong action", Reason::WrongType, identifier)
                 } else if status != "initial" {
-                    "already used"
+                    ("already used", Reason::Consumed, identifier)
                 } else {
-                    "expired"
+                    ("expired", Reason::Expired, identifier)
                 }
             }
         };
+        self.token_refused(action, reason, identifier).await;
         Err(refused(why))
+    }
+
+    /// `token.refused`: which action it was offered for and why (never the secret).
+    async fn token_refused(
+        &self,
+        action: ConnectTokenType,
+        reason: Reason,
+        identifier: Option<String>,
+    ) {
+        let mut event = Event::new(EventType::TokenRefused)
+            .with_reason(reason)
+            .with_detail(action.as_ref());
+        if let Some(identifier) = identifier {
+            event = event.with_account(identifier);
+        }
+        self.record(event).await;
     }
 }
 

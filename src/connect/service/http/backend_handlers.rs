@@ -6,7 +6,7 @@ use axum::Json;
 use super::{ok_generic, parse_list_query, ApiJson};
 use crate::connect::api::{
     ConnectToken, ConnectTokenCreateReq, ConnectTokenList, ConnectTokenUpdateReq, CredentialList,
-    GenericRsp, IdentifierList, VerifySignedDataReq, VerifySignedDataRsp,
+    EventList, GenericRsp, IdentifierList, VerifySignedDataReq, VerifySignedDataRsp,
 };
 use crate::connect::service::{ConnectError, ConnectService};
 
@@ -52,6 +52,13 @@ pub(super) async fn verify_signed_data(
     Ok(Json(VerifySignedDataRsp {
         verification_result,
     }))
+}
+
+pub(super) async fn list_events(
+    State(service): State<ConnectService>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<EventList> {
+    service.list_events(query.as_deref()).await.map(Json)
 }
 
 pub(super) async fn list_identifiers(

@@ -28,6 +28,7 @@ use crate::connect::api::paths::{
     self, backend as bp, frontend as fp, PROCESS_HEADER, PROJECT_ID_HEADER,
 };
 use crate::connect::api::{GenericRsp, ListQuery, RequestData};
+use crate::events::Client;
 use crate::limits::Rule;
 use crate::serving::ClientIp;
 
@@ -42,6 +43,18 @@ tokio::task_local! {
 struct RequestMeta {
     id: String,
     started: Instant,
+    /// The browser calling the frontend API (backend calls come from the app's server, whose
+    /// address says nothing about the person).
+    client: Option<Client>,
+}
+
+/// The browser behind the frontend-API request being served, for events.
+pub(crate) fn request_client() -> Client {
+    REQUEST
+        .try_with(|meta| meta.client.clone())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// `requestData` and `runtime` for the response being built (a fresh id outside requests).
@@ -58,10 +71,33 @@ pub(crate) fn request_meta() -> (RequestData, f64) {
     )
 }
 
+fn browser_client(req: &Request) -> Client {
+    let ip = req.extensions().get::<ClientIp>().copied();
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (browser, os) = super::user_agent::describe(user_agent, None);
+    Client {
+        ip: ip
+            .filter(|ip| *ip != ClientIp::UNKNOWN)
+            .map(|ip| ip.0.to_string()),
+        browser: Some(browser),
+        os: Some(os),
+    }
+}
+
 async fn with_request_meta(req: Request, next: Next) -> Response {
+    let client = req
+        .uri()
+        .path()
+        .starts_with(fp::PREFIX)
+        .then(|| browser_client(&req));
     let meta = RequestMeta {
         id: super::new_id("req"),
         started: Instant::now(),
+        client,
     };
     REQUEST.scope(meta, next.run(req)).await
 }
@@ -116,6 +152,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
             post(back::verify_signed_data),
         )
         .route(bp::IDENTIFIERS, get(back::list_identifiers))
+        .route(bp::EVENTS, get(back::list_events))
         .route(bp::USER_CREDENTIALS, get(back::list_user_credentials))
         .route(
             bp::USER_CREDENTIAL,
@@ -226,10 +263,16 @@ async fn rate_limit(
         .unwrap_or(ClientIp::UNKNOWN);
     match service.limiter().check(rule, &ip.0.to_string()).await {
         Ok(()) => next.run(req).await,
-        Err(exceeded) => ConnectError::RateLimited(
-            crate::error::RetryAfter::from_duration(exceeded.retry_after).seconds,
-        )
-        .into_response(),
+        Err(exceeded) => {
+            let event = crate::events::Event::new(crate::events::EventType::RateLimitHit)
+                .with_reason(crate::events::Reason::RateLimited)
+                .with_detail(exceeded.rule.as_ref());
+            service.record(event).await;
+            ConnectError::RateLimited(
+                crate::error::RetryAfter::from_duration(exceeded.retry_after).seconds,
+            )
+            .into_response()
+        }
     }
 }
 

@@ -1,0 +1,340 @@
+//! What an event says: its type (a stable dotted name), its outcome, a reason code, and who
+//! and what it is about. One model for the app and the passkey service; docs/events.md lists
+//! every type with its reasons, and a test keeps that page and this file in step.
+//!
+//! Nothing secret goes in: no password, no token, no cookie, no challenge. Accounts and
+//! credentials are named by their ids, clients by IP and by browser and OS names.
+
+use serde::{Deserialize, Serialize};
+
+/// Every event type. Corbado's names where it has one (`passkey.created`, `passkey.deleted`,
+/// `passkey-login.completed`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::AsRefStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
+)]
+pub enum EventType {
+    #[serde(rename = "account.created")]
+    #[strum(serialize = "account.created")]
+    AccountCreated,
+    #[serde(rename = "account.disabled")]
+    #[strum(serialize = "account.disabled")]
+    AccountDisabled,
+    #[serde(rename = "account.enabled")]
+    #[strum(serialize = "account.enabled")]
+    AccountEnabled,
+    #[serde(rename = "password-login.succeeded")]
+    #[strum(serialize = "password-login.succeeded")]
+    PasswordLoginSucceeded,
+    #[serde(rename = "password-login.failed")]
+    #[strum(serialize = "password-login.failed")]
+    PasswordLoginFailed,
+    #[serde(rename = "oidc-login.succeeded")]
+    #[strum(serialize = "oidc-login.succeeded")]
+    OidcLoginSucceeded,
+    #[serde(rename = "oidc-login.failed")]
+    #[strum(serialize = "oidc-login.failed")]
+    OidcLoginFailed,
+    #[serde(rename = "session.signed-out")]
+    #[strum(serialize = "session.signed-out")]
+    SignedOut,
+    #[serde(rename = "session.ended")]
+    #[strum(serialize = "session.ended")]
+    SessionEnded,
+    #[serde(rename = "append.offered")]
+    #[strum(serialize = "append.offered")]
+    AppendOffered,
+    #[serde(rename = "append.skipped")]
+    #[strum(serialize = "append.skipped")]
+    AppendSkipped,
+    #[serde(rename = "passkey.created")]
+    #[strum(serialize = "passkey.created")]
+    PasskeyCreated,
+    #[serde(rename = "passkey.creation-failed")]
+    #[strum(serialize = "passkey.creation-failed")]
+    PasskeyCreationFailed,
+    #[serde(rename = "passkey.deleted")]
+    #[strum(serialize = "passkey.deleted")]
+    PasskeyDeleted,
+    #[serde(rename = "passkey-login.started")]
+    #[strum(serialize = "passkey-login.started")]
+    PasskeyLoginStarted,
+    #[serde(rename = "passkey-login.completed")]
+    #[strum(serialize = "passkey-login.completed")]
+    PasskeyLoginCompleted,
+    #[serde(rename = "passkey-login.failed")]
+    #[strum(serialize = "passkey-login.failed")]
+    PasskeyLoginFailed,
+    #[serde(rename = "passkey-login.fell-back")]
+    #[strum(serialize = "passkey-login.fell-back")]
+    PasskeyLoginFellBack,
+    #[serde(rename = "token.refused")]
+    #[strum(serialize = "token.refused")]
+    TokenRefused,
+    #[serde(rename = "rate-limit.hit")]
+    #[strum(serialize = "rate-limit.hit")]
+    RateLimitHit,
+    #[serde(rename = "settings.changed")]
+    #[strum(serialize = "settings.changed")]
+    SettingsChanged,
+    #[serde(rename = "audit.pruned")]
+    #[strum(serialize = "audit.pruned")]
+    AuditPruned,
+    /// A browser's report on the frontend API that names no event of its own (its Corbado
+    /// name is the reason).
+    #[serde(rename = "client.reported")]
+    #[strum(serialize = "client.reported")]
+    ClientReported,
+}
+
+/// Whether what the event records went through.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::AsRefStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+    /// Neither: something was offered, started, skipped or changed.
+    Info,
+}
+
+/// Why (or how) it happened. One list for all types: docs/events.md says which reasons each
+/// type uses; a passkey login's `started` event carries its source here.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::AsRefStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Reason {
+    // Password and provider logins.
+    WrongCredentials,
+    Disabled,
+    RateLimited,
+    ProviderUnreachable,
+    CallbackRefused,
+    // Sessions.
+    Expired,
+    Revoked,
+    BackchannelLogout,
+    // The append step.
+    UserSkipped,
+    OptedOut,
+    Snoozed,
+    RolloutDenied,
+    NoPlatformAuthenticator,
+    PasskeyOnThisDevice,
+    ServiceError,
+    // Creating a passkey.
+    Cancelled,
+    ExistsOnAuthenticator,
+    // Where a passkey login started.
+    Button,
+    OneTap,
+    Identifier,
+    ConditionalUi,
+    // Why a passkey login failed or fell back.
+    UnknownCredential,
+    DeletedPasskey,
+    Replay,
+    CounterRegression,
+    UserMismatch,
+    NoPasskey,
+    ProviderReverification,
+    // Refused tokens and signed data.
+    Consumed,
+    WrongType,
+    Invalid,
+    BadSignature,
+    // Settings.
+    Startup,
+}
+
+/// The client an event came from: its IP, and its browser and OS by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub ip: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+}
+
+/// Free text beyond this is cut (a browser's message, a settings summary).
+pub const MAX_DETAIL_LEN: usize = 512;
+
+/// One event, before it is stored. Built with [`Event::new`] and the `with_…` methods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub event_type: EventType,
+    pub outcome: Outcome,
+    pub reason: Option<Reason>,
+    /// The account it is about: the app's account id, which is also the passkey service's
+    /// user identifier.
+    pub account: Option<String>,
+    pub credential: Option<String>,
+    pub client: Client,
+    /// The ceremony or process it belongs to (the passkey service's process id hash, a
+    /// session's id hash): events of one attempt share it.
+    pub process: Option<String>,
+    /// Short non-secret context, at most [`MAX_DETAIL_LEN`] characters.
+    pub detail: Option<String>,
+}
+
+impl Event {
+    /// An event of this type with its usual outcome.
+    pub fn new(event_type: EventType) -> Self {
+        Self {
+            event_type,
+            outcome: event_type.usual_outcome(),
+            reason: None,
+            account: None,
+            credential: None,
+            client: Client::default(),
+            process: None,
+            detail: None,
+        }
+    }
+
+    pub fn with_reason(mut self, reason: Reason) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn with_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    pub fn with_credential(mut self, credential: impl Into<String>) -> Self {
+        self.credential = Some(credential.into());
+        self
+    }
+
+    pub fn with_client(mut self, client: Client) -> Self {
+        self.client = client;
+        self
+    }
+
+    pub fn with_process(mut self, process: impl Into<String>) -> Self {
+        self.process = Some(process.into());
+        self
+    }
+
+    pub fn with_detail(mut self, detail: &str) -> Self {
+        self.detail = Some(detail.chars().take(MAX_DETAIL_LEN).collect());
+        self
+    }
+}
+
+impl EventType {
+    /// The outcome events of this type have.
+    pub fn usual_outcome(self) -> Outcome {
+        use EventType::*;
+        match self {
+            AccountCreated
+            | AccountDisabled
+            | AccountEnabled
+            | PasswordLoginSucceeded
+            | OidcLoginSucceeded
+            | SignedOut
+            | PasskeyCreated
+            | PasskeyDeleted
+            | PasskeyLoginCompleted => Outcome::Success,
+            PasswordLoginFailed
+            | OidcLoginFailed
+            | PasskeyCreationFailed
+            | PasskeyLoginFailed
+            | TokenRefused
+            | RateLimitHit => Outcome::Failure,
+            SessionEnded | AppendOffered | AppendSkipped | PasskeyLoginStarted
+            | PasskeyLoginFellBack | SettingsChanged | AuditPruned | ClientReported => {
+                Outcome::Info
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::VariantArray;
+
+    #[test]
+    fn type_names_are_dotted_and_round_trip() {
+        for ty in EventType::VARIANTS {
+            let name = ty.as_ref();
+            assert!(name.contains('.'), "{name}");
+            assert_eq!(name.parse::<EventType>().unwrap(), *ty);
+            assert_eq!(serde_json::to_value(ty).unwrap(), name);
+        }
+        assert_eq!(EventType::PasskeyCreated.as_ref(), "passkey.created");
+        assert_eq!(
+            EventType::PasskeyLoginCompleted.as_ref(),
+            "passkey-login.completed"
+        );
+    }
+
+    #[test]
+    fn reasons_are_kebab_case_and_round_trip() {
+        for reason in Reason::VARIANTS {
+            let name = reason.as_ref();
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+            assert_eq!(name.parse::<Reason>().unwrap(), *reason);
+            assert_eq!(serde_json::to_value(reason).unwrap(), name);
+        }
+        assert_eq!(
+            Reason::NoPlatformAuthenticator.as_ref(),
+            "no-platform-authenticator"
+        );
+    }
+
+    /// docs/events.md is the operators' reference: every type has its row, every reason is
+    /// named there.
+    #[test]
+    fn the_events_page_lists_every_type_and_reason() {
+        let page = include_str!("../../docs/events.md");
+        for ty in EventType::VARIANTS {
+            let row = format!("| `{}` | {} |", ty.as_ref(), ty.usual_outcome().as_ref());
+            assert!(page.contains(&row), "docs/events.md has no row {row}");
+        }
+        for reason in Reason::VARIANTS {
+            let name = format!("`{}`", reason.as_ref());
+            assert!(page.contains(&name), "docs/events.md never names {name}");
+        }
+    }
+
+    #[test]
+    fn details_are_bounded() {
+        let event = Event::new(EventType::ClientReported).with_detail(&"x".repeat(2000));
+        assert_eq!(event.detail.unwrap().len(), MAX_DETAIL_LEN);
+    }
+}
