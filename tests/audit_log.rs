@@ -32,6 +32,14 @@ async fn record_ten(events: &Events, start: i64) {
     }
 }
 
+/// A fresh log with [`record_ten`]'s rows.
+async fn ten_rows(db: Db) -> (TestDb, Store, Events) {
+    let db = TestDb::new(db).await;
+    let (store, events) = open(&db).await;
+    record_ten(&events, 1_000_000).await;
+    (db, store, events)
+}
+
 async fn verify(store: &Store) -> Result<audit::Verified, ChainBreak> {
     audit::verify(store).await.expect("verify runs")
 }
@@ -54,9 +62,7 @@ async fn an_untouched_chain_verifies(db: Db) {
 }
 
 async fn an_edited_row_is_named(db: Db) {
-    let db = TestDb::new(db).await;
-    let (store, events) = open(&db).await;
-    record_ten(&events, 1_000_000).await;
+    let (_db, store, _) = ten_rows(db).await;
     exec(
         &store,
         "UPDATE audit_events SET reason = 'disabled' WHERE seq = 4",
@@ -69,9 +75,7 @@ async fn an_edited_row_is_named(db: Db) {
 }
 
 async fn a_deleted_row_is_named(db: Db) {
-    let db = TestDb::new(db).await;
-    let (store, events) = open(&db).await;
-    record_ten(&events, 1_000_000).await;
+    let (_db, store, _) = ten_rows(db).await;
     exec(&store, "DELETE FROM audit_events WHERE seq = 6").await;
     assert_eq!(
         verify(&store).await.unwrap_err(),
@@ -83,9 +87,7 @@ async fn a_deleted_row_is_named(db: Db) {
 }
 
 async fn deleting_the_newest_rows_is_seen(db: Db) {
-    let db = TestDb::new(db).await;
-    let (store, events) = open(&db).await;
-    record_ten(&events, 1_000_000).await;
+    let (_db, store, _) = ten_rows(db).await;
     exec(&store, "DELETE FROM audit_events WHERE seq >= 9").await;
     assert_eq!(
         verify(&store).await.unwrap_err(),
@@ -96,9 +98,7 @@ async fn deleting_the_newest_rows_is_seen(db: Db) {
 /// A forger who inserts a row with a correctly computed hash, renumbering the rows after
 /// it, is caught where the next row no longer follows.
 async fn an_inserted_row_is_named(db: Db) {
-    let db = TestDb::new(db).await;
-    let (store, events) = open(&db).await;
-    record_ten(&events, 1_000_000).await;
+    let (_db, store, events) = ten_rows(db).await;
     let page = events
         .list(&EventFilter::default(), None, 100)
         .await
@@ -141,9 +141,7 @@ async fn an_inserted_row_is_named(db: Db) {
 }
 
 async fn retention_leaves_a_checkpoint_that_verifies(db: Db) {
-    let db = TestDb::new(db).await;
-    let (store, events) = open(&db).await;
-    record_ten(&events, 1_000_000).await;
+    let (_db, store, events) = ten_rows(db).await;
     // Rows 1–4 are older than the cutoff.
     let removed = audit::prune(&store, 1_000_000 + 4 * 60, 2_000_000)
         .await
@@ -177,9 +175,7 @@ async fn retention_leaves_a_checkpoint_that_verifies(db: Db) {
 
 /// Retention's checkpoint cannot be used to hide a deletion.
 async fn deleting_behind_a_checkpoint_is_seen(db: Db) {
-    let db = TestDb::new(db).await;
-    let (store, events) = open(&db).await;
-    record_ten(&events, 1_000_000).await;
+    let (_db, store, _) = ten_rows(db).await;
     audit::prune(&store, 1_000_000 + 4 * 60, 2_000_000)
         .await
         .expect("prune");
@@ -195,9 +191,7 @@ async fn deleting_behind_a_checkpoint_is_seen(db: Db) {
 }
 
 async fn a_forged_checkpoint_is_seen(db: Db) {
-    let db = TestDb::new(db).await;
-    let (store, events) = open(&db).await;
-    record_ten(&events, 1_000_000).await;
+    let (_db, store, _) = ten_rows(db).await;
     audit::prune(&store, 1_000_000 + 4 * 60, 2_000_000)
         .await
         .expect("prune");

@@ -150,24 +150,10 @@ impl Walk {
             Step::CreatePasskey => enrol_passkey(app, &mut self.auth, &self.cookie).await,
             Step::PasskeyLogin => {
                 self.signed = passkey_login(app, &mut self.auth, &self.email).await;
-                let status = app
-                    .call_status(
-                        "complete_passkey_login",
-                        &[("signed_passkey_data", &self.signed), ("next", "")],
-                        None,
-                    )
-                    .await;
-                assert_eq!(status, 200);
+                assert_eq!(complete_login(app, &self.signed).await, 200);
             }
             Step::ReplaySignedData => {
-                let status = app
-                    .call_status(
-                        "complete_passkey_login",
-                        &[("signed_passkey_data", &self.signed), ("next", "")],
-                        None,
-                    )
-                    .await;
-                assert_eq!(status, 401);
+                assert_eq!(complete_login(app, &self.signed).await, 401);
             }
             Step::PasskeyFromDeletedList => {
                 // Options fetched, then the passkey is deleted (from another device), then

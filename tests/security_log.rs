@@ -50,14 +50,7 @@ async fn a_journeys_lines_are_valid_ocsf_and_match_the_audit_log(db: Db) {
     enrol_passkey(&app, &mut auth, &cookie).await;
     assert_eq!(app.call_status("sign_out", &[], Some(&cookie)).await, 200);
     let signed = passkey_login(&app, &mut auth, &email).await;
-    let status = app
-        .call_status(
-            "complete_passkey_login",
-            &[("signed_passkey_data", &signed), ("next", "")],
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
+    assert_eq!(complete_login(&app, &signed).await, 200);
     for _ in 0..4 {
         app.sign_in(&email, "wrong").await;
     }

@@ -29,7 +29,8 @@ pub use self::{
     db::{Db, TestDb},
     frontend::{client_info, Answer, Front},
     passkeys::{
-        enrol_passkey, finish_login, login_token, passkey_login, sign_and_finish, start_login,
+        complete_login, enrol_passkey, finish_login, login_token, passkey_login, sign_and_finish,
+        start_login,
     },
     service::{
         test_config, test_env, Client, TestService, Transport, API_SECRET, CHROME_MAC, ORIGIN,

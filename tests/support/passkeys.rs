@@ -98,3 +98,13 @@ pub async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -
     let (front, process, start) = start_login(app, email, &token).await;
     sign_and_finish(auth, &front, &process, &start).await
 }
+
+/// `complete_passkey_login` with `signed` data, as ConnectLogin calls it: the status.
+pub async fn complete_login(app: &TestApp, signed: &str) -> u16 {
+    app.call_status(
+        "complete_passkey_login",
+        &[("signed_passkey_data", signed), ("next", "")],
+        None,
+    )
+    .await
+}
