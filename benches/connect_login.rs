@@ -18,7 +18,7 @@ use webauthn_rs::prelude::{Url, WebauthnBuilder};
 fn full_login(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (svc, auth) = rt.block_on(async {
-        let svc = TestService::start(Db::Sqlite).await;
+        let svc = TestService::start_unlimited(Db::Sqlite).await;
         let mut auth = TestPasskey::new();
         svc.append(&mut auth, "acc_bench", &client_info(None))
             .await

@@ -130,10 +130,26 @@ impl TestService {
         transport: Transport,
         adjust: impl FnOnce(&mut ConnectServiceSettings),
     ) -> Self {
+        Self::start_configured(db, transport, |config| adjust(&mut config.settings)).await
+    }
+
+    /// In process, with no rate limits: for benchmarks, which call far faster than people.
+    pub async fn start_unlimited(db: Db) -> Self {
+        Self::start_configured(db, Transport::InProcess, |config| {
+            config.protection.rate_limits.rates.clear();
+        })
+        .await
+    }
+
+    async fn start_configured(
+        db: Db,
+        transport: Transport,
+        adjust: impl FnOnce(&mut ServiceConfig),
+    ) -> Self {
         let db = TestDb::new(db).await;
         let config = test_config(&db.url, db.dir.path(), &[]);
         let mut service_config = ServiceConfig::from_config(&config);
-        adjust(&mut service_config.settings);
+        adjust(&mut service_config);
         let store = Store::connect(&db.url).await.expect("store");
         let (signer, _) = Signer::generate();
         let events = Events::open(store.clone(), Default::default())
