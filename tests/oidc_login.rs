@@ -8,6 +8,7 @@
 mod support;
 
 use latchkey::config::Secret;
+use latchkey::events::{EventFilter, EventType, Reason};
 use latchkey::server::StartError;
 use latchkey::session::AuthMethod;
 use latchkey::store::oidc_logins::PendingLogin;
@@ -32,6 +33,32 @@ async fn rig(db: Db) -> Rig {
     let app = TestApp::start_with(db, &env).await;
     op.register_client(&app.origin);
     Rig { op, app }
+}
+
+impl Rig {
+    /// What the audit log recorded, oldest first (start-up's settings left out): type,
+    /// reason and whether it names an account.
+    async fn recorded(&self) -> Vec<(EventType, Option<Reason>, bool)> {
+        let page = self
+            .app
+            .state
+            .events
+            .list(&EventFilter::default(), None, 500)
+            .await
+            .expect("events");
+        page.events
+            .iter()
+            .rev()
+            .filter(|e| e.event.event_type != EventType::SettingsChanged)
+            .map(|e| {
+                (
+                    e.event.event_type,
+                    e.event.reason,
+                    e.event.account.is_some(),
+                )
+            })
+            .collect()
+    }
 }
 
 /// A browser that `sign_in` sent to the provider.
@@ -250,6 +277,10 @@ async fn login_goes_through_the_provider_to_the_append_step(db: Db) {
     // Like every login, the session starts at the append step.
     let res = rig.app.get("/dashboard", Some(&session)).await;
     assert_eq!(location(&res).as_deref(), Some("/append?next=/dashboard"));
+    assert_eq!(
+        rig.recorded().await,
+        [(EventType::OidcLoginSucceeded, None, true)]
+    );
 }
 
 async fn a_provider_login_replaces_the_session_the_browser_had(db: Db) {
@@ -327,6 +358,14 @@ async fn a_tampered_state_is_refused(db: Db) {
         .await;
     let page = rig.assert_refused(res, 400, 0).await;
     assert!(page.contains("expired or was already used"), "{page}");
+    assert_eq!(
+        rig.recorded().await,
+        [(
+            EventType::OidcLoginFailed,
+            Some(Reason::CallbackRefused),
+            false
+        )]
+    );
 }
 
 async fn a_callback_without_state_is_refused(db: Db) {
@@ -545,6 +584,14 @@ async fn with_the_provider_down_at_the_callback_the_page_says_so(db: Db) {
     let res = rig.callback(&back.path(), Some(&back.binding)).await;
     let page = rig.assert_refused(res, 503, 0).await;
     assert!(page.contains("passkey"), "{page}");
+    assert_eq!(
+        rig.recorded().await,
+        [(
+            EventType::OidcLoginFailed,
+            Some(Reason::ProviderUnreachable),
+            false
+        )]
+    );
 }
 
 // ------------------------------------------------------------------ start-up
@@ -785,6 +832,20 @@ async fn back_channel_logout_ends_the_named_sessions(db: Db) {
         !alive(&rig, &second).await,
         "every session of the subject ended"
     );
+    let ended: Vec<_> = rig
+        .recorded()
+        .await
+        .into_iter()
+        .filter(|(ty, _, _)| *ty == EventType::SessionEnded)
+        .collect();
+    assert_eq!(
+        ended,
+        [(
+            EventType::SessionEnded,
+            Some(Reason::BackchannelLogout),
+            true
+        ); 2]
+    );
 }
 
 /// Every check of a logout token: refused with 400 `invalid_request`, and nothing ends.
@@ -859,6 +920,17 @@ async fn back_channel_logout_tokens_are_checked(db: Db) {
         "a replay"
     );
     assert!(alive(&rig, &again).await, "the replay ended nothing");
+    let refused: Vec<_> = rig
+        .recorded()
+        .await
+        .into_iter()
+        .filter(|(ty, _, _)| *ty == EventType::TokenRefused)
+        .map(|(_, reason, _)| reason)
+        .collect();
+    // The nine refusals above (the empty one never reaches the check), then the replay.
+    let mut expected = vec![Some(Reason::Invalid); 8];
+    expected.push(Some(Reason::Replay));
+    assert_eq!(refused, expected);
 }
 
 /// `idp-reverify-days`: a passkey login makes a session only while the last login at the
