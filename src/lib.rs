@@ -24,6 +24,8 @@ pub mod events;
 #[cfg(feature = "ssr")]
 pub mod limits;
 #[cfg(feature = "ssr")]
+pub mod live_settings;
+#[cfg(feature = "ssr")]
 pub mod login_hint;
 #[cfg(feature = "ssr")]
 pub mod random;

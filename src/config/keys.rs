@@ -129,6 +129,9 @@ settings! {
         "how recent a login must be to delete a passkey";
     APPEND_SNOOZE_HOURS = "append-snooze-hours", Number { default: 0, min: 0, max: 24 * 365 },
         "after Skip, no passkey offer for this long; 0 offers at every login";
+    APPEND_OFFER_AGAIN_DAYS = "append-offer-again-days",
+        Number { default: 0, min: 0, max: 3650 },
+        "after Don't ask again, offer a passkey again after this long; 0 never does";
     // ---- abuse protection
     TRUSTED_PROXIES = "trusted-proxies", Text(Unset),
         "comma-separated CIDRs of proxies whose `Forwarded` / `X-Forwarded-For` is believed";

@@ -63,6 +63,8 @@ pub struct SessionSettings {
     /// After a plain "Skip" at the append step, no passkey offer for this long (zero: offer
     /// at every login, which is what the journey asks by default).
     pub append_snooze: Duration,
+    /// After "Don't ask again", offer again after this long (zero: never).
+    pub append_offer_again: Duration,
 }
 
 /// The passkey service's own settings (`connect-…` keys), used when it runs in this process
@@ -168,6 +170,19 @@ impl Config {
         self.public_origin.scheme() == "https"
     }
 
+    /// The defaults of the settings operators change at run time (see
+    /// [`crate::live_settings`]).
+    pub fn live_defaults(&self) -> crate::live_settings::LiveValues {
+        let hours = |d: Duration| u32::try_from(d.as_secs() / 3600).unwrap_or(u32::MAX);
+        crate::live_settings::LiveValues {
+            passkeys_enabled: self.connect_service.enabled,
+            login_rollout_percent: self.connect_service.login_rollout_percent,
+            append_rollout_percent: self.connect_service.append_rollout_percent,
+            append_snooze_hours: hours(self.session.append_snooze),
+            offer_again_after_days: hours(self.session.append_offer_again) / 24,
+        }
+    }
+
     /// Where events go besides the audit log: the security log (opened; a file is created
     /// if need be) and the outbox routes.
     pub fn event_sinks(&self) -> std::io::Result<crate::events::Sinks> {
@@ -257,6 +272,7 @@ impl Config {
             absolute_timeout: hours(source.number(&SESSION_ABSOLUTE_HOURS)?),
             reauth_window: minutes(source.number(&REAUTH_WINDOW_MINUTES)?),
             append_snooze: hours(source.number(&APPEND_SNOOZE_HOURS)?),
+            append_offer_again: hours(source.number(&APPEND_OFFER_AGAIN_DAYS)? * 24),
         };
         let connect_service = connect_service_settings(&source, &public_origin)?;
         let protection = protection_settings(&source)?;

@@ -22,6 +22,7 @@ use crate::connect::service::ConnectService;
 use crate::events::Events;
 use crate::idp::IdpError;
 use crate::limits::Limiter;
+use crate::live_settings::LiveSettings;
 use crate::routes::Endpoint;
 use crate::serving::{self, ServeError};
 use crate::session::Sessions;
@@ -73,12 +74,14 @@ pub async fn build_state(
     )
     .await?;
     record_settings_change(&events, &config).await;
-    let (connect, connect_service): (Arc<dyn ConnectBackend>, _) = match &config.connect {
+    let (connect, connect_service, live): (Arc<dyn ConnectBackend>, _, _) = match &config.connect {
         ConnectMode::InProcess => {
             let service = ConnectService::start(&config, store.clone(), events.clone()).await?;
+            let live = service.live_settings().clone();
             (
                 Arc::new(InProcessBackend::new(service.clone())),
                 Some(service),
+                live,
             )
         }
         ConnectMode::Remote(url) => {
@@ -87,7 +90,8 @@ pub async fn build_state(
                 config.secrets.connect_project_id.clone(),
                 config.secrets.connect_api_secret.clone(),
             )?;
-            (Arc::new(backend), None)
+            let live = LiveSettings::open(store.clone(), config.live_defaults()).await?;
+            (Arc::new(backend), None, live)
         }
     };
     Ok(AppState {
@@ -98,6 +102,7 @@ pub async fn build_state(
         sessions,
         limiter,
         events,
+        live,
         connect,
         connect_service,
     })
@@ -236,6 +241,7 @@ pub async fn serve_on(
             state.events.clone(),
             state.config.events.audit_retention_days,
         ),
+        state.live.spawn_refresh(),
     ];
     if let Some(service) = &state.connect_service {
         service.spawn_purge();

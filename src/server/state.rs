@@ -11,6 +11,7 @@ use crate::connect::service::ConnectService;
 use crate::events::Events;
 use crate::idp::IdentityProvider;
 use crate::limits::Limiter;
+use crate::live_settings::LiveSettings;
 use crate::session::Sessions;
 use crate::store::Store;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub limiter: Limiter,
     /// What happened: the audit log (and the security log, when configured).
     pub events: Events,
+    /// The settings operators change at run time (shared with the in-process service).
+    pub live: LiveSettings,
     /// The passkey service's backend API (in process or over HTTP).
     pub connect: Arc<dyn ConnectBackend>,
     /// The passkey service when it runs in this process (its routes are mounted).

@@ -34,9 +34,13 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
         .append_preferences(session.account_id())
         .await
         .map_err(|err| AppError::internal("reading append preferences", err))?;
-    let decision = if preferences.opt_out {
+    let live = app.live.current();
+    let now = crate::store::now();
+    let decision = if preferences.opt_out
+        && !offer_again_due(preferences.opted_out_at, live.offer_again_after_days, now)
+    {
         AppendOffer::OptedOut
-    } else if preferences.snoozed_until > crate::store::now() {
+    } else if preferences.snoozed_until > now {
         AppendOffer::Snoozed
     } else {
         record(
@@ -105,7 +109,7 @@ pub async fn finish_append(
         record(&app, event).await;
     }
     if outcome == AppendOutcome::Skipped {
-        let snooze = i64::try_from(app.config.session.append_snooze.as_secs()).unwrap_or(i64::MAX);
+        let snooze = i64::from(app.live.current().append_snooze_hours) * 3600;
         let snoozed_until = (snooze > 0).then(|| crate::store::now().saturating_add(snooze));
         app.store
             .record_append_skip(
@@ -126,6 +130,16 @@ pub async fn finish_append(
     leave_append(&app, &session, &next).await
 }
 
+/// Whether "Don't ask again", chosen at `opted_out_at`, has lapsed: operators can have the
+/// offer come back after `days` (0: never). A choice of unknown date stays.
+#[cfg(feature = "ssr")]
+pub fn offer_again_due(opted_out_at: Option<i64>, days: u32, now: i64) -> bool {
+    match opted_out_at {
+        Some(at) if days > 0 => now - at >= i64::from(days) * 86_400,
+        _ => false,
+    }
+}
+
 /// The event reason for a browser's "nothing was offered" tag.
 #[cfg(feature = "ssr")]
 fn not_offered_reason(tag: &str) -> Option<crate::events::Reason> {
@@ -138,5 +152,22 @@ fn not_offered_reason(tag: &str) -> Option<crate::events::Reason> {
         }
         "service-unavailable" => Some(Reason::ServiceError),
         _ => None,
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::offer_again_due;
+
+    #[test]
+    fn dont_ask_again_lapses_only_when_operators_say_so() {
+        const DAY: i64 = 86_400;
+        assert!(!offer_again_due(Some(0), 0, 1000 * DAY), "0 days: never");
+        assert!(
+            !offer_again_due(None, 30, 1000 * DAY),
+            "an undated choice stays"
+        );
+        assert!(!offer_again_due(Some(0), 30, 30 * DAY - 1));
+        assert!(offer_again_due(Some(0), 30, 30 * DAY));
     }
 }

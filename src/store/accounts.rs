@@ -68,6 +68,8 @@ pub struct AppendPreferences {
     pub opt_out: bool,
     /// No offer before this time (unix seconds) after a plain "Skip"; 0 = none.
     pub snoozed_until: i64,
+    /// When "Don't ask again" was chosen (unknown for choices made before it was recorded).
+    pub opted_out_at: Option<i64>,
 }
 
 impl Store {
@@ -132,15 +134,18 @@ impl Store {
         &self,
         account_id: &str,
     ) -> Result<AppendPreferences, StoreError> {
-        let row =
-            sqlx::query("SELECT append_opt_out, append_snoozed_until FROM accounts WHERE id = $1")
-                .bind(account_id)
-                .fetch_optional(self.pool())
-                .await?;
+        let row = sqlx::query(
+            "SELECT append_opt_out, append_snoozed_until, append_opt_out_at FROM accounts
+             WHERE id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|row| {
             Ok(AppendPreferences {
                 opt_out: row.try_get::<i64, _>("append_opt_out")? != 0,
                 snoozed_until: row.try_get("append_snoozed_until")?,
+                opted_out_at: row.try_get("append_opt_out_at")?,
             })
         })
         .transpose()
@@ -148,7 +153,8 @@ impl Store {
     }
 
     /// Records a "Skip" at the append step in one statement: "Don't ask again" (`opt_out`)
-    /// is only ever switched on; `snoozed_until`, when given, replaces the snooze.
+    /// is only ever switched on, and dated each time it is chosen; `snoozed_until`, when
+    /// given, replaces the snooze.
     pub async fn record_append_skip(
         &self,
         account_id: &str,
@@ -158,12 +164,14 @@ impl Store {
         sqlx::query(
             "UPDATE accounts SET
                  append_opt_out = CASE WHEN $2 = 1 THEN 1 ELSE append_opt_out END,
+                 append_opt_out_at = CASE WHEN $2 = 1 THEN $4 ELSE append_opt_out_at END,
                  append_snoozed_until = COALESCE($3, append_snoozed_until)
              WHERE id = $1",
         )
         .bind(account_id)
         .bind(super::flag(opt_out))
         .bind(snoozed_until)
+        .bind(super::now())
         .execute(self.pool())
         .await?;
         Ok(())

@@ -85,7 +85,8 @@ impl ConnectService {
         // An explicit "Create passkey" click skips the rollout and the heuristics below, but
         // not the kill switch.
         let forced = req.force_passkey_append.unwrap_or(false);
-        if !self.settings().enabled || (!forced && !process.append_allowed) {
+        if !self.live_settings().current().passkeys_enabled || (!forced && !process.append_allowed)
+        {
             return Ok(skip(AppendSkipReason::RolloutDenied));
         }
         let user = self

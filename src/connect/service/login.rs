@@ -165,7 +165,7 @@ impl ConnectService {
                 .with_process(&process.id_hash),
         )
         .await;
-        if !self.settings().enabled || !process.login_allowed {
+        if !self.live_settings().current().passkeys_enabled || !process.login_allowed {
             self.fell_back(&process, Reason::RolloutDenied).await;
             return Ok(start_fallback(
                 typed,

@@ -35,6 +35,7 @@ use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 use crate::config::{Config, ConnectServiceSettings, ProtectionSettings, Secret};
 use crate::events::Events;
 use crate::limits::Limiter;
+use crate::live_settings::{LiveSettings, LiveValues};
 use crate::store::{Store, StoreError};
 pub use error::ConnectError;
 pub use signed_data::Signer;
@@ -106,6 +107,8 @@ pub struct ServiceConfig {
     pub settings: ConnectServiceSettings,
     /// Who the client is and how fast it may call (the rate limits of both APIs).
     pub protection: ProtectionSettings,
+    /// The run-time settings' defaults (the kill switch and rollouts come from `settings`).
+    pub live_defaults: LiveValues,
 }
 
 impl ServiceConfig {
@@ -119,6 +122,7 @@ impl ServiceConfig {
             api_secret: config.secrets.connect_api_secret.clone(),
             settings: config.connect_service.clone(),
             protection: config.protection.clone(),
+            live_defaults: config.live_defaults(),
         }
     }
 }
@@ -137,6 +141,7 @@ struct Inner {
     clock: Clock,
     limiter: Limiter,
     events: Events,
+    live: LiveSettings,
 }
 
 impl std::fmt::Debug for ConnectService {
@@ -177,6 +182,16 @@ impl ConnectService {
             .build()
             .map_err(webauthn_error)?;
         let limiter = Limiter::new(config.protection.rate_limits.clone(), &store).await?;
+        let live = LiveSettings::open(
+            store.clone(),
+            LiveValues {
+                passkeys_enabled: config.settings.enabled,
+                login_rollout_percent: config.settings.login_rollout_percent,
+                append_rollout_percent: config.settings.append_rollout_percent,
+                ..config.live_defaults
+            },
+        )
+        .await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -186,6 +201,7 @@ impl ConnectService {
                 clock: Clock::default(),
                 limiter,
                 events,
+                live,
             }),
         })
     }
@@ -213,6 +229,12 @@ impl ConnectService {
     /// Where the service records what happens (the audit log of its database).
     pub fn events(&self) -> &Events {
         &self.inner.events
+    }
+
+    /// The settings operators change at run time (kill switch, rollouts); the app shares
+    /// this handle when the service runs in its process.
+    pub fn live_settings(&self) -> &LiveSettings {
+        &self.inner.live
     }
 
     fn webauthn(&self) -> &Webauthn {

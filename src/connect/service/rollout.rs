@@ -39,11 +39,11 @@ pub fn decide(
 
 impl ConnectService {
     pub fn rollout_for(&self, client_hash: &str) -> Decisions {
-        let settings = self.settings();
+        let live = self.live_settings().current();
         decide(
-            settings.enabled,
-            settings.login_rollout_percent,
-            settings.append_rollout_percent,
+            live.passkeys_enabled,
+            live.login_rollout_percent,
+            live.append_rollout_percent,
             client_hash,
         )
     }

@@ -38,6 +38,7 @@ pub async fn serve(
             .map_err(StandaloneError::Delivery)?;
     let service = ConnectService::start(&config, store.clone(), events.clone()).await?;
     crate::events::delivery::spawn(events, senders);
+    service.live_settings().spawn_refresh();
     let listener = serving::bind(config.connect_service.service_addr).await?;
     let local = listener.local_addr().map_err(serving::ServeError::Serve)?;
     service.spawn_purge();
