@@ -124,16 +124,7 @@ impl Walk {
                     .await;
                 assert_eq!(status, 200);
             }
-            Step::SkipAppend => {
-                let status = app
-                    .call_status(
-                        "finish_append",
-                        &[("next", ""), ("outcome", "skipped")],
-                        Some(&self.cookie),
-                    )
-                    .await;
-                assert_eq!(status, 200);
-            }
+            Step::SkipAppend => assert_eq!(app.skip_append(&self.cookie, false).await, 200),
             Step::SignOut => {
                 assert_eq!(
                     app.call_status("sign_out", &[], Some(&self.cookie)).await,

@@ -71,18 +71,7 @@ async fn dont_ask_again_lapses_after_the_operators_period(db: Db) {
     let app = TestApp::start(db).await;
     let email = unique_email();
     let cookie = app.sign_up(&email, PASSWORD).await;
-    let status = app
-        .call_status(
-            "finish_append",
-            &[
-                ("next", ""),
-                ("outcome", "skipped"),
-                ("dont_ask_again", "on"),
-            ],
-            Some(&cookie),
-        )
-        .await;
-    assert_eq!(status, 200);
+    assert_eq!(app.skip_append(&cookie, true).await, 200);
     let decision = |cookie: String| {
         let app = &app;
         async move {

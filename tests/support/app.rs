@@ -199,6 +199,15 @@ impl TestApp {
         session_cookie(&res).expect("sign up sets a session cookie")
     }
 
+    /// "Skip" at the append step (with "Don't ask again" ticked or not): the status.
+    pub async fn skip_append(&self, cookie: &str, dont_ask_again: bool) -> u16 {
+        let mut form = vec![("next", ""), ("outcome", "skipped")];
+        if dont_ask_again {
+            form.push(("dont_ask_again", "on"));
+        }
+        self.call_status("finish_append", &form, Some(cookie)).await
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.call(
             "sign_in",
