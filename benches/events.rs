@@ -3,7 +3,8 @@
 //! - recording one event (the transaction that appends it to the chain), the cost each
 //!   event adds to a request;
 //! - with one million rows: one account's timeline, one day's events, one type's newest
-//!   page, and walking the whole chain (`audit verify`).
+//!   page, the console's Overview of 90 days (after its one-time fold into daily counts),
+//!   and walking the whole chain (`audit verify`).
 //!
 //! Run: `scripts/with-postgres.sh cargo bench --features ssr --bench events`. The million
 //! rows are written once per database in batches (hashes computed as the chain does).
@@ -165,6 +166,28 @@ fn a_million_rows(c: &mut Criterion) {
                 })
             });
         }
+        // The console's Overview: the first read folds the million events into daily
+        // counts (timed once); later reads fold only what is new.
+        let folded = Instant::now();
+        let n = rt
+            .block_on(latchkey::console::overview::catch_up(&store))
+            .expect("catch up");
+        eprintln!(
+            "{db:?}: folded {n} events into daily counts in {:.1?}",
+            folded.elapsed()
+        );
+        let now = START + 100 * DAY;
+        group.bench_function("the Overview of 90 days", |b| {
+            b.to_async(&rt).iter(|| {
+                let store = store.clone();
+                async move {
+                    let overview = latchkey::console::overview::overview(&store, 90, now)
+                        .await
+                        .expect("overview");
+                    assert_eq!(overview.days.len(), 90);
+                }
+            })
+        });
         group.finish();
         // Walking the chain takes seconds: timed once, not sampled.
         let walked = Instant::now();

@@ -18,6 +18,8 @@ pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod console;
+#[cfg(feature = "ssr")]
 pub mod cookies;
 #[cfg(feature = "ssr")]
 pub mod events;
