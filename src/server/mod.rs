@@ -293,12 +293,13 @@ fn spawn_purge(
                 Ok(n) => tracing::debug!(logins = n, "purged abandoned OpenID logins"),
                 Err(err) => tracing::warn!(%err, "purging OpenID logins failed"),
             }
+            // The console's daily counts keep up (a read then has little to fold), and take
+            // in what retention is about to remove.
+            if let Err(err) = crate::console::overview::catch_up(&store).await {
+                tracing::warn!(%err, "daily counts: catching up failed; retention waits");
+                continue;
+            }
             if retention > 0 {
-                // The console's daily counts take in what retention is about to remove.
-                if let Err(err) = crate::console::overview::catch_up(&store).await {
-                    tracing::warn!(%err, "daily counts: catching up failed; retention waits");
-                    continue;
-                }
                 let now = crate::store::now();
                 match crate::events::audit::prune(&store, now.saturating_sub(retention), now).await
                 {
