@@ -259,15 +259,6 @@ pub fn date_of(day: i64) -> String {
         .unwrap_or_default()
 }
 
-/// A reason code in words, for people (the console's timeline and tables).
-pub fn reason_in_words(reason: &str) -> String {
-    if reason.is_empty() || reason == "unknown" {
-        "no reason given".into()
-    } else {
-        reason.replace('-', " ")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,14 +292,5 @@ mod tests {
     fn days_are_utc_dates() {
         assert_eq!(date_of(0), "1970-01-01");
         assert_eq!(date_of(1_764_547_200 / DAY), "2025-12-01");
-    }
-
-    #[test]
-    fn reasons_read_as_words() {
-        assert_eq!(
-            reason_in_words("no-platform-authenticator"),
-            "no platform authenticator"
-        );
-        assert_eq!(reason_in_words(""), "no reason given");
     }
 }

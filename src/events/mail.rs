@@ -157,7 +157,7 @@ pub fn compose(
     };
     let when = format!(
         "{} (UTC)",
-        super::webhooks::rfc3339(facts.occurred_at)
+        crate::store::rfc3339(facts.occurred_at)
             .replace('T', " ")
             .trim_end_matches('Z')
     );

@@ -140,6 +140,23 @@ pub struct Client {
     pub os: Option<String>,
 }
 
+impl Client {
+    /// The browser behind a request: its address (as the server decided it) and its browser
+    /// and OS by name, from `User-Agent`.
+    pub fn from_request(headers: &http::HeaderMap, ip: crate::serving::ClientIp) -> Self {
+        let user_agent = headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let (browser, os) = crate::connect::service::user_agent::describe(user_agent, None);
+        Self {
+            ip: (ip != crate::serving::ClientIp::UNKNOWN).then(|| ip.0.to_string()),
+            browser: Some(browser),
+            os: Some(os),
+        }
+    }
+}
+
 /// Free text beyond this is cut (a browser's message, a settings summary).
 pub const MAX_DETAIL_LEN: usize = 512;
 

@@ -21,7 +21,7 @@ pub fn body(stored: &StoredEvent) -> String {
     let event = &stored.event;
     json!({
         "type": event.event_type.as_ref(),
-        "timestamp": rfc3339(stored.occurred_at),
+        "timestamp": crate::store::rfc3339(stored.occurred_at),
         "data": {
             "eventId": stored.id,
             "sequence": stored.seq,
@@ -39,17 +39,6 @@ pub fn body(stored: &StoredEvent) -> String {
         },
     })
     .to_string()
-}
-
-/// Unix seconds as RFC 3339 UTC.
-pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// Why a secret is not a Standard Webhooks secret.

@@ -1,7 +1,7 @@
 //! Helpers for server functions: reach the app state and the current session, set cookies,
 //! enforce the journey, and answer errors with the right status.
 
-use axum::http::header::{HeaderMap, HeaderValue, SET_COOKIE, USER_AGENT};
+use axum::http::header::{HeaderValue, SET_COOKIE};
 use axum::http::request::Parts;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -64,23 +64,9 @@ pub fn request_client() -> Client {
                 .get::<crate::serving::ClientIp>()
                 .copied()
                 .unwrap_or(crate::serving::ClientIp::UNKNOWN);
-            client_of(&parts.headers, ip)
+            Client::from_request(&parts.headers, ip)
         })
         .unwrap_or_default()
-}
-
-/// [`request_client`] from a request's headers and address.
-pub fn client_of(headers: &HeaderMap, ip: crate::serving::ClientIp) -> Client {
-    let user_agent = headers
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let (browser, os) = crate::connect::service::user_agent::describe(user_agent, None);
-    Client {
-        ip: (ip != crate::serving::ClientIp::UNKNOWN).then(|| ip.0.to_string()),
-        browser: Some(browser),
-        os: Some(os),
-    }
 }
 
 /// Records `event` with this request's client.

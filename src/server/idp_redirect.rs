@@ -82,7 +82,7 @@ pub async fn callback(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let ip = ip.map_or(ClientIp::UNKNOWN, |Extension(ip)| ip);
-    let client = super::context::client_of(&headers, ip);
+    let client = crate::events::Client::from_request(&headers, ip);
     if let Err(exceeded) = app.limiter.check(Rule::OidcIp, &ip.0.to_string()).await {
         let event = Event::new(EventType::RateLimitHit)
             .with_reason(Reason::RateLimited)

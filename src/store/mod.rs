@@ -163,6 +163,17 @@ pub fn now() -> i64 {
         .unwrap_or_default()
 }
 
+/// Unix seconds as RFC 3339 (UTC); empty for times out of range.
+pub fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// Booleans are stored as 0/1 so one schema fits both databases.
 pub fn flag(value: bool) -> i64 {
     i64::from(value)

@@ -321,16 +321,7 @@ pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", crate::random::digits(20))
 }
 
-/// Unix seconds as RFC 3339 (UTC); empty for times out of range.
-pub(crate) fn rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
+pub(crate) use crate::store::rfc3339;
 
 #[cfg(test)]
 mod tests {

@@ -71,29 +71,11 @@ pub(crate) fn request_meta() -> (RequestData, f64) {
     )
 }
 
-fn browser_client(req: &Request) -> Client {
-    let ip = req.extensions().get::<ClientIp>().copied();
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let (browser, os) = super::user_agent::describe(user_agent, None);
-    Client {
-        ip: ip
-            .filter(|ip| *ip != ClientIp::UNKNOWN)
-            .map(|ip| ip.0.to_string()),
-        browser: Some(browser),
-        os: Some(os),
-    }
-}
-
 async fn with_request_meta(req: Request, next: Next) -> Response {
-    let client = req
-        .uri()
-        .path()
-        .starts_with(fp::PREFIX)
-        .then(|| browser_client(&req));
+    let client = req.uri().path().starts_with(fp::PREFIX).then(|| {
+        let ip = req.extensions().get::<ClientIp>().copied();
+        Client::from_request(req.headers(), ip.unwrap_or(ClientIp::UNKNOWN))
+    });
     let meta = RequestMeta {
         id: super::new_id("req"),
         started: Instant::now(),
