@@ -193,6 +193,13 @@ impl Event {
         }
     }
 
+    /// `rate-limit.hit`, naming the rule.
+    pub fn rate_limit_hit(rule: crate::limits::Rule) -> Self {
+        Self::new(EventType::RateLimitHit)
+            .with_reason(Reason::RateLimited)
+            .with_detail(rule.as_ref())
+    }
+
     pub fn with_reason(mut self, reason: Reason) -> Self {
         self.reason = Some(reason);
         self

@@ -68,7 +68,15 @@ impl RateLimitSettings {
 pub struct Exceeded {
     pub rule: Rule,
     pub retry_after: Duration,
+    /// The first refusal of this bucket in [`REPORT_EVERY`] (on this instance): what is
+    /// worth recording. A flood is refused at the cost of a check, not of a write each.
+    pub first: bool,
 }
+
+/// A bucket's refusals are reported at most once in this long.
+pub const REPORT_EVERY: Duration = Duration::from_secs(60);
+/// Buckets remembered for [`Exceeded::first`] before old ones are forgotten.
+const REPORTED_CAP: usize = 10_000;
 
 /// Checks requests against the limits; cheap to clone.
 #[derive(Clone)]
@@ -79,6 +87,8 @@ pub struct Limiter {
 struct Inner {
     settings: RateLimitSettings,
     state: State,
+    /// When each refused bucket was last reported.
+    reported: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 enum State {
@@ -100,7 +110,11 @@ impl Limiter {
             }
         };
         Ok(Self {
-            inner: Arc::new(Inner { settings, state }),
+            inner: Arc::new(Inner {
+                settings,
+                state,
+                reported: Default::default(),
+            }),
         })
     }
 
@@ -116,9 +130,34 @@ impl Limiter {
             State::Shared(state) => state.check(rate.quota(), &key).await,
         };
         verdict.map_err(|retry_after| {
-            tracing::info!(rule = rule.as_ref(), ?retry_after, "rate limit hit");
-            Exceeded { rule, retry_after }
+            let first = self.first_refusal(&key);
+            if first {
+                tracing::info!(rule = rule.as_ref(), ?retry_after, "rate limit hit");
+            }
+            Exceeded {
+                rule,
+                retry_after,
+                first,
+            }
         })
+    }
+
+    /// Whether `bucket` was not refused in the last [`REPORT_EVERY`]; notes this refusal.
+    fn first_refusal(&self, bucket: &str) -> bool {
+        let Ok(mut reported) = self.inner.reported.lock() else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if reported.len() >= REPORTED_CAP {
+            reported.retain(|_, at| now.duration_since(*at) < REPORT_EVERY);
+        }
+        match reported.get(bucket) {
+            Some(at) if now.duration_since(*at) < REPORT_EVERY => false,
+            _ => {
+                reported.insert(bucket.to_string(), now);
+                true
+            }
+        }
     }
 
     /// Counts one request under each of `checks`, stopping at the first that is over.
@@ -167,5 +206,35 @@ mod tests {
         assert!(!a.contains("192"));
         assert_ne!(a, bucket_key(Rule::SignUpIp, "192.0.2.1"));
         assert_eq!(a, bucket_key(Rule::SignInIp, "192.0.2.1"));
+    }
+
+    /// Only a bucket's first refusal in a while is worth an event: a flood costs checks,
+    /// not writes.
+    #[tokio::test]
+    async fn only_the_first_refusal_of_a_bucket_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/limits.db", dir.path().display());
+        let store = Store::open(&url).await.unwrap();
+        let settings = RateLimitSettings {
+            rates: [(Rule::SignInIp, Rate::parse("1/1h").unwrap())].into(),
+        };
+        let limiter = Limiter::new(settings, &store).await.unwrap();
+        assert!(limiter.check(Rule::SignInIp, "192.0.2.1").await.is_ok());
+        let refusals: Vec<bool> =
+            futures::future::join_all((0..3).map(|_| limiter.check(Rule::SignInIp, "192.0.2.1")))
+                .await
+                .into_iter()
+                .map(|r| r.unwrap_err().first)
+                .collect();
+        assert_eq!(refusals, [true, false, false]);
+        // Another bucket has its own first.
+        assert!(limiter.check(Rule::SignInIp, "192.0.2.2").await.is_ok());
+        assert!(
+            limiter
+                .check(Rule::SignInIp, "192.0.2.2")
+                .await
+                .unwrap_err()
+                .first
+        );
     }
 }

@@ -8,7 +8,7 @@ use leptos_axum::ResponseOptions;
 
 use super::state::AppState;
 use crate::error::AppError;
-use crate::events::{Client, Event, EventType, Reason};
+use crate::events::{Client, Event};
 use crate::idp::Identity;
 use crate::journey::SessionState;
 use crate::session::{AuthMethod, CurrentSession, Session};
@@ -32,27 +32,38 @@ pub fn client_ip() -> crate::serving::ClientIp {
         .unwrap_or(crate::serving::ClientIp::UNKNOWN)
 }
 
+/// A request a rate limit refused; `?` turns it into the 429 answer.
+#[derive(Debug)]
+pub struct RateLimited {
+    pub error: AppError,
+    /// The bucket's first refusal in a while: worth an event (see `limits::Exceeded`).
+    pub first: bool,
+}
+
+impl From<RateLimited> for AppError {
+    fn from(refused: RateLimited) -> Self {
+        refused.error
+    }
+}
+
 /// Counts this request under each rule, keyed as given; over a limit, the error that says
-/// how long to wait (and a `rate-limit.hit` event naming the rule).
+/// how long to wait (and, for a bucket's first refusal in a while, a `rate-limit.hit`).
 pub async fn rate_limit(
     app: &AppState,
     checks: &[(crate::limits::Rule, &str)],
-) -> Result<(), AppError> {
-    match app.limiter.check_all(checks).await {
-        Ok(()) => Ok(()),
-        Err(exceeded) => {
-            record(
-                app,
-                Event::new(EventType::RateLimitHit)
-                    .with_reason(Reason::RateLimited)
-                    .with_detail(exceeded.rule.as_ref()),
-            )
-            .await;
-            Err(AppError::RateLimited(
-                crate::error::RetryAfter::from_duration(exceeded.retry_after),
-            ))
-        }
+) -> Result<(), RateLimited> {
+    let Err(exceeded) = app.limiter.check_all(checks).await else {
+        return Ok(());
+    };
+    if exceeded.first {
+        record(app, Event::rate_limit_hit(exceeded.rule)).await;
     }
+    Err(RateLimited {
+        error: AppError::RateLimited(crate::error::RetryAfter::from_duration(
+            exceeded.retry_after,
+        )),
+        first: exceeded.first,
+    })
 }
 
 /// The client an event about this request names: its address, and its browser and OS.

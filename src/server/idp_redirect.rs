@@ -84,10 +84,10 @@ pub async fn callback(
     let ip = ip.map_or(ClientIp::UNKNOWN, |Extension(ip)| ip);
     let client = crate::events::Client::from_request(&headers, ip);
     if let Err(exceeded) = app.limiter.check(Rule::OidcIp, &ip.0.to_string()).await {
-        let event = Event::new(EventType::RateLimitHit)
-            .with_reason(Reason::RateLimited)
-            .with_detail(exceeded.rule.as_ref());
-        app.events.record(event.with_client(client)).await;
+        if exceeded.first {
+            let event = Event::rate_limit_hit(exceeded.rule).with_client(client);
+            app.events.record(event).await;
+        }
         return AppError::RateLimited(RetryAfter::from_duration(exceeded.retry_after))
             .into_response();
     }

@@ -118,9 +118,12 @@ pub async fn sign_in(
         ],
     )
     .await;
-    if let Err(err) = limited {
-        failed(Reason::RateLimited).await;
-        return Err(err);
+    if let Err(refused) = limited {
+        // A flood is refused without an account lookup and a write per attempt.
+        if refused.first {
+            failed(Reason::RateLimited).await;
+        }
+        return Err(refused.into());
     }
     let identity = match app.idp.sign_in_with_password(&email, &password).await {
         Ok(identity) => identity,

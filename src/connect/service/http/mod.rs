@@ -246,10 +246,11 @@ async fn rate_limit(
     match service.limiter().check(rule, &ip.0.to_string()).await {
         Ok(()) => next.run(req).await,
         Err(exceeded) => {
-            let event = crate::events::Event::new(crate::events::EventType::RateLimitHit)
-                .with_reason(crate::events::Reason::RateLimited)
-                .with_detail(exceeded.rule.as_ref());
-            service.record(event).await;
+            if exceeded.first {
+                service
+                    .record(crate::events::Event::rate_limit_hit(exceeded.rule))
+                    .await;
+            }
             ConnectError::RateLimited(
                 crate::error::RetryAfter::from_duration(exceeded.retry_after).seconds,
             )
