@@ -53,8 +53,12 @@ impl Senders {
 /// Delivered and given-up rows are kept this long (for operators), then purged.
 const KEEP_DONE_SECS: i64 = 7 * 24 * 3600;
 
-/// Runs the worker for as long as the process lives.
+/// Runs the worker for as long as the process lives. With nothing configured to send, no
+/// rows are ever queued, and the worker does not poll the database at all.
 pub fn spawn(events: Events, senders: Senders) -> tokio::task::JoinHandle<()> {
+    if senders.webhook.is_none() && senders.mail.is_none() {
+        return tokio::spawn(async {});
+    }
     tokio::spawn(async move {
         let mut last_purge = 0;
         loop {
