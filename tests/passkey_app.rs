@@ -308,6 +308,18 @@ async fn age_logins(app: &TestApp) {
 
 /// Right after a login the append step may add a passkey whatever the window; later,
 /// adding one (like deleting) needs a login, or a confirmation, within the window.
+/// Confirms it's the person with `endpoint`; then adding a passkey is allowed again.
+async fn confirm(app: &TestApp, endpoint: &str, form: &[(&str, &str)], cookie: &str, how: &str) {
+    let (status, body, _) = app.call_text(endpoint, form, Some(cookie)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        app.call_status("passkey_append_token", &[], Some(cookie))
+            .await,
+        200,
+        "{how}"
+    );
+}
+
 async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
     let app = TestApp::start(db).await;
     // At the append step: an old login still may.
@@ -386,20 +398,14 @@ async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
     assert_eq!(status, 200, "{token}");
     let (front, process, start) = start_login(&app, "", &token).await;
     let signed = sign_and_finish(&mut alice_key, &front, &process, &start).await;
-    let (status, body, _) = app
-        .call_text(
-            "reauth_with_passkey",
-            &[("signed_passkey_data", &signed)],
-            Some(&cookie),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        app.call_status("passkey_append_token", &[], Some(&cookie))
-            .await,
-        200,
-        "confirmed with a passkey"
-    );
+    confirm(
+        &app,
+        "reauth_with_passkey",
+        &[("signed_passkey_data", &signed)],
+        &cookie,
+        "confirmed with a passkey",
+    )
+    .await;
     assert_eq!(
         app.call_status("passkey_delete_token", &[], Some(&cookie))
             .await,
@@ -409,20 +415,14 @@ async fn adding_a_passkey_later_needs_a_recent_login(db: Db) {
 
     // And with the password.
     age_logins(&app).await;
-    let (status, body, _) = app
-        .call_text(
-            "reauth_with_password",
-            &[("password", PASSWORD)],
-            Some(&cookie),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        app.call_status("passkey_append_token", &[], Some(&cookie))
-            .await,
-        200,
-        "confirmed with the password"
-    );
+    confirm(
+        &app,
+        "reauth_with_password",
+        &[("password", PASSWORD)],
+        &cookie,
+        "confirmed with the password",
+    )
+    .await;
     // Without a session there is nothing to confirm.
     assert_eq!(
         app.call_status("reauth_with_password", &[("password", PASSWORD)], None)
