@@ -107,6 +107,8 @@ app_errors! {
     /// login, or a confirmation, within the re-authentication window.
     ReauthRequired = 403, "reauth_required",
         "For your security, confirm it's you first.";
+    /// Also what everyone but an operator gets for the console: it does not exist for them.
+    NotFound = 404, "not_found", "There is nothing at this address.";
     ForeignOrigin = 403, "foreign_origin", "This request came from another site and was refused.";
     /// Over a rate limit; the message says how long to wait (and that passkeys still work).
     RateLimited(RetryAfter) = 429, "rate_limited", "{0}";

@@ -22,11 +22,24 @@ pub enum SessionState {
     Active,
 }
 
+/// Whether the visitor may use the operator console, and how recent their login is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Operator {
+    /// Not an operator (or not signed in): the console does not exist for them.
+    No,
+    /// An operator whose login is older than the re-authentication window.
+    Stale,
+    /// An operator who signed in (or confirmed) within the window.
+    Recent,
+}
+
 /// The guard's answer for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Allow,
     Redirect(String),
+    /// The 404 page, exactly as for an address that does not exist.
+    NotFound,
 }
 
 /// Where a signed-in user goes when nothing else was asked for.
@@ -34,10 +47,27 @@ fn default_target() -> String {
     Page::Dashboard.path().to_string()
 }
 
-/// Decides what happens to a request for `path` (with its raw `query`, without `?`).
+/// Decides what happens to a request for `path` (with its raw `query`, without `?`) from
+/// someone who is not an operator.
 pub fn decide(path: &str, query: &str, state: SessionState) -> Decision {
+    decide_as(path, query, state, Operator::No)
+}
+
+/// [`decide`] knowing whether the visitor is an operator (only the console asks).
+pub fn decide_as(path: &str, query: &str, state: SessionState, operator: Operator) -> Decision {
     let (login, append) = (Page::Login.path(), Page::Append.path());
     match (Page::guard_of(path), state) {
+        (Guard::Operator, state) => match (operator, state) {
+            (Operator::No, _) | (_, SessionState::Anonymous) => Decision::NotFound,
+            (_, SessionState::AppendPending) => {
+                Decision::Redirect(with_next(append, Some(&join(path, query))))
+            }
+            // The re-authentication step is a fresh sign-in, which comes back here.
+            (Operator::Stale, SessionState::Active) => {
+                Decision::Redirect(with_next(login, Some(&join(path, query))))
+            }
+            (Operator::Recent, SessionState::Active) => Decision::Allow,
+        },
         (Guard::Public, _) => Decision::Allow,
         (Guard::Root, SessionState::Anonymous) => Decision::Redirect(login.into()),
         (Guard::Root, SessionState::AppendPending) => Decision::Redirect(append.into()),
@@ -258,6 +288,47 @@ mod tests {
                 "{path}?{query} as {state:?}"
             );
         }
+    }
+
+    /// The console × who asks: it exists only for operators; a stale login signs in again.
+    #[test]
+    fn console_guard_table() {
+        use Operator::*;
+        let cases: &[(&str, SessionState, Operator, Decision)] = &[
+            ("/admin", Anonymous, No, Decision::NotFound),
+            ("/admin", AppendPending, No, Decision::NotFound),
+            ("/admin", Active, No, Decision::NotFound),
+            ("/admin/accounts/acc-1", Active, No, Decision::NotFound),
+            ("/admin/no-such-page", Active, No, Decision::NotFound),
+            ("/admin", Active, Stale, redirect("/login?next=/admin")),
+            (
+                "/admin/settings",
+                AppendPending,
+                Recent,
+                redirect("/append?next=/admin/settings"),
+            ),
+            ("/admin", Active, Recent, Decision::Allow),
+            ("/admin/events", Active, Recent, Decision::Allow),
+            // Operators are ordinary people everywhere else.
+            ("/dashboard", Active, Recent, Decision::Allow),
+            (
+                "/dashboard",
+                Anonymous,
+                No,
+                redirect("/login?next=/dashboard"),
+            ),
+        ];
+        for (path, state, operator, expected) in cases {
+            assert_eq!(
+                &decide_as(path, "", *state, *operator),
+                expected,
+                "{path} as {state:?}, operator {operator:?}"
+            );
+        }
+        assert_eq!(
+            safe_next("/admin/accounts").as_deref(),
+            Some("/admin/accounts")
+        );
     }
 
     #[test]

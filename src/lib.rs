@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod connect;
+pub mod console;
 pub mod error;
 pub mod idp;
 pub mod journey;
@@ -17,8 +18,6 @@ pub mod server_fns;
 pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod config;
-#[cfg(feature = "ssr")]
-pub mod console;
 #[cfg(feature = "ssr")]
 pub mod cookies;
 #[cfg(feature = "ssr")]
@@ -45,5 +44,13 @@ pub mod store;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // The 404 page is static. It is also what the console answers to anyone but an operator,
+    // at the console's own address: hydrating would render the console's route over it.
+    let is_not_found = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.query_selector("[data-not-found]").ok().flatten())
+        .is_some();
+    if !is_not_found {
+        leptos::mount::hydrate_body(app::App);
+    }
 }

@@ -20,13 +20,16 @@ pub enum Guard {
     Append,
     /// A signed-in session that has passed the append step; the page's sub-paths too.
     Protected,
+    /// The operator console: an operator's active session with a recent login; for anyone
+    /// else the area does not exist (the 404 page). The page's sub-paths too.
+    Operator,
 }
 
 impl Guard {
     /// Whether the rule also covers the paths below the page (`/passkeys/…`): a protected
     /// area stays protected however deep a link goes.
     pub const fn covers_sub_paths(self) -> bool {
-        matches!(self, Self::Protected)
+        matches!(self, Self::Protected | Self::Operator)
     }
 }
 
@@ -70,19 +73,33 @@ pages! {
     /// Where a signed-in person goes when nothing else was asked for.
     Dashboard = "/dashboard", Guard::Protected, crate::pages::dashboard::DashboardPage;
     Passkeys = "/passkeys", Guard::Protected, crate::pages::passkeys::PasskeysPage;
+    /// The operator console (docs/console.md).
+    AdminOverview = "/admin", Guard::Operator, crate::pages::admin::overview::OverviewPage;
+    AdminAccounts = "/admin/accounts", Guard::Operator, crate::pages::admin::accounts::AccountsPage;
+    AdminAccount = "/admin/accounts/:id", Guard::Operator, crate::pages::admin::account::AccountPage;
+    AdminSettings = "/admin/settings", Guard::Operator, crate::pages::admin::settings::SettingsPage;
+    AdminEvents = "/admin/events", Guard::Operator, crate::pages::admin::events::EventsPage;
 }
 
 impl Page {
     /// The page whose guard applies to `path` (itself, or the area it lies in).
     pub fn owning(path: &str) -> Option<Page> {
         let path = if path.is_empty() { "/" } else { path };
-        Self::ALL.iter().copied().find(|page| {
-            path == page.path()
-                || (page.guard().covers_sub_paths()
+        let all = Self::ALL.iter().copied();
+        all.clone().find(|page| path == page.path()).or_else(|| {
+            all.filter(|page| {
+                page.guard().covers_sub_paths()
                     && path
                         .strip_prefix(page.path())
-                        .is_some_and(|rest| rest.starts_with('/')))
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .max_by_key(|page| page.path().len())
         })
+    }
+
+    /// `/admin/accounts/:id` with the id filled in (percent-encoded).
+    pub fn admin_account(id: &str) -> String {
+        format!("/admin/accounts/{}", crate::journey::percent_encode(id))
     }
 
     /// The guard for any request path; paths of no page are public (they answer 404).
@@ -103,6 +120,10 @@ pub enum Endpoint {
     /// The browser bundle (wasm, JS, CSS) under this prefix.
     Assets,
     Favicon,
+    /// The console Overview's daily table as CSV (`?days=7|30|90`), for operators only.
+    OverviewCsv,
+    /// The console's server functions: for operators only.
+    AdminApi,
 }
 
 impl Endpoint {
@@ -113,6 +134,8 @@ impl Endpoint {
             Self::Health => "/healthz",
             Self::Assets => "/pkg/",
             Self::Favicon => "/favicon.svg",
+            Self::OverviewCsv => "/admin/overview.csv",
+            Self::AdminApi => "/api/admin/",
         }
     }
 
@@ -139,6 +162,14 @@ mod tests {
         assert_eq!(Page::owning("/login/x"), None);
         assert_eq!(Page::owning("/dashboardx"), None);
         assert_eq!(Page::guard_of("/no-such-page"), Guard::Public);
+        // The console's pages, its CSV and anything below it are the operators' area.
+        assert_eq!(
+            Page::owning("/admin/accounts/acc-1"),
+            Some(Page::AdminAccounts)
+        );
+        assert_eq!(Page::guard_of("/admin/overview.csv"), Guard::Operator);
+        assert_eq!(Page::guard_of("/admin/no-such-page"), Guard::Operator);
+        assert_eq!(Page::owning("/administrator"), None);
     }
 
     #[test]
@@ -161,7 +192,17 @@ mod tests {
         let mut paths: Vec<String> = routed.iter().map(|r| r.path().to_string()).collect();
         paths.sort();
         paths.dedup();
-        let mut table: Vec<String> = Page::ALL.iter().map(|p| p.path().to_string()).collect();
+        // The router writes parameters axum's way (`:id` becomes `{id}`).
+        let axum_style = |path: &str| {
+            path.split('/')
+                .map(|part| match part.strip_prefix(':') {
+                    Some(name) => format!("{{{name}}}"),
+                    None => part.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let mut table: Vec<String> = Page::ALL.iter().map(|p| axum_style(p.path())).collect();
         table.sort();
         assert_eq!(paths, table);
     }

@@ -140,7 +140,8 @@ impl Sessions {
         method: AuthMethod,
         replaces: Option<&Session>,
     ) -> Result<(Session, HeaderValue), StoreError> {
-        self.start_with_provider(account_id, email, method, None, replaces)
+        let client = crate::events::Client::default();
+        self.start_with_provider(account_id, email, method, None, replaces, &client)
             .await
     }
 
@@ -154,6 +155,7 @@ impl Sessions {
         method: AuthMethod,
         provider: Option<&crate::idp::ProviderSession>,
         replaces: Option<&Session>,
+        client: &crate::events::Client,
     ) -> Result<(Session, HeaderValue), StoreError> {
         if let Some(old) = replaces {
             self.store.delete_session(&old.row.id_hash).await?;
@@ -173,6 +175,9 @@ impl Sessions {
             expires_at: now + secs(self.settings.absolute_timeout),
             idp_id_token: provider.map(|p| p.id_token.clone()),
             idp_sid: provider.and_then(|p| p.sid.clone()),
+            client_ip: client.ip.clone(),
+            browser: client.browser.clone(),
+            os: client.os.clone(),
         };
         self.store.insert_session(&row).await?;
         tracing::info!(account = %account_id, method = method.as_ref(), "session started");
@@ -240,6 +245,14 @@ impl Sessions {
             tracing::info!(account = %session.row.account_id, "re-authenticated");
         }
         Ok(done)
+    }
+
+    /// The account's live sessions, most recently seen first.
+    pub async fn of_account(&self, account_id: &str) -> Result<Vec<SessionRow>, StoreError> {
+        let now = now();
+        self.store
+            .sessions_of_account(account_id, now, now - secs(self.settings.idle_timeout))
+            .await
     }
 
     /// Whether the login is recent enough for sensitive actions (e.g. deleting a passkey).

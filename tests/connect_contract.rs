@@ -221,15 +221,15 @@ async fn users_and_credentials(db: Db, transport: Transport) {
         .all(|c| c.status == "active" && !c.backup_state));
     // Delete by `cre-…` id or by credential id; a second delete is not found.
     backend
-        .delete_credential(&user, &credentials[0].id)
+        .delete_credential(&user, &credentials[0].id, None)
         .await
         .unwrap();
     backend
-        .delete_credential(&user, &credentials[1].credential_id)
+        .delete_credential(&user, &credentials[1].credential_id, None)
         .await
         .unwrap();
     assert!(backend
-        .delete_credential(&user, &credentials[1].credential_id)
+        .delete_credential(&user, &credentials[1].credential_id, None)
         .await
         .unwrap_err()
         .is_not_found());
@@ -243,7 +243,7 @@ async fn users_and_credentials(db: Db, transport: Transport) {
         .id
         .clone();
     assert!(backend
-        .delete_credential(&user, &theirs)
+        .delete_credential(&user, &theirs, None)
         .await
         .unwrap_err()
         .is_not_found());

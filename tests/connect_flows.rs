@@ -149,7 +149,7 @@ async fn append_login_verify_list_delete(db: Db) {
         json!(list.passkeys[0].credential.id)
     );
     svc.backend
-        .delete_credential(&user_id, &list.passkeys[1].credential.credential_id)
+        .delete_credential(&user_id, &list.passkeys[1].credential.credential_id, None)
         .await
         .unwrap();
     assert!(svc

@@ -227,7 +227,7 @@ async fn unknown_credential(db: Db) {
     let user = svc.backend.find_user_id("acc_gone").await.unwrap().unwrap();
     let credential_id = base64_url(&auth.newest_credential());
     svc.backend
-        .delete_credential(&user, &credential_id)
+        .delete_credential(&user, &credential_id, None)
         .await
         .unwrap();
     let (process, init) = svc.init("login", &client_info(None)).await;

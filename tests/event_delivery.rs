@@ -319,7 +319,7 @@ async fn the_owner_is_mailed_when_a_passkey_is_added_or_removed() {
         .unwrap();
     let credential = &service.credentials_of(&user.id).await.unwrap()[0];
     service
-        .delete_user_credential(&user.id, &credential.id)
+        .delete_user_credential(&user.id, &credential.id, None)
         .await
         .unwrap();
     wait_for(|| async { read_maildir(&maildir).len() == 2 }).await;

@@ -220,7 +220,7 @@ async fn delete_every_passkey(app: &TestApp, email: &str) {
         .expect("passkey user");
     for credential in service.credentials_of(&user.id).await.unwrap() {
         service
-            .delete_user_credential(&user.id, &credential.id)
+            .delete_user_credential(&user.id, &credential.id, None)
             .await
             .expect("delete");
     }

@@ -132,6 +132,9 @@ settings! {
     APPEND_OFFER_AGAIN_DAYS = "append-offer-again-days",
         Number { default: 0, min: 0, max: 3650 },
         "after Don't ask again, offer a passkey again after this long; 0 never does";
+    // ---- the operator console
+    ADMIN_EMAILS = "admin-emails", Text(Unset),
+        "comma-separated emails of the operators who may open the console at `/admin`";
     // ---- abuse protection
     TRUSTED_PROXIES = "trusted-proxies", Text(Unset),
         "comma-separated CIDRs of proxies whose `Forwarded` / `X-Forwarded-For` is believed";

@@ -135,6 +135,8 @@ pub struct Config {
     pub protection: ProtectionSettings,
     pub events: EventSettings,
     pub secrets: Secrets,
+    /// The operators: who may open the console (lower-cased emails).
+    pub admin_emails: Vec<String>,
 }
 
 /// Where events go besides the audit log, and how long the log keeps them.
@@ -166,6 +168,12 @@ pub struct MailSettings {
 }
 
 impl Config {
+    /// Whether the account with this email is an operator (may open the console).
+    pub fn is_operator(&self, email: &str) -> bool {
+        let email = email.trim().to_lowercase();
+        self.admin_emails.iter().any(|admin| *admin == email)
+    }
+
     pub fn is_https(&self) -> bool {
         self.public_origin.scheme() == "https"
     }
@@ -277,6 +285,7 @@ impl Config {
         let connect_service = connect_service_settings(&source, &public_origin)?;
         let protection = protection_settings(&source)?;
         let events = event_settings(&source)?;
+        let admin_emails = admin_emails(&source)?;
         let secrets = Secrets::read(
             &source,
             &data_dir,
@@ -298,6 +307,7 @@ impl Config {
             session,
             connect_service,
             protection,
+            admin_emails,
             events,
             secrets,
         })
@@ -405,6 +415,29 @@ fn webhook_settings(source: &Source) -> Result<Option<WebhookSettings>, ConfigEr
         secret,
         events,
     }))
+}
+
+/// `admin-emails`: each entry must look like an email (a typo would lock the operator out
+/// without a word).
+fn admin_emails(source: &Source) -> Result<Vec<String>, ConfigError> {
+    let Some(list) = source.optional(&ADMIN_EMAILS) else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|email| !email.is_empty())
+        .map(|email| {
+            let (local, domain) = email.split_once('@').unwrap_or_default();
+            if local.is_empty() || !domain.contains('.') || email.contains(char::is_whitespace) {
+                Err(ConfigError::new(
+                    ADMIN_EMAILS.key,
+                    format!("{email:?} is not an email address"),
+                ))
+            } else {
+                Ok(email.to_lowercase())
+            }
+        })
+        .collect()
 }
 
 fn mail_settings(source: &Source) -> Result<Option<MailSettings>, ConfigError> {

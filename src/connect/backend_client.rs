@@ -97,11 +97,13 @@ pub trait ConnectBackend: Send + Sync {
     /// `GET /v2/users/{userID}/credentials`
     async fn list_credentials(&self, user_id: &str) -> Result<Vec<Credential>, BackendError>;
 
-    /// `DELETE /v2/users/{userID}/credentials/{credentialID}`
+    /// `DELETE /v2/users/{userID}/credentials/{credentialID}`; `actor` is the operator who
+    /// asked (sent as `X-Latchkey-Actor`, recorded with the `passkey.deleted` event).
     async fn delete_credential(
         &self,
         user_id: &str,
         credential_id: &str,
+        actor: Option<&str>,
     ) -> Result<(), BackendError>;
 }
 
@@ -211,10 +213,11 @@ impl ConnectBackend for InProcessBackend {
         &self,
         user_id: &str,
         credential_id: &str,
+        actor: Option<&str>,
     ) -> Result<(), BackendError> {
         Ok(self
             .service
-            .delete_user_credential(user_id, credential_id)
+            .delete_user_credential(user_id, credential_id, actor)
             .await?)
     }
 }
@@ -387,14 +390,17 @@ impl ConnectBackend for HttpBackend {
         &self,
         user_id: &str,
         credential_id: &str,
+        actor: Option<&str>,
     ) -> Result<(), BackendError> {
         let url = self.url(&paths::fill(
             bp::USER_CREDENTIAL,
             &[("user_id", user_id), ("credential_id", credential_id)],
         ))?;
-        self.send::<serde_json::Value>(self.request(reqwest::Method::DELETE, url))
-            .await
-            .map(drop)
+        let mut request = self.request(reqwest::Method::DELETE, url);
+        if let Some(actor) = actor {
+            request = request.header(bp::ACTOR_HEADER, actor);
+        }
+        self.send::<serde_json::Value>(request).await.map(drop)
     }
 }
 

@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+pub use super::model::{DailyRow, Overview};
 use crate::events::EventType;
 use crate::store::Store;
 
@@ -21,40 +21,6 @@ const DAY: i64 = 86_400;
 
 /// The periods the Overview offers.
 pub const PERIODS: [u32; 3] = [7, 30, 90];
-
-/// One day of the CSV and the chart.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DailyRow {
-    /// `YYYY-MM-DD` (UTC).
-    pub date: String,
-    pub passkey_logins: i64,
-    pub password_logins: i64,
-    pub oidc_logins: i64,
-    pub passkeys_created: i64,
-    pub append_skipped: i64,
-    pub passkey_fallbacks: i64,
-}
-
-/// Everything the Overview shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Overview {
-    pub days: Vec<DailyRow>,
-    /// Append step: offered, passkeys created, and skips by reason (code, count).
-    pub append_offered: i64,
-    pub append_created: i64,
-    pub append_skipped: Vec<(String, i64)>,
-    /// Passkey logins: started, completed, failed, and fallbacks by reason.
-    pub passkey_started: i64,
-    pub passkey_completed: i64,
-    pub passkey_failed: i64,
-    pub passkey_fell_back: Vec<(String, i64)>,
-    /// Accounts that signed in during the period, and how many of them have a passkey
-    /// (`None` when the passkey service keeps its own database).
-    pub active_accounts: i64,
-    pub active_with_passkey: Option<i64>,
-    /// Passkeys by provider name (from their AAGUID), most first.
-    pub providers: Vec<(String, i64)>,
-}
 
 /// The CSV's header, as operators' spreadsheets expect it.
 pub const CSV_HEADER: &str = "date,passkey_logins,password_logins,oidc_logins,passkeys_created,append_skipped,passkey_fallbacks";

@@ -79,6 +79,7 @@ pub struct Verified {
 pub struct EventFilter {
     pub account: Option<String>,
     pub types: Vec<EventType>,
+    pub outcome: Option<Outcome>,
     /// Unix seconds, inclusive.
     pub since: Option<i64>,
     /// Unix seconds, exclusive.
@@ -93,9 +94,10 @@ pub struct EventPage {
 }
 
 /// The canonical content a row's hash covers: a JSON array of its fields in a fixed order
-/// (serde_json writes strings, numbers and nulls one way only).
+/// (serde_json writes strings, numbers and nulls one way only). The actor, added later, is
+/// appended only when there is one, so rows written before it still verify.
 fn canonical(seq: i64, id: &str, occurred_at: i64, event: &Event) -> String {
-    serde_json::json!([
+    let mut fields = serde_json::json!([
         seq,
         id,
         occurred_at,
@@ -109,8 +111,11 @@ fn canonical(seq: i64, id: &str, occurred_at: i64, event: &Event) -> String {
         event.client.os,
         event.process,
         event.detail,
-    ])
-    .to_string()
+    ]);
+    if let (Some(actor), Some(list)) = (&event.actor, fields.as_array_mut()) {
+        list.push(actor.as_str().into());
+    }
+    fields.to_string()
 }
 
 /// The hash of a row: SHA-256 over the previous hash, a newline and the canonical content.
@@ -144,8 +149,8 @@ async fn insert(
     sqlx::query(
         "INSERT INTO audit_events (seq, id, occurred_at, event_type, outcome, reason,
              account_id, credential_id, client_ip, browser, os, process_id, detail,
-             prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             prev_hash, hash, actor_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(seq)
     .bind(&id)
@@ -162,6 +167,7 @@ async fn insert(
     .bind(&event.detail)
     .bind(prev_hash)
     .bind(&hash)
+    .bind(&event.actor)
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
@@ -344,8 +350,8 @@ async fn newest_anchor(pool: &AnyPool) -> Result<Option<PruneAnchor>, AuditError
 }
 
 const SELECT_EVENT: &str = "SELECT seq, id, occurred_at, event_type, outcome, reason,
-    account_id, credential_id, client_ip, browser, os, process_id, detail, prev_hash, hash
-    FROM audit_events";
+    account_id, credential_id, client_ip, browser, os, process_id, detail, prev_hash, hash,
+    actor_id FROM audit_events";
 
 fn read_row(row: &AnyRow) -> Result<StoredEvent, AuditError> {
     let seq: i64 = row.try_get("seq")?;
@@ -377,6 +383,7 @@ fn read_row(row: &AnyRow) -> Result<StoredEvent, AuditError> {
         },
         process: row.try_get("process_id")?,
         detail: row.try_get("detail")?,
+        actor: row.try_get("actor_id")?,
     };
     Ok(StoredEvent {
         seq,
@@ -406,6 +413,9 @@ pub async fn list(
     if filter.account.is_some() {
         next(&mut sql, " AND account_id = ?");
     }
+    if filter.outcome.is_some() {
+        next(&mut sql, " AND outcome = ?");
+    }
     if filter.since.is_some() {
         next(&mut sql, " AND occurred_at >= ?");
     }
@@ -428,6 +438,9 @@ pub async fn list(
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cursor.unwrap_or(i64::MAX));
     if let Some(account) = &filter.account {
         query = query.bind(account);
+    }
+    if let Some(outcome) = filter.outcome {
+        query = query.bind(outcome.as_ref());
     }
     if let Some(since) = filter.since {
         query = query.bind(since);

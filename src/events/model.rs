@@ -26,6 +26,12 @@ pub enum EventType {
     AccountDisabled,
     #[strum(serialize = "account.enabled")]
     AccountEnabled,
+    /// An operator stopped passkey login and append for the account (until a time, or until
+    /// unblocked).
+    #[strum(serialize = "account.passkeys-blocked")]
+    PasskeysBlocked,
+    #[strum(serialize = "account.passkeys-unblocked")]
+    PasskeysUnblocked,
     #[strum(serialize = "password-login.succeeded")]
     PasswordLoginSucceeded,
     #[strum(serialize = "password-login.failed")]
@@ -102,6 +108,10 @@ pub enum Reason {
     // The append step.
     UserSkipped,
     OptedOut,
+    /// An operator blocked passkeys for the account.
+    Blocked,
+    /// The kill switch is off: passkeys are offered to nobody.
+    PasskeysOff,
     Snoozed,
     RolloutDenied,
     NoPlatformAuthenticator,
@@ -130,6 +140,50 @@ pub enum Reason {
     BadSignature,
     // Settings.
     Startup,
+}
+
+impl Reason {
+    /// The reason as support reads it on the console.
+    pub fn in_words(self) -> &'static str {
+        use Reason::*;
+        match self {
+            WrongCredentials => "wrong email or password",
+            Disabled => "the account is disabled",
+            RateLimited => "too many attempts (rate limit)",
+            ProviderUnreachable => "the identity provider could not be reached",
+            CallbackRefused => "the identity provider's answer was refused",
+            Expired => "expired",
+            Revoked => "ended by an operator or the account being disabled",
+            BackchannelLogout => "the identity provider signed the person out",
+            UserSkipped => "the person chose Skip",
+            OptedOut => "the person chose Don't ask again",
+            Blocked => "an operator blocked this account's passkeys",
+            PasskeysOff => "passkeys are switched off for everyone",
+            Snoozed => "snoozed after an earlier Skip",
+            RolloutDenied => "not in the rollout share",
+            NoPlatformAuthenticator => "this device cannot make a passkey",
+            PasskeyOnThisDevice => "a passkey for this account is already on this device",
+            ServiceError => "the passkey service failed",
+            Cancelled => "the person cancelled the passkey prompt",
+            ExistsOnAuthenticator => "the authenticator already holds a passkey for this account",
+            Button => "the passkey button",
+            OneTap => "one-tap (the remembered account)",
+            Identifier => "a typed email",
+            ConditionalUi => "passkey autofill",
+            UnknownCredential => "a passkey the service does not know",
+            DeletedPasskey => "a deleted passkey",
+            Replay => "a replayed or expired challenge",
+            CounterRegression => "the signature counter went back (a cloned authenticator?)",
+            UserMismatch => "the passkey belongs to another account",
+            NoPasskey => "no passkey for this account",
+            ProviderReverification => "the identity provider must see the person again",
+            Consumed => "already used",
+            WrongType => "the wrong kind of token",
+            Invalid => "invalid",
+            BadSignature => "a bad signature",
+            Startup => "the server started with other settings",
+        }
+    }
 }
 
 /// The client an event came from: its IP, and its browser and OS by name.
@@ -174,8 +228,11 @@ pub struct Event {
     /// The ceremony or process it belongs to (the passkey service's process id hash, a
     /// session's id hash): events of one attempt share it.
     pub process: Option<String>,
-    /// Short non-secret context, at most [`MAX_DETAIL_LEN`] characters.
+    /// Short non-secret context, at most [`MAX_DETAIL_LEN`] characters. An operator's change
+    /// says what changed from what to what (`status: Active → Disabled`).
     pub detail: Option<String>,
+    /// Who did it when it was not the person themselves: the operator's account id.
+    pub actor: Option<String>,
 }
 
 impl Event {
@@ -190,6 +247,7 @@ impl Event {
             client: Client::default(),
             process: None,
             detail: None,
+            actor: None,
         }
     }
 
@@ -225,6 +283,12 @@ impl Event {
         self
     }
 
+    /// Done by this operator (their account id), not by the person the event is about.
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
     pub fn with_detail(mut self, detail: &str) -> Self {
         self.detail = Some(detail.chars().take(MAX_DETAIL_LEN).collect());
         self
@@ -239,6 +303,8 @@ impl EventType {
             AccountCreated
             | AccountDisabled
             | AccountEnabled
+            | PasskeysBlocked
+            | PasskeysUnblocked
             | PasswordLoginSucceeded
             | OidcLoginSucceeded
             | SignedOut

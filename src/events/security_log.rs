@@ -126,6 +126,8 @@ pub fn ocsf_class(event_type: EventType) -> OcsfClass {
         AccountCreated => account(1, "Create"),
         AccountEnabled => account(2, "Enable"),
         AccountDisabled => account(5, "Disable"),
+        PasskeysBlocked => account(7, "Lock"),
+        PasskeysUnblocked => account(6, "Unlock"),
         PasskeyCreated => account(10, "MFA Factor Enable"),
         PasskeyDeleted => account(11, "MFA Factor Disable"),
         AppendOffered | AppendSkipped | PasskeyCreationFailed => account(99, "Other"),
@@ -218,6 +220,12 @@ pub fn ocsf(stored: &StoredEvent) -> Value {
     let fields = line.as_object_mut().expect("a JSON object literal");
     if let Some(reason) = event.reason {
         fields.insert("status_detail".into(), reason.as_ref().into());
+    }
+    if let Some(actor) = &event.actor {
+        fields.insert(
+            "actor".into(),
+            json!({ "user": { "uid": actor, "type_id": 2, "type": "Admin" } }),
+        );
     }
     let mut endpoint = serde_json::Map::new();
     if let Some(ip) = &event.client.ip {

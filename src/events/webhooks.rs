@@ -36,6 +36,7 @@ pub fn body(stored: &StoredEvent) -> String {
                 "os": event.client.os,
             },
             "detail": event.detail,
+            "actorId": event.actor,
         },
     })
     .to_string()

@@ -257,6 +257,26 @@ impl IdentityProvider for BuiltinIdp {
         }
     }
 
+    async fn set_active(&self, identity: &Identity, active: bool) -> Result<(), IdpError> {
+        let done = sqlx::query("UPDATE builtin_idp_users SET disabled_at = $2 WHERE id = $1")
+            .bind(&identity.subject)
+            .bind((!active).then(now))
+            .execute(self.store.pool())
+            .await
+            .map_err(StoreError::from)?;
+        if done.rows_affected() == 0 {
+            return Err(IdpError::Invalid(
+                "no such account at the builtin IdP".into(),
+            ));
+        }
+        tracing::info!(subject = %identity.subject, active, "builtin account state changed");
+        Ok(())
+    }
+
+    fn can_disable(&self) -> bool {
+        true
+    }
+
     async fn is_active(&self, identity: &Identity) -> Result<bool, IdpError> {
         let row = sqlx::query("SELECT disabled_at FROM builtin_idp_users WHERE id = $1")
             .bind(&identity.subject)

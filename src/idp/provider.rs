@@ -198,6 +198,17 @@ pub trait IdentityProvider: Send + Sync {
         Ok(true)
     }
 
+    /// Disables (or enables) the person at the IdP: while disabled, neither the password nor
+    /// a passkey signs them in. Only IdPs whose accounts Latchkey holds can.
+    async fn set_active(&self, _identity: &Identity, _active: bool) -> Result<(), IdpError> {
+        Err(IdpError::Unsupported("Disabling accounts"))
+    }
+
+    /// Whether [`IdentityProvider::set_active`] works here.
+    fn can_disable(&self) -> bool {
+        false
+    }
+
     /// How long a login at the IdP itself stays good for: after that, a passkey login must
     /// be followed by one there before it makes a session (`None`: passkeys alone suffice).
     fn reverify_after(&self) -> Option<std::time::Duration> {

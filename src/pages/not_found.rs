@@ -11,7 +11,8 @@ pub fn NotFoundPage() -> impl IntoView {
     }
     view! {
         <Title text="Page not found" />
-        <section class="card">
+        // Marks the page as static: the browser does not hydrate it (see `hydrate`).
+        <section class="card" data-not-found="">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address."</p>
             <p><a href="/">"Go to the start page"</a></p>

@@ -127,6 +127,7 @@ pub async fn start_app_session(
     provider: Option<&crate::idp::ProviderSession>,
     previous: Option<&Session>,
     next: &str,
+    client: &Client,
 ) -> Result<LoggedIn, AppError> {
     let account = app
         .store
@@ -141,7 +142,14 @@ pub async fn start_app_session(
     }
     let (_, cookie) = app
         .sessions
-        .start_with_provider(&account.id, &account.email, method, provider, previous)
+        .start_with_provider(
+            &account.id,
+            &account.email,
+            method,
+            provider,
+            previous,
+            client,
+        )
         .await
         .map_err(|err| AppError::internal("starting a session", err))?;
     Ok(LoggedIn {
@@ -163,8 +171,16 @@ pub async fn log_in(
     next: &str,
 ) -> Result<LoggedIn, AppError> {
     let previous = current_session().0;
-    let mut logged_in =
-        start_app_session(app, identity, method, None, previous.as_ref(), next).await?;
+    let mut logged_in = start_app_session(
+        app,
+        identity,
+        method,
+        None,
+        previous.as_ref(),
+        next,
+        &request_client(),
+    )
+    .await?;
     for cookie in std::mem::take(&mut logged_in.cookies) {
         set_cookie(cookie);
     }

@@ -114,6 +114,7 @@ pub async fn callback(
         login.provider_session.as_ref(),
         previous.as_ref(),
         &login.next,
+        &client,
     )
     .await
     {

@@ -3,14 +3,14 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::state::AppState;
 use crate::error::AppError;
-use crate::journey::{decide, Decision};
-use crate::routes::Endpoint;
+use crate::journey::{decide_as, Decision, Operator};
+use crate::routes::{Endpoint, Guard, Page};
 use crate::session::CurrentSession;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 
@@ -37,10 +37,54 @@ fn is_safe_method(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// What the journey guard needs: the app, and the 404 answer of an unknown address.
+#[derive(Clone)]
+pub struct GuardState {
+    pub app: AppState,
+    pub not_found: NotFound,
+}
+
+/// Answers a request exactly as the site answers an address that does not exist: the
+/// router's own fallback, asked for a path no page has. Used where something must look
+/// absent (the console, to everyone but operators).
+#[derive(Clone)]
+pub struct NotFound(pub axum::Router);
+
+impl NotFound {
+    /// A path no page, file or endpoint has.
+    const UNKNOWN_PATH: &'static str = "/not-found";
+
+    pub async fn answer(&self, mut req: Request) -> Response {
+        use tower::ServiceExt;
+        *req.uri_mut() = Uri::from_static(Self::UNKNOWN_PATH);
+        *req.method_mut() = Method::GET;
+        *req.body_mut() = Body::empty();
+        match self.0.clone().oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// Whether the session is an operator's, and how recent its login is.
+pub fn operator_of(app: &AppState, current: &CurrentSession) -> Operator {
+    match &current.0 {
+        Some(session) if app.config.is_operator(session.email()) => {
+            if app.sessions.is_recent_login(session) {
+                Operator::Recent
+            } else {
+                Operator::Stale
+            }
+        }
+        _ => Operator::No,
+    }
+}
+
 /// Loads the session named by the cookie into the request, and applies the journey guard to
-/// page requests: a redirect status with no body, before any page is rendered.
+/// page requests: a redirect status with no body, before any page is rendered. The console
+/// (pages, CSV, server functions) answers everyone but operators with the 404 page.
 pub async fn session_and_guard(
-    State(app): State<AppState>,
+    State(GuardState { app, not_found }): State<GuardState>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -55,9 +99,11 @@ pub async fn session_and_guard(
     let current = CurrentSession(resolved.session);
     let clear_cookie = resolved.clear_cookie.then(|| app.sessions.clear_cookie());
 
-    let mut response = match guard_page(&req, &current) {
-        Some(location) => redirect(&location),
-        None => {
+    let operator = operator_of(&app, &current);
+    let mut response = match guard(&req, &current, operator) {
+        Decision::Redirect(location) => redirect(&location),
+        Decision::NotFound => not_found.answer(req).await,
+        Decision::Allow => {
             req.extensions_mut().insert(current);
             next.run(req).await
         }
@@ -68,16 +114,28 @@ pub async fn session_and_guard(
     response
 }
 
-/// Where a page request must go instead, if anywhere.
-fn guard_page(req: &Request, current: &CurrentSession) -> Option<String> {
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return None;
-    }
+/// What happens to a request: page requests follow the journey; the console's pages and
+/// server functions exist for operators only, whatever the method.
+fn guard(req: &Request, current: &CurrentSession, operator: Operator) -> Decision {
     let uri = req.uri();
-    match decide(uri.path(), uri.query().unwrap_or_default(), current.state()) {
-        Decision::Allow => None,
-        Decision::Redirect(location) => Some(location),
+    let path = uri.path();
+    let console =
+        path.starts_with(Endpoint::AdminApi.path()) || Page::guard_of(path) == Guard::Operator;
+    if console && operator == Operator::No {
+        return Decision::NotFound;
     }
+    if !matches!(*req.method(), Method::GET | Method::HEAD)
+        || path.starts_with(Endpoint::AdminApi.path())
+    {
+        // Server functions check the rest themselves (a stale login: "confirm it's you").
+        return Decision::Allow;
+    }
+    decide_as(
+        path,
+        uri.query().unwrap_or_default(),
+        current.state(),
+        operator,
+    )
 }
 
 /// A `303 See Other` to `location`.

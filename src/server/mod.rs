@@ -5,6 +5,7 @@ pub mod context;
 pub mod headers;
 pub mod idp_redirect;
 pub mod middleware;
+pub mod overview_csv;
 pub mod state;
 
 use std::sync::Arc;
@@ -167,6 +168,10 @@ pub fn router(state: AppState) -> Router {
     // The passkey service's routes sit outside the app's cross-site and session layers: the
     // backend API authenticates servers by API key, and the frontend API checks `Origin`
     // itself (it must, when it runs alone).
+    // Files of the site, else the app's 404 page (also what the console answers to anyone
+    // but an operator).
+    let fallback =
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(context.clone(), shell);
     let connect = match &state.connect_service {
         Some(service) => service.router(),
         None => Router::new(),
@@ -179,13 +184,19 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(Endpoint::Health.path(), get(|| async { "ok" }))
         .route(Endpoint::OidcCallback.path(), get(idp_redirect::callback))
+        .route(
+            Endpoint::OverviewCsv.path(),
+            get(overview_csv::overview_csv),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), render)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
+        .fallback(fallback.clone())
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            middleware::GuardState {
+                app: state.clone(),
+                not_found: middleware::NotFound(
+                    Router::new().fallback(fallback).with_state(state.clone()),
+                ),
+            },
             middleware::session_and_guard,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -15,6 +15,10 @@ pub enum AppendOffer {
     OptedOut,
     /// The person skipped recently (`append-snooze-hours`).
     Snoozed,
+    /// An operator blocked this account's passkeys.
+    Blocked,
+    /// The kill switch is off: passkeys are offered to nobody.
+    PasskeysOff,
 }
 
 /// Decides the app's half of the append step. When the answer is not `Offer` the step is
@@ -36,7 +40,16 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
         .map_err(|err| AppError::internal("reading append preferences", err))?;
     let live = app.live.current();
     let now = crate::store::now();
-    let decision = if preferences.opt_out
+    let blocked = app
+        .store
+        .passkeys_blocked(session.account_id(), now)
+        .await
+        .map_err(|err| AppError::internal("reading the passkey block", err))?;
+    let decision = if !live.passkeys_enabled {
+        AppendOffer::PasskeysOff
+    } else if blocked {
+        AppendOffer::Blocked
+    } else if preferences.opt_out
         && !offer_again_due(preferences.opted_out_at, live.offer_again_after_days, now)
     {
         AppendOffer::OptedOut
@@ -53,6 +66,8 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
     tracing::info!(account = %session.account_id(), ?decision, "append step skipped itself");
     let reason = match decision {
         AppendOffer::OptedOut => Reason::OptedOut,
+        AppendOffer::Blocked => Reason::Blocked,
+        AppendOffer::PasskeysOff => Reason::PasskeysOff,
         _ => Reason::Snoozed,
     };
     record(

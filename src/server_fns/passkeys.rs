@@ -73,9 +73,19 @@ pub async fn passkey_login_token(email: String) -> Result<String, AppError> {
         .find_account_by_email(app.idp.issuer(), &email)
         .await
         .map_err(|err| AppError::internal("finding the account", err))?;
+    // An account whose passkeys an operator blocked is answered like one without passkeys:
+    // the person goes on to the password, and the answer tells nobody about the block.
+    let blocked = match &account {
+        Some(account) => app
+            .store
+            .passkeys_blocked(&account.id, crate::store::now())
+            .await
+            .map_err(|err| AppError::internal("reading the passkey block", err))?,
+        None => false,
+    };
     let identifier = match account {
-        Some(account) => account.id,
-        None => stand_in_identifier(&app.config.secrets.session_secret, &email),
+        Some(account) if !blocked => account.id,
+        _ => stand_in_identifier(&app.config.secrets.session_secret, &email),
     };
     connect_token_secret(
         app.connect.as_ref(),
@@ -125,6 +135,24 @@ pub async fn complete_passkey_login(
             &app,
             Event::new(EventType::PasskeyLoginFailed)
                 .with_reason(Reason::Disabled)
+                .with_account(&account.id),
+        )
+        .await;
+        return Err(AppError::PasskeyRejected);
+    }
+    // An operator blocked this account's passkeys (a conditional-UI or one-tap login needs
+    // no login token, so the block is checked here too).
+    let blocked = app
+        .store
+        .passkeys_blocked(&account.id, crate::store::now())
+        .await
+        .map_err(|err| AppError::internal("reading the passkey block", err))?;
+    if blocked {
+        tracing::warn!(account = %account.id, "passkey login for an account with blocked passkeys");
+        record(
+            &app,
+            Event::new(EventType::PasskeyLoginFailed)
+                .with_reason(Reason::Blocked)
                 .with_account(&account.id),
         )
         .await;

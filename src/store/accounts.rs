@@ -72,7 +72,107 @@ pub struct AppendPreferences {
     pub opted_out_at: Option<i64>,
 }
 
+/// An operator's block on an account's passkeys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasskeysBlock {
+    pub since: i64,
+    /// None: until an operator unblocks.
+    pub until: Option<i64>,
+}
+
+impl PasskeysBlock {
+    pub fn holds_at(&self, now: i64) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
+/// How many accounts one console search lists.
+pub const SEARCH_LIMIT: i64 = 50;
+
 impl Store {
+    /// Accounts whose email starts with `prefix` (any case), in email order; with an empty
+    /// prefix, the most recent logins.
+    pub async fn search_accounts(&self, prefix: &str) -> Result<Vec<Account>, StoreError> {
+        let prefix = prefix.trim().to_lowercase();
+        let rows = if prefix.is_empty() {
+            sqlx::query(
+                "SELECT id, idp, subject, email FROM accounts
+                 ORDER BY last_login_at DESC, id LIMIT $1",
+            )
+            .bind(SEARCH_LIMIT)
+            .fetch_all(self.pool())
+            .await?
+        } else {
+            // LIKE with its wildcards escaped: the prefix is matched literally.
+            let pattern = format!(
+                "{}%",
+                prefix
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            sqlx::query(
+                "SELECT id, idp, subject, email FROM accounts
+                 WHERE lower(email) LIKE $1 ESCAPE '\\'
+                 ORDER BY email, id LIMIT $2",
+            )
+            .bind(pattern)
+            .bind(SEARCH_LIMIT)
+            .fetch_all(self.pool())
+            .await?
+        };
+        Ok(rows
+            .iter()
+            .map(Account::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The account's passkey block, if an operator set one (it may have lapsed: see
+    /// [`PasskeysBlock::holds_at`]).
+    pub async fn passkeys_block(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<PasskeysBlock>, StoreError> {
+        let row = sqlx::query(
+            "SELECT passkeys_blocked_at, passkeys_blocked_until FROM accounts WHERE id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let since: Option<i64> = row.try_get("passkeys_blocked_at")?;
+        Ok(since.map(|since| PasskeysBlock {
+            since,
+            until: row.try_get("passkeys_blocked_until").ok().flatten(),
+        }))
+    }
+
+    /// Whether passkey login and append are blocked for the account now.
+    pub async fn passkeys_blocked(&self, account_id: &str, now: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .passkeys_block(account_id)
+            .await?
+            .is_some_and(|block| block.holds_at(now)))
+    }
+
+    /// Sets (or with `None` lifts) the block; false when there is no such account.
+    pub async fn set_passkeys_block(
+        &self,
+        account_id: &str,
+        block: Option<PasskeysBlock>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE accounts SET passkeys_blocked_at = $2, passkeys_blocked_until = $3
+             WHERE id = $1",
+        )
+        .bind(account_id)
+        .bind(block.map(|b| b.since))
+        .bind(block.and_then(|b| b.until))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The account a person signs in to with `email` at the identity provider `idp`, if any.
     /// Emails are display data: when several accounts of one IdP share one (an OIDC provider
     /// that lets emails move), the most recently used wins.

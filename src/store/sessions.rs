@@ -22,6 +22,10 @@ pub struct SessionRow {
     pub idp_id_token: Option<Secret>,
     /// The provider's session id (`sid`), for a back-channel logout that names it.
     pub idp_sid: Option<String>,
+    /// Where the login was made (the console's account page shows it).
+    pub client_ip: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
 }
 
 impl SessionRow {
@@ -40,6 +44,9 @@ impl SessionRow {
                 .try_get::<Option<String>, _>("idp_id_token")?
                 .map(Secret::new),
             idp_sid: row.try_get("idp_sid")?,
+            client_ip: row.try_get("client_ip")?,
+            browser: row.try_get("browser")?,
+            os: row.try_get("os")?,
         })
     }
 }
@@ -49,8 +56,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO sessions (id_hash, account_id, auth_method, append_pending,
                                    created_at, authenticated_at, last_seen_at, expires_at,
-                                   idp_id_token, idp_sid)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                   idp_id_token, idp_sid, client_ip, browser, os)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&row.id_hash)
         .bind(&row.account_id)
@@ -62,6 +69,9 @@ impl Store {
         .bind(row.expires_at)
         .bind(row.idp_id_token.as_ref().map(Secret::expose))
         .bind(row.idp_sid.as_deref())
+        .bind(row.client_ip.as_deref())
+        .bind(row.browser.as_deref())
+        .bind(row.os.as_deref())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -71,7 +81,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT s.id_hash, s.account_id, a.email, s.auth_method, s.append_pending,
                     s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
-                    s.idp_id_token, s.idp_sid
+                    s.idp_id_token, s.idp_sid, s.client_ip, s.browser, s.os
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              WHERE s.id_hash = $1",
         )
@@ -125,6 +135,42 @@ impl Store {
         .bind(subject)
         .execute(self.pool())
         .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The live sessions of one account, the most recently seen first (expired ones that the
+    /// purge has not removed yet are left out).
+    pub async fn sessions_of_account(
+        &self,
+        account_id: &str,
+        now: i64,
+        idle_cutoff: i64,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id_hash, s.account_id, a.email, s.auth_method, s.append_pending,
+                    s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
+                    s.idp_id_token, s.idp_sid, s.client_ip, s.browser, s.os
+             FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.account_id = $1 AND s.expires_at > $2 AND s.last_seen_at > $3
+             ORDER BY s.last_seen_at DESC LIMIT 100",
+        )
+        .bind(account_id)
+        .bind(now)
+        .bind(idle_cutoff)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(SessionRow::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Ends every session of one account ("Sign out everywhere"); how many ended.
+    pub async fn delete_sessions_of_account(&self, account_id: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(account_id)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected())
     }
 

@@ -29,6 +29,8 @@ pub mod backend {
     pub const IDENTIFIERS: &str = "/v2/identifiers";
     pub const USER_CREDENTIALS: &str = "/v2/users/{user_id}/credentials";
     pub const USER_CREDENTIAL: &str = "/v2/users/{user_id}/credentials/{credential_id}";
+    /// Latchkey's extension on `DELETE USER_CREDENTIAL`: the operator (account id) who asked.
+    pub const ACTOR_HEADER: &str = "x-latchkey-actor";
     /// The audit log, filtered and paged (a Latchkey extension).
     pub const EVENTS: &str = "/v2/events";
 }

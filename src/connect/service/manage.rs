@@ -174,16 +174,22 @@ impl ConnectService {
     }
 
     /// `DELETE /v2/users/{userID}/credentials/{credentialID}`.
+    /// `actor`: the operator who asked, when one did (recorded with the event).
     pub async fn delete_user_credential(
         &self,
         user_id: &str,
         credential_id: &str,
+        actor: Option<&str>,
     ) -> Result<(), ConnectError> {
         match self.delete_credential_of(user_id, credential_id).await? {
             Some(deleted) => {
                 tracing::info!(user = %user_id, credential = %deleted.id, "passkey deleted by the backend");
                 let account = self.account_of(user_id).await.unwrap_or_default();
-                self.record(passkey_deleted(&account, &deleted)).await;
+                let mut event = passkey_deleted(&account, &deleted);
+                if let Some(actor) = actor {
+                    event = event.with_actor(actor);
+                }
+                self.record(event).await;
                 Ok(())
             }
             None => Err(ConnectError::not_found("this user has no such passkey")),

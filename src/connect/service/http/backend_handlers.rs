@@ -79,9 +79,15 @@ pub(super) async fn list_user_credentials(
 pub(super) async fn delete_user_credential(
     State(service): State<ConnectService>,
     Path((user_id, credential_id)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<GenericRsp> {
+    // Latchkey's own extension: the operator who asked, for the audit log (bounded, printable).
+    let actor = headers
+        .get(crate::connect::api::paths::backend::ACTOR_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|actor| actor.len() <= 64 && actor.chars().all(|c| c.is_ascii_graphic()));
     service
-        .delete_user_credential(&user_id, &credential_id)
+        .delete_user_credential(&user_id, &credential_id, actor)
         .await?;
     Ok(ok_generic())
 }

@@ -1,0 +1,320 @@
+//! `/admin/accounts/:id`: one person as support sees them: status, passkeys, sessions and
+//! what happened, with the actions an operator may take. Every action is a form that works
+//! without JavaScript; deleting a passkey asks to confirm first (`?confirm=<passkey>`).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{Console, Loaded};
+use crate::console::model::{AccountDetail, EventRow, PasskeyRow, SessionRow};
+use crate::pages::FormError;
+use crate::routes::Page;
+use crate::server_fns::admin::{
+    admin_account, AdminBlockPasskeys, AdminDeletePasskey, AdminSetAccountDisabled,
+    AdminSignOutEverywhere, AdminUnblockPasskeys,
+};
+
+/// The actions of the page; a finished one reloads the account.
+#[derive(Clone, Copy)]
+struct Actions {
+    delete: ServerAction<AdminDeletePasskey>,
+    sign_out: ServerAction<AdminSignOutEverywhere>,
+    disable: ServerAction<AdminSetAccountDisabled>,
+    block: ServerAction<AdminBlockPasskeys>,
+    unblock: ServerAction<AdminUnblockPasskeys>,
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let actions = Actions {
+        delete: ServerAction::new(),
+        sign_out: ServerAction::new(),
+        disable: ServerAction::new(),
+        block: ServerAction::new(),
+        unblock: ServerAction::new(),
+    };
+    let account = Resource::new(
+        move || {
+            (
+                id(),
+                actions.delete.version().get(),
+                actions.sign_out.version().get(),
+                actions.disable.version().get(),
+                actions.block.version().get(),
+                actions.unblock.version().get(),
+            )
+        },
+        |(id, ..)| admin_account(id),
+    );
+    view! {
+        <Title text="Account" />
+        <Console current=Page::AdminAccounts>
+            <p class="muted"><a href=Page::AdminAccounts.path()>"← Accounts"</a></p>
+            <Loaded resource=account view=move |account: AccountDetail| {
+                view! { <Account account actions /> }
+            } />
+        </Console>
+    }
+}
+
+#[component]
+fn Account(account: AccountDetail, actions: Actions) -> impl IntoView {
+    let status = if account.disabled {
+        "Disabled"
+    } else {
+        "Active"
+    };
+    let id = account.id.clone();
+    let id_for_sign_out = id.clone();
+    view! {
+        <Title text=account.email.clone() />
+        <h1>{account.email.clone()}</h1>
+        <p class="status">
+            "Status: " <strong class=if account.disabled { "bad" } else { "good" }>{status}</strong>
+            {account.passkeys_blocked.clone().map(|until| view! {
+                " · Passkeys blocked " {until}
+            })}
+        </p>
+        <section class="panel">
+            <h2>"Passkeys"</h2>
+            <Passkeys account_id=id.clone() passkeys=account.passkeys.clone() action=actions.delete />
+            <Block account_id=id.clone() blocked=account.passkeys_blocked.clone() actions />
+        </section>
+        <section class="panel">
+            <h2>"Sessions"</h2>
+            <Sessions sessions=account.sessions.clone() />
+            <ActionForm action=actions.sign_out>
+                <input type="hidden" name="account_id" value=id_for_sign_out.clone() />
+                <FormError result=actions.sign_out.value().into() />
+                <button type="submit" class="secondary">"Sign out everywhere"</button>
+            </ActionForm>
+        </section>
+        <section class="panel">
+            <h2>"Account"</h2>
+            <Disable account_id=id.clone() disabled=account.disabled can=account.can_disable action=actions.disable />
+        </section>
+        <section class="panel">
+            <h2>"What happened"</h2>
+            <Timeline events=account.timeline />
+        </section>
+    }
+}
+
+#[component]
+fn Passkeys(
+    account_id: String,
+    passkeys: Option<Vec<PasskeyRow>>,
+    action: ServerAction<AdminDeletePasskey>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let confirming = move || query.read().get("confirm");
+    let Some(passkeys) = passkeys else {
+        return view! {
+            <p role="alert">"The passkey service cannot be reached: passkeys cannot be shown now."</p>
+        }
+        .into_any();
+    };
+    if passkeys.is_empty() {
+        return view! { <p class="muted">"No passkeys."</p> }.into_any();
+    }
+    let back = Page::admin_account(&account_id);
+    let rows = passkeys
+        .into_iter()
+        .map(|passkey| {
+            let (account_id, back) = (account_id.clone(), back.clone());
+            let passkey_id = passkey.id.clone();
+            let confirm_this = {
+                let passkey_id = passkey_id.clone();
+                move || confirming().as_deref() == Some(passkey_id.as_str())
+            };
+            let ask_or_confirm = move || {
+                let (account_id, passkey_id, back) =
+                    (account_id.clone(), passkey_id.clone(), back.clone());
+                if confirm_this() {
+                    view! {
+                        <ActionForm action attr:class="confirm-inline">
+                            <input type="hidden" name="account_id" value=account_id.clone() />
+                            <input type="hidden" name="passkey_id" value=passkey_id.clone() />
+                            <button type="submit" class="danger" autofocus="">"Delete passkey"</button>
+                            <a href=back.clone()>"Cancel"</a>
+                        </ActionForm>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <Form method="GET" action="">
+                            <input type="hidden" name="confirm" value=passkey_id.clone() />
+                            <button type="submit" class="secondary">"Delete"</button>
+                        </Form>
+                    }
+                    .into_any()
+                }
+            };
+            view! {
+                <tr>
+                    <th scope="row">{passkey.provider}</th>
+                    <td>{passkey.created}</td>
+                    <td>{passkey.last_used}</td>
+                    <td>{if passkey.synced { "Yes" } else { "No" }}</td>
+                    <td>{ask_or_confirm}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Provider"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Last used"</th>
+                        <th scope="col">"Synced"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <FormError result=action.value().into() />
+    }
+    .into_any()
+}
+
+#[component]
+fn Block(account_id: String, blocked: Option<String>, actions: Actions) -> impl IntoView {
+    match blocked {
+        Some(_) => view! {
+            <ActionForm action=actions.unblock>
+                <input type="hidden" name="account_id" value=account_id />
+                <FormError result=actions.unblock.value().into() />
+                <button type="submit" class="secondary">"Unblock passkeys"</button>
+            </ActionForm>
+        }
+        .into_any(),
+        None => view! {
+            <ActionForm action=actions.block attr:class="inline-form">
+                <input type="hidden" name="account_id" value=account_id />
+                <label for="block-days">"Block for (days, empty: until unblocked)"</label>
+                <input id="block-days" name="days" type="number" min="1" max="3650" inputmode="numeric" />
+                <FormError result=actions.block.value().into() />
+                <button type="submit" class="secondary">"Block passkeys"</button>
+            </ActionForm>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn Sessions(sessions: Vec<SessionRow>) -> impl IntoView {
+    if sessions.is_empty() {
+        return view! { <p class="muted">"No open sessions."</p> }.into_any();
+    }
+    let rows = sessions
+        .into_iter()
+        .map(|s| {
+            view! {
+                <tr>
+                    <td>{s.browser}</td>
+                    <td>{s.os}</td>
+                    <td>{s.ip}</td>
+                    <td>{s.method}</td>
+                    <td>{s.started}</td>
+                    <td>{s.last_seen}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Browser"</th>
+                        <th scope="col">"OS"</th>
+                        <th scope="col">"IP"</th>
+                        <th scope="col">"Signed in with"</th>
+                        <th scope="col">"Started"</th>
+                        <th scope="col">"Last seen"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn Disable(
+    account_id: String,
+    disabled: bool,
+    can: bool,
+    action: ServerAction<AdminSetAccountDisabled>,
+) -> impl IntoView {
+    if !can {
+        return view! {
+            <p class="muted">
+                "This account belongs to an OpenID provider: disable the person there."
+            </p>
+        }
+        .into_any();
+    }
+    let (value, label, class) = if disabled {
+        ("false", "Enable account", "secondary")
+    } else {
+        ("true", "Disable account", "danger")
+    };
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="account_id" value=account_id />
+            <input type="hidden" name="disabled" value=value />
+            <FormError result=action.value().into() />
+            <button type="submit" class=class>{label}</button>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+/// The account's events, newest first, reasons in words.
+#[component]
+pub fn Timeline(events: Vec<EventRow>) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="muted">"Nothing recorded yet."</p> }.into_any();
+    }
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            view! {
+                <tr>
+                    <td class="nowrap">{e.time}</td>
+                    <td><code>{e.event_type}</code></td>
+                    <td>{e.outcome}</td>
+                    <td>{e.reason_in_words}</td>
+                    <td>{e.actor.map(|by| format!("by {by}"))} " " {e.detail}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table class="timeline">
+                <thead>
+                    <tr>
+                        <th scope="col">"When"</th>
+                        <th scope="col">"Event"</th>
+                        <th scope="col">"Result"</th>
+                        <th scope="col">"Why"</th>
+                        <th scope="col">"Details"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
