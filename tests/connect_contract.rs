@@ -224,10 +224,16 @@ async fn users_and_credentials(db: Db, transport: Transport) {
         .delete_credential(&user, &credentials[0].id, None)
         .await
         .unwrap();
+    // Latchkey's extension: the operator who asked is recorded with the event, over HTTP too.
     backend
-        .delete_credential(&user, &credentials[1].credential_id, None)
+        .delete_credential(&user, &credentials[1].credential_id, Some("acc_operator"))
         .await
         .unwrap();
+    let deleted = svc
+        .events(latchkey::events::EventType::PasskeyDeleted, None)
+        .await;
+    assert_eq!(deleted[0].event.actor.as_deref(), Some("acc_operator"));
+    assert_eq!(deleted[1].event.actor, None);
     assert!(backend
         .delete_credential(&user, &credentials[1].credential_id, None)
         .await

@@ -171,7 +171,7 @@ impl Config {
     /// Whether the account with this email is an operator (may open the console).
     pub fn is_operator(&self, email: &str) -> bool {
         let email = email.trim().to_lowercase();
-        self.admin_emails.iter().any(|admin| *admin == email)
+        self.admin_emails.contains(&email)
     }
 
     pub fn is_https(&self) -> bool {

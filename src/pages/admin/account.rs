@@ -73,7 +73,7 @@ fn Account(account: AccountDetail, actions: Actions) -> impl IntoView {
     view! {
         <Title text=account.email.clone() />
         <h1>{account.email.clone()}</h1>
-        <p class="status">
+        <p class="account-status">
             "Status: " <strong class=if account.disabled { "bad" } else { "good" }>{status}</strong>
             {account.passkeys_blocked.clone().map(|until| view! {
                 " · Passkeys blocked " {until}

@@ -55,10 +55,16 @@ fn Figures(figures: Figures) -> impl IntoView {
         None => "Unknown: the passkey service keeps its own database.".to_string(),
     };
     let reasons = |rows: Vec<(String, i64)>| {
-        rows.into_iter()
+        if rows.is_empty() {
+            return view! { <p class="hint">"None in this period."</p> }.into_any();
+        }
+        let items = rows
+            .into_iter()
             .map(|(words, n)| view! { <li>{words} ": " <strong>{n}</strong></li> })
-            .collect_view()
+            .collect_view();
+        view! { <ul class="reasons">{items}</ul> }.into_any()
     };
+    let no_providers = o.providers.is_empty();
     let providers_table = o
         .providers
         .iter()
@@ -83,7 +89,7 @@ fn Figures(figures: Figures) -> impl IntoView {
                     <strong>{o.append_created}</strong>
                 </p>
                 <h3>"Skipped, by reason"</h3>
-                <ul class="reasons">{reasons(figures.skipped_in_words)}</ul>
+                {reasons(figures.skipped_in_words)}
             </section>
             <section class="panel">
                 <h2>"Passkey logins"</h2>
@@ -93,7 +99,7 @@ fn Figures(figures: Figures) -> impl IntoView {
                     <strong>{o.passkey_failed}</strong>
                 </p>
                 <h3>"Fell back to the password, by reason"</h3>
-                <ul class="reasons">{reasons(figures.fell_back_in_words)}</ul>
+                {reasons(figures.fell_back_in_words)}
             </section>
             <section class="panel">
                 <h2>"Accounts with a passkey"</h2>
@@ -102,7 +108,8 @@ fn Figures(figures: Figures) -> impl IntoView {
         </div>
         <section class="panel">
             <h2>"Passkey providers"</h2>
-            <figure class="chart-box" inner_html=figures.providers_chart></figure>
+            {no_providers.then(|| view! { <p class="hint">"No passkeys yet."</p> })}
+            <figure class="chart-box" hidden=no_providers inner_html=figures.providers_chart></figure>
             <details>
                 <summary>"Show data"</summary>
                 <table>
