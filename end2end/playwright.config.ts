@@ -12,6 +12,10 @@ const BASE_URL = 'http://localhost:3000';
 // The same app with an external OpenID provider (a real `oidc-provider` on loopback,
 // end2end/oidc/provider.mjs); its tests run in the `oidc` project.
 const OIDC_BASE_URL = 'http://localhost:3200';
+// The operator console's own app and fresh database: its tests change settings that every
+// page of that app sees (the kill switch), so no other suite shares it.
+const CONSOLE_BASE_URL = 'http://localhost:3300';
+const CONSOLE_OPERATOR = 'operator@console.example.com';
 const IDP_ISSUER = 'http://127.0.0.1:4400';
 const IDP_CONTROL = 'http://127.0.0.1:4401';
 const IDP_CLIENT_SECRET = 'e2e-client-secret-0123456789abcdef';
@@ -104,6 +108,12 @@ export default defineConfig({
       use: { ...chromium, baseURL: BASE_URL },
     },
     {
+      name: 'console',
+      testMatch: ['console.spec.ts'],
+      metadata: { idp: 'builtin', operator: CONSOLE_OPERATOR },
+      use: { ...chromium, baseURL: CONSOLE_BASE_URL },
+    },
+    {
       name: 'oidc',
       testMatch: ['journey.spec.ts', 'oidc.spec.ts'],
       metadata: { idp: 'oidc', idpIssuer: IDP_ISSUER, idpControl: IDP_CONTROL },
@@ -118,6 +128,15 @@ export default defineConfig({
       command: serverCommand('target/e2e'),
       url: `${BASE_URL}/healthz`,
       env: serverEnv('target/e2e', BASE_URL),
+    },
+    {
+      ...serverOptions,
+      command: serverCommand('target/e2e-console'),
+      url: `${CONSOLE_BASE_URL}/healthz`,
+      env: {
+        ...serverEnv('target/e2e-console', CONSOLE_BASE_URL),
+        LATCHKEY_ADMIN_EMAILS: CONSOLE_OPERATOR,
+      },
     },
     {
       ...serverOptions,

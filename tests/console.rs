@@ -88,7 +88,7 @@ fn admin_calls(account: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)
                 ("offer_again_after_days", "0".into()),
             ],
         ),
-        ("admin/events", vec![("query[days]", "7".into())]),
+        ("admin/events", vec![("days", "7".into())]),
     ]
 }
 

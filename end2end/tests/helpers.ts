@@ -1,6 +1,13 @@
 import { execFileSync } from 'node:child_process';
 
-import { test as base, expect, type Browser, type CDPSession, type Page } from '@playwright/test';
+import {
+  test as base,
+  expect,
+  type Browser,
+  type BrowserContext,
+  type CDPSession,
+  type Page,
+} from '@playwright/test';
 
 // Helpers for the journey tests. They use only the accessible names of the UI contract
 // (docs/ui-contract.md) and the journey rules (docs/journey.md): headings, labelled
@@ -389,4 +396,36 @@ export async function expectSignedOut(page: Page) {
   await expect(page).toHaveURL(pathIs('/login'));
   expect(nextParam(page)).toBe('/dashboard');
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+}
+
+// ---------------------------------------------------------------- passkeys
+
+/** Signs up and creates a passkey at the append step; ends on the dashboard. */
+export async function signUpWithPasskey(page: Page, email: string) {
+  await signUp(page, email);
+  await expect(page).toHaveURL(pathIs('/append'));
+  await createPasskeyAtAppend(page);
+  await expectDashboard(page, email);
+}
+
+export async function createPasskeyAtAppend(page: Page) {
+  await expect(page.getByRole('heading', { name: /passkey/i })).toBeVisible();
+  const create = page.getByRole('button', { name: 'Create passkey' });
+  await expect(create).toBeEnabled();
+  await create.click();
+}
+
+/** Ends the session server side without visiting /login (which would show one-tap). */
+export async function forgetBrowser(page: Page) {
+  await page.context().clearCookies();
+}
+
+/** Another person's browser beside the test's page: a fresh context with a platform
+ * authenticator, and (like the test's page) no conditional mediation. */
+export async function personBrowser(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  await context.addInitScript(HIDE_CONDITIONAL_MEDIATION);
+  const page = await context.newPage();
+  await VirtualAuthenticator.attach(page);
+  return { context, page };
 }

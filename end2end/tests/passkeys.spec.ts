@@ -6,14 +6,17 @@ import {
   ageLogins,
   alertWith,
   createAccount,
+  createPasskeyAtAppend,
   expect,
   expectAppendLeftOnce,
   expectDashboard,
+  forgetBrowser,
   nextParam,
   pathIs,
   signIn,
   signOut,
   signUp,
+  signUpWithPasskey,
   skipAppend,
   submitPassword,
   submitSignIn,
@@ -25,26 +28,6 @@ import {
 // The passkey journey (docs/journey.md): a CDP virtual authenticator stands for the
 // person's device. Every login lands on /append first; with a passkey made on this
 // browser the step forwards by itself.
-
-/** Signs up and creates a passkey at the append step; ends on the dashboard. */
-async function signUpWithPasskey(page: Page, email: string) {
-  await signUp(page, email);
-  await expect(page).toHaveURL(pathIs('/append'));
-  await createPasskeyAtAppend(page);
-  await expectDashboard(page, email);
-}
-
-async function createPasskeyAtAppend(page: Page) {
-  await expect(page.getByRole('heading', { name: /passkey/i })).toBeVisible();
-  const create = page.getByRole('button', { name: 'Create passkey' });
-  await expect(create).toBeEnabled();
-  await create.click();
-}
-
-/** Ends the session server side without visiting /login (which would show one-tap). */
-async function forgetBrowser(page: Page) {
-  await page.context().clearCookies();
-}
 
 /** The passkey items on /passkeys. */
 function passkeyItems(page: Page) {

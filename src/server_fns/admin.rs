@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use crate::console::model::{
-    AccountDetail, AccountLink, EventList, EventQuery, OverviewPage, SettingsForm, SettingsSaved,
+    AccountDetail, AccountLink, EventList, OverviewPage, SettingsForm, SettingsSaved,
 };
 use crate::error::AppError;
 
@@ -147,12 +147,27 @@ pub async fn admin_save_settings(
     settings::save(&op, &form).await
 }
 
+/// The Events page's filters, each optional (see `EventQuery`).
 #[server(prefix = "/api/admin", endpoint = "events")]
-pub async fn admin_events(query: EventQuery) -> Result<EventList, AppError> {
+pub async fn admin_events(
+    event_type: Option<String>,
+    result: Option<String>,
+    account: Option<String>,
+    days: Option<u32>,
+    before: Option<i64>,
+) -> Result<EventList, AppError> {
     use crate::console::access::require_operator;
+    use crate::console::model::EventQuery;
     use crate::events::{EventFilter, EventType, Outcome};
     use strum::VariantArray;
     let op = require_operator()?;
+    let query = EventQuery {
+        event_type,
+        result,
+        account,
+        days,
+        before,
+    };
     let invalid = |what: &str| AppError::Invalid(format!("Unknown {what}."));
     let types = match query.event_type.as_deref().filter(|t| !t.is_empty()) {
         Some(name) => vec![name

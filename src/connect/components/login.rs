@@ -54,9 +54,25 @@ pub fn ConnectLogin(
     };
     let notice = login.notice;
     let waiting = login.waiting;
-    let passkey_button = {
+    let offered = login.offered;
+    let passkey_option = {
         let login = login.clone();
-        move |_| login.sign_in_with_passkey()
+        move || {
+            let login = login.clone();
+            offered.get().then(|| {
+                view! {
+                    <div class="divider" aria-hidden="true"><span>"or"</span></div>
+                    <button
+                        type="button"
+                        class="secondary passkey"
+                        disabled=move || waiting.get() || sign_in.pending().get()
+                        on:click=move |_| login.sign_in_with_passkey()
+                    >
+                        "Sign in with a passkey"
+                    </button>
+                }
+            })
+        }
     };
 
     view! {
@@ -66,15 +82,7 @@ pub fn ConnectLogin(
             {form}
             {move || notice.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
             <FormError result=sign_in.value().into() />
-            <div class="divider" aria-hidden="true"><span>"or"</span></div>
-            <button
-                type="button"
-                class="secondary passkey"
-                disabled=move || waiting.get() || sign_in.pending().get()
-                on:click=passkey_button
-            >
-                "Sign in with a passkey"
-            </button>
+            {passkey_option}
             <p class="muted">"New here? " <a href=signup_href>"Create an account"</a></p>
         </section>
     }

@@ -47,6 +47,9 @@ pub enum Availability {
     Ready,
     /// The reason, when telling it helps the person.
     Unavailable(Option<String>),
+    /// The service offers passkey login to nobody on this browser (an operator's kill
+    /// switch, or the rollout): the page shows no passkey option at all.
+    SwitchedOff,
 }
 
 /// Whom a passkey request is for.
@@ -141,6 +144,8 @@ fn plan_click(
 ) -> ClickPlan {
     match availability {
         Availability::Checking => ClickPlan::Queue,
+        // Only Continue can get here (there is no passkey button): on to the password.
+        Availability::SwitchedOff => ClickPlan::FallBack(None),
         Availability::Unavailable(reason) => ClickPlan::FallBack(match (intent, reason) {
             (_, Some(reason)) => Some(reason.clone()),
             // Someone who asked for "any passkey" needs to hear why nothing happens; someone
@@ -234,6 +239,8 @@ pub struct UsePasskeyLoginReturn {
     pub waiting: Signal<bool>,
     /// A ceremony or a request runs.
     pub busy: Signal<bool>,
+    /// Whether the page offers passkeys at all (not when an operator switched them off).
+    pub offered: Signal<bool>,
     flow: Flow,
 }
 
@@ -312,6 +319,10 @@ pub fn use_passkey_login(options: UsePasskeyLoginOptions) -> UsePasskeyLoginRetu
         notice: flow.notice.clone().into(),
         waiting,
         busy: flow.busy.clone().into(),
+        offered: {
+            let passkeys = flow.passkeys.clone();
+            Signal::derive(move || passkeys.get() != Availability::SwitchedOff)
+        },
         flow,
     }
 }
@@ -387,7 +398,7 @@ impl Flow {
         };
         remember_client_handle(init.new_client_env_handle.as_deref());
         if !init.login_allowed {
-            self.passkeys.set(Availability::Unavailable(None));
+            self.passkeys.set(Availability::SwitchedOff);
             return false;
         }
         if capabilities.conditional_mediation && !init.conditional_ui_challenge.is_empty() {

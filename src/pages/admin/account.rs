@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{Console, Loaded};
@@ -146,10 +145,11 @@ fn Passkeys(
                     .into_any()
                 } else {
                     view! {
-                        <Form method="GET" action="">
+                        // A plain form: the router's own would rewrite the address.
+                        <form method="get" action=back.clone()>
                             <input type="hidden" name="confirm" value=passkey_id.clone() />
                             <button type="submit" class="secondary">"Delete"</button>
-                        </Form>
+                        </form>
                     }
                     .into_any()
                 }

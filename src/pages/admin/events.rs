@@ -26,7 +26,9 @@ pub fn EventsPage() -> impl IntoView {
             before: text("before").and_then(|b| b.parse().ok()),
         }
     };
-    let list = Resource::new(filters, admin_events);
+    let list = Resource::new(filters, |q| {
+        admin_events(q.event_type, q.result, q.account, q.days, q.before)
+    });
     view! {
         <Title text="Events" />
         <Console current=Page::AdminEvents>

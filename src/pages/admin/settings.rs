@@ -57,7 +57,7 @@ fn Settings(form: SettingsForm, save: ServerAction<AdminSaveSettings>) -> impl I
                 .unwrap_or_else(|| stored.clone())
         }
     };
-    let number = move |field: &'static str, label: &'static str, stored: String, max: u32| {
+    let number = move |field: &'static str, label: &'static str, stored: String| {
         let id = format!("setting-{field}");
         let error_id = format!("{id}-error");
         let message = problem(field);
@@ -68,9 +68,8 @@ fn Settings(form: SettingsForm, save: ServerAction<AdminSaveSettings>) -> impl I
                 <input
                     id=id
                     name=field
+                    // No min/max: the server checks the range and says so next to the field.
                     type="number"
-                    min="0"
-                    max=max.to_string()
                     inputmode="numeric"
                     required
                     prop:value=typed(field, stored)
@@ -112,14 +111,13 @@ fn Settings(form: SettingsForm, save: ServerAction<AdminSaveSettings>) -> impl I
                 <label for="setting-passkeys_enabled">"Passkeys enabled"</label>
             </div>
             <p class="hint">"Off: nobody is offered passkey login or passkey creation (the kill switch)."</p>
-            {number("login_rollout_percent", "Login rollout (%)", form.login_rollout_percent, 100)}
-            {number("append_rollout_percent", "Append rollout (%)", form.append_rollout_percent, 100)}
-            {number("append_snooze_hours", "Snooze after Skip (hours)", form.append_snooze_hours, 8760)}
+            {number("login_rollout_percent", "Login rollout (%)", form.login_rollout_percent)}
+            {number("append_rollout_percent", "Append rollout (%)", form.append_rollout_percent)}
+            {number("append_snooze_hours", "Snooze after Skip (hours)", form.append_snooze_hours)}
             {number(
                 "offer_again_after_days",
                 "Offer again after Don't ask again (days)",
                 form.offer_again_after_days,
-                3650,
             )}
             <p class="hint">"0 days: never offer again after Don't ask again."</p>
             <FormError result=save.value().into() />
