@@ -188,6 +188,20 @@ fn a_million_rows(c: &mut Criterion) {
                 }
             })
         });
+        // What the Overview page's server function does: the figures and both charts.
+        group.bench_function("the Overview page of 90 days (figures and charts)", |b| {
+            b.to_async(&rt).iter(|| {
+                let store = store.clone();
+                async move {
+                    let overview = latchkey::console::overview::overview(&store, 90, now)
+                        .await
+                        .expect("overview");
+                    let logins = latchkey::console::charts::logins_per_day(&overview.days);
+                    let providers = latchkey::console::charts::providers(&overview.providers);
+                    assert!(logins.starts_with("<svg") && providers.starts_with("<svg"));
+                }
+            })
+        });
         group.finish();
         // Walking the chain takes seconds: timed once, not sampled.
         let walked = Instant::now();
