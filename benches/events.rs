@@ -177,17 +177,6 @@ fn a_million_rows(c: &mut Criterion) {
             folded.elapsed()
         );
         let now = START + 100 * DAY;
-        group.bench_function("the Overview of 90 days", |b| {
-            b.to_async(&rt).iter(|| {
-                let store = store.clone();
-                async move {
-                    let overview = latchkey::console::overview::overview(&store, 90, now)
-                        .await
-                        .expect("overview");
-                    assert_eq!(overview.days.len(), 90);
-                }
-            })
-        });
         // What the Overview page's server function does: the figures and both charts.
         group.bench_function("the Overview page of 90 days (figures and charts)", |b| {
             b.to_async(&rt).iter(|| {

@@ -92,6 +92,19 @@ fn admin_calls(account: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)
     ]
 }
 
+/// The account page's data, as the operator's browser gets it.
+async fn account_page(app: &TestApp, id: &str, operator: &str) -> Value {
+    let (status, body) = call(
+        app,
+        "admin/account",
+        &[("id", id.to_string())],
+        Some(operator),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
 const CONSOLE_PAGES: [&str; 6] = [
     "/admin",
     "/admin/accounts",
@@ -233,17 +246,7 @@ async fn actions_are_recorded_with_the_operator(db: Db) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.get("/dashboard", Some(&person)).await.status(), 303);
     assert_eq!(app.sign_in(&email, PASSWORD).await.status(), 401);
-    let detail: Value = serde_json::from_str(
-        &call(
-            &app,
-            "admin/account",
-            &[("id", id.clone())],
-            Some(&operator),
-        )
-        .await
-        .1,
-    )
-    .unwrap();
+    let detail = account_page(&app, &id, &operator).await;
     assert_eq!(detail["disabled"], true);
     call(
         &app,
@@ -384,17 +387,7 @@ async fn a_blocked_account_gets_no_passkey_login_or_offer(db: Db) {
     assert_eq!(status, 200);
     assert_eq!(decision, "Blocked");
     // The operator's account page shows the block; unblocking lets the passkey in again.
-    let detail: Value = serde_json::from_str(
-        &call(
-            &app,
-            "admin/account",
-            &[("id", id.clone())],
-            Some(&operator),
-        )
-        .await
-        .1,
-    )
-    .unwrap();
+    let detail = account_page(&app, &id, &operator).await;
     assert_eq!(detail["passkeys_blocked"], "until unblocked");
     assert_eq!(detail["passkeys"].as_array().map(Vec::len), Some(1));
     call(

@@ -57,12 +57,7 @@ pub async fn detail(op: &OperatorRequest, id: &str) -> Result<AccountDetail, App
     let app = &op.app;
     let account = find(op, id).await?;
     let active = app.idp.is_active(&identity(&account)).await.unwrap_or(true);
-    let block = app
-        .store
-        .passkeys_block(&account.id)
-        .await
-        .map_err(|err| AppError::internal("reading the passkey block", err))?
-        .filter(|block| block.holds_at(now()));
+    let block = current_block(op, &account.id, now()).await?;
     // The passkey service may be down: the page still shows the rest and says so.
     let passkeys = passkeys_of(op, &account.id).await.ok();
     let sessions = app
@@ -100,6 +95,21 @@ pub async fn detail(op: &OperatorRequest, id: &str) -> Result<AccountDetail, App
         sessions,
         timeline: rows(&app.store, &timeline.events).await,
     })
+}
+
+/// The account's passkey block, if one holds at `now`.
+async fn current_block(
+    op: &OperatorRequest,
+    account_id: &str,
+    now: i64,
+) -> Result<Option<PasskeysBlock>, AppError> {
+    Ok(op
+        .app
+        .store
+        .passkeys_block(account_id)
+        .await
+        .map_err(|err| AppError::internal("reading the passkey block", err))?
+        .filter(|block| block.holds_at(now)))
 }
 
 fn block_in_words(block: &PasskeysBlock) -> String {
@@ -250,13 +260,7 @@ pub async fn block_passkeys(
     }
     let account = find(op, account_id).await?;
     let now = now();
-    let old = op
-        .app
-        .store
-        .passkeys_block(&account.id)
-        .await
-        .map_err(|err| AppError::internal("reading the passkey block", err))?
-        .filter(|block| block.holds_at(now));
+    let old = current_block(op, &account.id, now).await?;
     let block = PasskeysBlock {
         since: now,
         until: days.map(|days| now + i64::from(days) * 86_400),
@@ -266,13 +270,7 @@ pub async fn block_passkeys(
 
 pub async fn unblock_passkeys(op: &OperatorRequest, account_id: &str) -> Result<(), AppError> {
     let account = find(op, account_id).await?;
-    let old = op
-        .app
-        .store
-        .passkeys_block(&account.id)
-        .await
-        .map_err(|err| AppError::internal("reading the passkey block", err))?
-        .filter(|block| block.holds_at(now()));
+    let old = current_block(op, &account.id, now()).await?;
     if old.is_none() {
         return Ok(());
     }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::{Console, Loaded};
+use super::{Console, DataTable, Loaded};
 use crate::console::model::{AccountDetail, EventRow, PasskeyRow, SessionRow};
 use crate::pages::FormError;
 use crate::routes::Page;
@@ -166,20 +166,7 @@ fn Passkeys(
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Provider"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col">"Synced"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns={&["Provider", "Created", "Last used", "Synced", ""]}>{rows}</DataTable>
         <FormError result=action.value().into() />
     }
     .into_any()
@@ -230,21 +217,7 @@ fn Sessions(sessions: Vec<SessionRow>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Browser"</th>
-                        <th scope="col">"OS"</th>
-                        <th scope="col">"IP"</th>
-                        <th scope="col">"Signed in with"</th>
-                        <th scope="col">"Started"</th>
-                        <th scope="col">"Last seen"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns={&["Browser", "OS", "IP", "Signed in with", "Started", "Last seen"]}>{rows}</DataTable>
     }
     .into_any()
 }
@@ -301,20 +274,7 @@ pub fn Timeline(events: Vec<EventRow>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
-            <table class="timeline">
-                <thead>
-                    <tr>
-                        <th scope="col">"When"</th>
-                        <th scope="col">"Event"</th>
-                        <th scope="col">"Result"</th>
-                        <th scope="col">"Why"</th>
-                        <th scope="col">"Details"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns={&["When", "Event", "Result", "Why", "Details"]} class="timeline">{rows}</DataTable>
     }
     .into_any()
 }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::{Console, Loaded};
+use super::{Console, DataTable, Loaded};
 use crate::console::model::{EventList, EventQuery};
 use crate::journey::percent_encode;
 use crate::routes::Page;
@@ -138,21 +138,7 @@ fn Events(list: EventList, filters: EventQuery) -> impl IntoView {
             <button type="submit" class="primary">"Filter"</button>
         </Form>
         {empty.then(|| view! { <p class="muted">"No events match."</p> })}
-        <div class="table-scroll">
-            <table class="events">
-                <thead>
-                    <tr>
-                        <th scope="col">"When"</th>
-                        <th scope="col">"Event"</th>
-                        <th scope="col">"Result"</th>
-                        <th scope="col">"Why"</th>
-                        <th scope="col">"Account"</th>
-                        <th scope="col">"Details"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns={&["When", "Event", "Result", "Why", "Account", "Details"]} class="events">{rows}</DataTable>
         {older}
     }
 }

@@ -38,6 +38,32 @@ pub fn Console(current: Page, children: Children) -> impl IntoView {
     }
 }
 
+/// A table that scrolls sideways on a narrow screen rather than the page: its column
+/// headings (an empty one is "Actions" for screen readers only), then its rows.
+#[component]
+pub fn DataTable(
+    columns: &'static [&'static str],
+    #[prop(optional)] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let headings = columns
+        .iter()
+        .map(|column| match *column {
+            "" => view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> }
+                .into_any(),
+            name => view! { <th scope="col">{name}</th> }.into_any(),
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table class=class>
+                <thead><tr>{headings}</tr></thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
 /// Shows `view` with the data of `resource` once it is there; an error in words (a stale
 /// login gets the way to sign in again, and back).
 #[component]

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{Console, Loaded};
+use super::{Console, DataTable, Loaded};
 use crate::console::model::{DailyRow, OverviewPage as Figures};
 use crate::routes::{Endpoint, Page};
 use crate::server_fns::admin::admin_overview;
@@ -112,10 +112,7 @@ fn Figures(figures: Figures) -> impl IntoView {
             <figure class="chart-box" hidden=no_providers inner_html=figures.providers_chart></figure>
             <details>
                 <summary>"Show data"</summary>
-                <table>
-                    <thead><tr><th scope="col">"Provider"</th><th scope="col">"Passkeys"</th></tr></thead>
-                    <tbody>{providers_table}</tbody>
-                </table>
+                <DataTable columns={&["Provider", "Passkeys"]}>{providers_table}</DataTable>
             </details>
         </section>
     }
@@ -140,21 +137,6 @@ fn DailyTable(days: Vec<DailyRow>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Date"</th>
-                        <th scope="col">"Passkey logins"</th>
-                        <th scope="col">"Password logins"</th>
-                        <th scope="col">"OIDC logins"</th>
-                        <th scope="col">"Passkeys created"</th>
-                        <th scope="col">"Append skipped"</th>
-                        <th scope="col">"Passkey fallbacks"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns={&["Date", "Passkey logins", "Password logins", "OIDC logins", "Passkeys created", "Append skipped", "Passkey fallbacks"]}>{rows}</DataTable>
     }
 }
