@@ -31,7 +31,7 @@ function operatorEmail(): string {
 async function openConsole(page: Page) {
   await signIn(page, operatorEmail());
   await skipAppend(page, '/dashboard');
-  await page.goto('/admin');
+  await page.getByRole('link', { name: 'Console' }).click();
   await expect(page.getByRole('heading', { name: 'Overview', level: 1 })).toBeVisible();
 }
 
@@ -106,6 +106,7 @@ test('the console does not exist for anyone but an operator', async ({ page, bro
   const email = uniqueEmail('curious');
   await signUp(page, email);
   await skipAppend(page);
+  await expect(page.getByRole('link', { name: 'Console' })).toHaveCount(0);
   for (const path of ['/admin', '/admin/accounts', '/admin/settings']) {
     const res = await page.goto(path);
     expect(res?.status(), path).toBe(404);

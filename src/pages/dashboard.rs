@@ -22,6 +22,9 @@ pub fn DashboardPage() -> impl IntoView {
                     <p>"Signed in as " <strong class="email">{info.email}</strong></p>
                     <nav class="settings" aria-label="Settings">
                         <a href=Page::Passkeys.path()>"Passkeys"</a>
+                        {info.operator.then(|| view! {
+                            " · " <a href=Page::AdminOverview.path()>"Console"</a>
+                        })}
                     </nav>
                     <ActionForm action=sign_out>
                         <FormError result=sign_out.value().into() />

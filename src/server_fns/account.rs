@@ -13,6 +13,8 @@ use crate::journey::SessionState;
 pub struct SessionInfo {
     pub email: String,
     pub append_pending: bool,
+    /// An operator (`admin-emails`): the dashboard links to the console.
+    pub operator: bool,
 }
 
 /// The journey state of an optional session summary.
@@ -34,10 +36,12 @@ pub struct LoginPageInfo {
 
 #[server(prefix = "/api", endpoint = "session")]
 pub async fn fetch_session() -> Result<Option<SessionInfo>, AppError> {
-    use crate::server::context::current_session;
+    use crate::server::context::{app, current_session};
+    let app = app()?;
     Ok(current_session().0.map(|session| SessionInfo {
         email: session.email().to_string(),
         append_pending: session.append_pending(),
+        operator: app.config.is_operator(session.email()),
     }))
 }
 
