@@ -28,6 +28,17 @@ pub struct SessionRow {
     pub os: Option<String>,
 }
 
+/// A session row with its account's current email: a literal, so queries can `concat!` their
+/// conditions to it at compile time.
+macro_rules! select_session {
+    () => {
+        "SELECT s.id_hash, s.account_id, a.email, s.auth_method, s.append_pending,
+                s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
+                s.idp_id_token, s.idp_sid, s.client_ip, s.browser, s.os
+         FROM sessions s JOIN accounts a ON a.id = s.account_id"
+    };
+}
+
 impl SessionRow {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
@@ -78,16 +89,10 @@ impl Store {
     }
 
     pub async fn find_session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT s.id_hash, s.account_id, a.email, s.auth_method, s.append_pending,
-                    s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
-                    s.idp_id_token, s.idp_sid, s.client_ip, s.browser, s.os
-             FROM sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.id_hash = $1",
-        )
-        .bind(id_hash)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query(concat!(select_session!(), " WHERE s.id_hash = $1"))
+            .bind(id_hash)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(row.as_ref().map(SessionRow::from_row).transpose()?)
     }
 
@@ -146,14 +151,11 @@ impl Store {
         now: i64,
         idle_cutoff: i64,
     ) -> Result<Vec<SessionRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT s.id_hash, s.account_id, a.email, s.auth_method, s.append_pending,
-                    s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at,
-                    s.idp_id_token, s.idp_sid, s.client_ip, s.browser, s.os
-             FROM sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.account_id = $1 AND s.expires_at > $2 AND s.last_seen_at > $3
-             ORDER BY s.last_seen_at DESC LIMIT 100",
-        )
+        let rows = sqlx::query(concat!(
+            select_session!(),
+            " WHERE s.account_id = $1 AND s.expires_at > $2 AND s.last_seen_at > $3
+                 ORDER BY s.last_seen_at DESC LIMIT 100"
+        ))
         .bind(account_id)
         .bind(now)
         .bind(idle_cutoff)

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use super::events::EventTable;
 use super::{Console, DataTable, Loaded};
 use crate::console::model::{AccountDetail, EventRow, PasskeyRow, SessionRow};
 use crate::pages::FormError;
@@ -157,16 +158,16 @@ fn Passkeys(
             view! {
                 <tr>
                     <th scope="row">{passkey.provider}</th>
-                    <td>{passkey.created}</td>
-                    <td>{passkey.last_used}</td>
-                    <td>{if passkey.synced { "Yes" } else { "No" }}</td>
+                    <td data-label="Created">{passkey.created}</td>
+                    <td data-label="Last used">{passkey.last_used}</td>
+                    <td data-label="Synced">{if passkey.synced { "Yes" } else { "No" }}</td>
                     <td>{ask_or_confirm}</td>
                 </tr>
             }
         })
         .collect_view();
     view! {
-        <DataTable columns={&["Provider", "Created", "Last used", "Synced", ""]}>{rows}</DataTable>
+        <DataTable columns={&["Provider", "Created", "Last used", "Synced", ""]} class="cards">{rows}</DataTable>
         <FormError result=action.value().into() />
     }
     .into_any()
@@ -206,18 +207,18 @@ fn Sessions(sessions: Vec<SessionRow>) -> impl IntoView {
         .map(|s| {
             view! {
                 <tr>
-                    <td>{s.browser}</td>
-                    <td>{s.os}</td>
-                    <td>{s.ip}</td>
-                    <td>{s.method}</td>
-                    <td>{s.started}</td>
-                    <td>{s.last_seen}</td>
+                    <th scope="row">{s.browser}</th>
+                    <td data-label="OS">{s.os}</td>
+                    <td data-label="IP">{s.ip}</td>
+                    <td data-label="Signed in with">{s.method}</td>
+                    <td data-label="Started">{s.started}</td>
+                    <td data-label="Last seen">{s.last_seen}</td>
                 </tr>
             }
         })
         .collect_view();
     view! {
-        <DataTable columns={&["Browser", "OS", "IP", "Signed in with", "Started", "Last seen"]}>{rows}</DataTable>
+        <DataTable columns={&["Browser", "OS", "IP", "Signed in with", "Started", "Last seen"]} class="cards">{rows}</DataTable>
     }
     .into_any()
 }
@@ -253,28 +254,11 @@ fn Disable(
     .into_any()
 }
 
-/// The account's events, newest first, reasons in words.
+/// The account's events, newest first.
 #[component]
-pub fn Timeline(events: Vec<EventRow>) -> impl IntoView {
+fn Timeline(events: Vec<EventRow>) -> impl IntoView {
     if events.is_empty() {
         return view! { <p class="muted">"Nothing recorded yet."</p> }.into_any();
     }
-    let rows = events
-        .into_iter()
-        .map(|e| {
-            view! {
-                <tr>
-                    <td class="nowrap">{e.time}</td>
-                    <td><code>{e.event_type}</code></td>
-                    <td>{e.outcome}</td>
-                    <td>{e.reason_in_words}</td>
-                    <td>{e.actor.map(|by| format!("by {by}"))} " " {e.detail}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <DataTable columns={&["When", "Event", "Result", "Why", "Details"]} class="timeline">{rows}</DataTable>
-    }
-    .into_any()
+    view! { <EventTable events /> }.into_any()
 }

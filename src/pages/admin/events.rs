@@ -7,7 +7,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use super::{Console, DataTable, Loaded};
-use crate::console::model::{EventList, EventQuery};
+use crate::console::model::{EventList, EventQuery, EventRow};
 use crate::journey::percent_encode;
 use crate::routes::Page;
 use crate::server_fns::admin::admin_events;
@@ -87,32 +87,6 @@ fn Events(list: EventList, filters: EventQuery) -> impl IntoView {
         view! { <p><a href=href>"Older events"</a></p> }
     });
     let empty = list.events.is_empty();
-    let rows = list
-        .events
-        .into_iter()
-        .map(|e| {
-            let account = e.account.clone().map(|id| {
-                view! { <a href=Page::admin_account(&id)>{id.clone()}</a> }
-            });
-            view! {
-                <tr>
-                    <td class="nowrap">{e.time}</td>
-                    <td><code>{e.event_type}</code></td>
-                    <td>{e.outcome}</td>
-                    <td>{e.reason_in_words}</td>
-                    <td>{account}</td>
-                    <td>
-                        {e.actor.map(|by| format!("by {by} "))}
-                        {e.detail}
-                        <details>
-                            <summary>"OCSF JSON"</summary>
-                            <pre class="json">{e.ocsf_json}</pre>
-                        </details>
-                    </td>
-                </tr>
-            }
-        })
-        .collect_view();
     view! {
         <Form method="GET" action="" attr:class="filters">
             <div class="field">
@@ -138,7 +112,49 @@ fn Events(list: EventList, filters: EventQuery) -> impl IntoView {
             <button type="submit" class="primary">"Filter"</button>
         </Form>
         {empty.then(|| view! { <p class="muted">"No events match."</p> })}
-        <DataTable columns={&["When", "Event", "Result", "Why", "Account", "Details"]} class="events">{rows}</DataTable>
+        <EventTable events=list.events full=true />
         {older}
     }
+}
+
+/// Events as a table, newest first, reasons in words, operators as "by <email>". On the
+/// Events page (`full`) each row also names its account and carries its OCSF record; an
+/// account's timeline leaves both out.
+#[component]
+pub fn EventTable(events: Vec<EventRow>, #[prop(optional)] full: bool) -> impl IntoView {
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            let account = full.then(|| {
+                let link = e.account.clone().map(|id| {
+                    view! { <a href=Page::admin_account(&id)>{id.clone()}</a> }
+                });
+                view! { <td data-label="Account">{link}</td> }
+            });
+            let ocsf = full.then(|| {
+                view! {
+                    <details>
+                        <summary>"OCSF JSON"</summary>
+                        <pre class="json">{e.ocsf_json.clone()}</pre>
+                    </details>
+                }
+            });
+            view! {
+                <tr>
+                    <th scope="row" class="nowrap">{e.time}</th>
+                    <td data-label="Event"><code>{e.event_type}</code></td>
+                    <td data-label="Result">{e.outcome}</td>
+                    <td data-label="Why">{e.reason_in_words}</td>
+                    {account}
+                    <td data-label="Details">{e.actor.map(|by| format!("by {by} "))} {e.detail} {ocsf}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let columns: &'static [&'static str] = if full {
+        &["When", "Event", "Result", "Why", "Account", "Details"]
+    } else {
+        &["When", "Event", "Result", "Why", "Details"]
+    };
+    view! { <DataTable columns class="events cards">{rows}</DataTable> }
 }
