@@ -128,31 +128,27 @@ pub async fn complete_passkey_login(
         subject: account.subject,
         email: account.email,
     };
-    // The IdP's account state wins: a disabled person's passkey signs nobody in.
-    if !app.idp.is_active(&identity).await? {
-        tracing::warn!(account = %account.id, "passkey login for an account the IdP disabled");
-        record(
-            &app,
-            Event::new(EventType::PasskeyLoginFailed)
-                .with_reason(Reason::Disabled)
-                .with_account(&account.id),
-        )
-        .await;
-        return Err(AppError::PasskeyRejected);
-    }
-    // An operator blocked this account's passkeys (a conditional-UI or one-tap login needs
-    // no login token, so the block is checked here too).
-    let blocked = app
+    // The IdP's account state wins: a disabled person's passkey signs nobody in. And an
+    // operator may have blocked this account's passkeys (a conditional-UI or one-tap login
+    // needs no login token, so the block is checked here too).
+    let refused = if !app.idp.is_active(&identity).await? {
+        Some(Reason::Disabled)
+    } else if app
         .store
         .passkeys_blocked(&account.id, crate::store::now())
         .await
-        .map_err(|err| AppError::internal("reading the passkey block", err))?;
-    if blocked {
-        tracing::warn!(account = %account.id, "passkey login for an account with blocked passkeys");
+        .map_err(|err| AppError::internal("reading the passkey block", err))?
+    {
+        Some(Reason::Blocked)
+    } else {
+        None
+    };
+    if let Some(reason) = refused {
+        tracing::warn!(account = %account.id, reason = reason.as_ref(), "passkey login refused");
         record(
             &app,
             Event::new(EventType::PasskeyLoginFailed)
-                .with_reason(Reason::Blocked)
+                .with_reason(reason)
                 .with_account(&account.id),
         )
         .await;
