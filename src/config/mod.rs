@@ -170,8 +170,10 @@ pub struct MailSettings {
 impl Config {
     /// Whether the account with this email is an operator (may open the console).
     pub fn is_operator(&self, email: &str) -> bool {
-        let email = email.trim().to_lowercase();
-        self.admin_emails.contains(&email)
+        let email = email.trim();
+        self.admin_emails
+            .iter()
+            .any(|admin| admin.eq_ignore_ascii_case(email))
     }
 
     pub fn is_https(&self) -> bool {

@@ -99,8 +99,7 @@ pub async fn session_and_guard(
     let current = CurrentSession(resolved.session);
     let clear_cookie = resolved.clear_cookie.then(|| app.sessions.clear_cookie());
 
-    let operator = operator_of(&app, &current);
-    let mut response = match guard(&req, &current, operator) {
+    let mut response = match guard(&req, &current, || operator_of(&app, &current)) {
         Decision::Redirect(location) => redirect(&location),
         Decision::NotFound => not_found.answer(req).await,
         Decision::Allow => {
@@ -115,12 +114,19 @@ pub async fn session_and_guard(
 }
 
 /// What happens to a request: page requests follow the journey; the console's pages and
-/// server functions exist for operators only, whatever the method.
-fn guard(req: &Request, current: &CurrentSession, operator: Operator) -> Decision {
+/// server functions exist for operators only, whatever the method. `operator_of` is asked
+/// for console paths only.
+fn guard(
+    req: &Request,
+    current: &CurrentSession,
+    operator_of: impl FnOnce() -> Operator,
+) -> Decision {
     let uri = req.uri();
     let path = uri.path();
     let console =
         path.starts_with(Endpoint::AdminApi.path()) || Page::guard_of(path) == Guard::Operator;
+    // Only the console asks who is an operator (no work on every other request).
+    let operator = if console { operator_of() } else { Operator::No };
     if console && operator == Operator::No {
         return Decision::NotFound;
     }

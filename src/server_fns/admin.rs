@@ -186,21 +186,14 @@ pub async fn admin_events(
         .map(str::trim)
         .filter(|a| !a.is_empty())
     {
-        Some(wanted) if wanted.contains('@') => {
-            let found = op
-                .app
+        Some(wanted) if wanted.contains('@') => Some(
+            op.app
                 .store
-                .search_accounts(wanted)
+                .find_account_by_email(op.app.idp.issuer(), &wanted.to_lowercase())
                 .await
-                .map_err(|err| AppError::internal("finding the account", err))?;
-            Some(
-                found
-                    .into_iter()
-                    .find(|a| a.email.eq_ignore_ascii_case(wanted))
-                    .map(|a| a.id)
-                    .unwrap_or_else(|| wanted.to_string()),
-            )
-        }
+                .map_err(|err| AppError::internal("finding the account", err))?
+                .map_or_else(|| wanted.to_string(), |account| account.id),
+        ),
         Some(id) => Some(id.to_string()),
         None => None,
     };
