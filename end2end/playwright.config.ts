@@ -103,7 +103,7 @@ export default defineConfig({
   projects: [
     {
       name: 'builtin',
-      testMatch: ['journey.spec.ts', 'passkeys.spec.ts'],
+      testMatch: ['journey.spec.ts', 'passkeys.spec.ts', 'experience.spec.ts'],
       metadata: { idp: 'builtin' },
       use: { ...chromium, baseURL: BASE_URL },
     },

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Release build: target/release/latchkey and the optimised site in target/site.
+# Release build: target/release/latchkey and the optimised site in target/site, its files
+# content-named (hash-files) and precompressed with brotli and gzip (served as such by
+# src/server/assets.rs).
 #
 #   scripts/build-release.sh [extra cargo leptos build args]
 #
@@ -12,4 +14,4 @@ cd "$ROOT"
 
 scripts/setup.sh
 echo "wasm-opt: $(command -v wasm-opt) ($(wasm-opt --version))"
-exec cargo leptos build --release "$@"
+exec cargo leptos build --release --precompress "$@"

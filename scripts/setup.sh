@@ -187,6 +187,8 @@ npm_ci_if_needed end2end @playwright/test
 npm_ci_if_needed end2end oidc-provider
 # The webhook tests' receiver verifies signatures with the specification's own package.
 npm_ci_if_needed end2end standardwebhooks
+# Accessibility checks of every page (axe-core).
+npm_ci_if_needed end2end @axe-core/playwright
 npm_ci_if_needed tools/binaryen binaryen
 
 # ---------------------------------------------------------------- Python tools

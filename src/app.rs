@@ -2,7 +2,7 @@
 //! guard.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::Router;
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
@@ -11,10 +11,43 @@ use crate::journey::{decide, Decision};
 use crate::routes::{Page, PageRoutes};
 use crate::server_fns::account::{fetch_session, state_of, SessionInfo};
 
+/// The page's first script, inline in `<head>` (the CSP names its nonce):
+///
+/// - marks the document `js`, so controls that only work with JavaScript (`.needs-js`) are
+///   shown, and hidden when scripts are off;
+/// - until the app is interactive (`__latchkeyHydrated`, set by `hydrate()`), keeps a click
+///   on a button marked `data-early` for the app to replay (`take_early_clicks`) instead of
+///   losing it to a form post or a dead handler; should the app not start within 10 s, the
+///   button's form is submitted as without JavaScript (the password step).
+///
+/// Written by hand: no library does "replay clicks made before hydration" for Leptos.
+pub const EARLY_CLICKS: &str = "(function(){\
+var d=document;d.documentElement.classList.add('js');\
+var kept=window.__latchkeyEarly=[];\
+d.addEventListener('click',function(e){\
+if(window.__latchkeyHydrated)return;\
+var b=e.target&&e.target.closest?e.target.closest('[data-early]'):null;\
+if(!b||b.disabled)return;\
+e.preventDefault();\
+kept.push(b.getAttribute('data-early'));\
+b.classList.add('is-waiting');\
+setTimeout(function(){\
+if(!window.__latchkeyHydrated&&b.form&&b.form.getAttribute('action')){b.form.submit();}\
+},10000);\
+},true);\
+})();";
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The page's Content Security Policy names the nonce of its inline hydration scripts.
     #[cfg(feature = "ssr")]
     crate::server::headers::set_page_policy();
+    // The stylesheet's hashed name is known on the server only (see server::assets).
+    #[cfg(feature = "ssr")]
+    let stylesheet = use_context::<crate::server::AppState>()
+        .map(|app| app.stylesheet.to_string())
+        .unwrap_or_else(|| "/pkg/latchkey.css".to_string());
+    #[cfg(not(feature = "ssr"))]
+    let stylesheet = String::new();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -22,6 +55,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" href=stylesheet />
+                <script nonce=leptos::nonce::use_nonce() inner_html=EARLY_CLICKS></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -37,7 +72,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/latchkey.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "Latchkey".to_string() } else { format!("{page} · Latchkey") }
         } />

@@ -69,6 +69,20 @@ pub fn decide_as(path: &str, query: &str, state: SessionState, operator: Operato
             (Operator::Recent, SessionState::Active) => Decision::Allow,
         },
         (Guard::Public, _) => Decision::Allow,
+        (Guard::SignedOut, SessionState::Anonymous) => Decision::Allow,
+        (Guard::SignedOut, SessionState::AppendPending) => {
+            Decision::Redirect(with_next(append, next_param(query).as_deref()))
+        }
+        // A page that needs a fresh sign-in (the console, a provider step-up) sends a
+        // signed-in person to `/login?next=…`: that gets the form.
+        (Guard::SignedOut, SessionState::Active)
+            if path == login && next_param(query).is_some() =>
+        {
+            Decision::Allow
+        }
+        (Guard::SignedOut, SessionState::Active) => {
+            Decision::Redirect(next_param(query).unwrap_or_else(default_target))
+        }
         (Guard::Root, SessionState::Anonymous) => Decision::Redirect(login.into()),
         (Guard::Root, SessionState::AppendPending) => Decision::Redirect(append.into()),
         (Guard::Root, SessionState::Active) => Decision::Redirect(default_target()),
@@ -88,6 +102,13 @@ pub fn decide_as(path: &str, query: &str, state: SessionState, operator: Operato
         }
         (Guard::Protected, SessionState::Active) => Decision::Allow,
     }
+}
+
+/// Whether `target` (a path the server sent the browser to) is a page of this app, so the
+/// browser may render it without a full load. An absolute URL (an OpenID provider) is not.
+pub fn is_app_page(target: &str) -> bool {
+    let path = target.split(['?', '#']).next().unwrap_or(target);
+    path.starts_with('/') && !path.starts_with("//") && Page::matching(path).is_some()
 }
 
 /// Where to go after the append step, given the `next` the user carried.
@@ -218,11 +239,28 @@ mod tests {
             ("/", "", AppendPending, redirect("/append")),
             ("/", "", Active, redirect("/dashboard")),
             ("/login", "", Anonymous, Decision::Allow),
-            ("/login", "", AppendPending, Decision::Allow),
-            ("/login", "", Active, Decision::Allow),
+            ("/login", "email=a%40b.c", Anonymous, Decision::Allow),
+            ("/login", "", AppendPending, redirect("/append")),
+            (
+                "/login",
+                "next=%2Fpasskeys",
+                AppendPending,
+                redirect("/append?next=/passkeys"),
+            ),
+            // Signed in: the dashboard, unless a page asked for a fresh sign-in (`next`).
+            ("/login", "", Active, redirect("/dashboard")),
+            ("/login", "email=a%40b.c", Active, redirect("/dashboard")),
+            ("/login", "next=%2Fadmin", Active, Decision::Allow),
+            (
+                "/login",
+                "next=https%3A%2F%2Fevil.example",
+                Active,
+                redirect("/dashboard"),
+            ),
             ("/signup", "", Anonymous, Decision::Allow),
-            ("/signup", "", AppendPending, Decision::Allow),
-            ("/signup", "", Active, Decision::Allow),
+            ("/signup", "", AppendPending, redirect("/append")),
+            ("/signup", "", Active, redirect("/dashboard")),
+            ("/signup", "next=%2Fpasskeys", Active, redirect("/passkeys")),
             ("/no-such-page", "", Anonymous, Decision::Allow),
             ("/no-such-page", "", Active, Decision::Allow),
             ("/append", "", Anonymous, redirect("/login")),
@@ -357,6 +395,27 @@ mod tests {
             assert_eq!(safe_next(bad), None, "{bad:?} must be refused");
         }
         assert_eq!(safe_next(&format!("/{}", "a".repeat(2000))), None);
+    }
+
+    #[test]
+    fn only_pages_of_the_app_are_rendered_without_a_full_load() {
+        for page in [
+            "/dashboard",
+            "/passkeys?x=1",
+            "/append?next=%2Fpasskeys",
+            "/admin/accounts/a",
+        ] {
+            assert!(is_app_page(page), "{page}");
+        }
+        for other in [
+            "https://idp.example/authorize?x",
+            "//evil.example/dashboard",
+            "/healthz",
+            "/admin/overview.csv",
+            "",
+        ] {
+            assert!(!is_app_page(other), "{other}");
+        }
     }
 
     #[test]

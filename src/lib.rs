@@ -52,5 +52,13 @@ pub fn hydrate() {
         .is_some();
     if !is_not_found {
         leptos::mount::hydrate_body(app::App);
+        // From now on clicks reach the app; the ones kept before are replayed by it.
+        if let Some(window) = web_sys::window() {
+            let _ = js_sys::Reflect::set(
+                &window,
+                &wasm_bindgen::JsValue::from_str("__latchkeyHydrated"),
+                &wasm_bindgen::JsValue::TRUE,
+            );
+        }
     }
 }

@@ -97,9 +97,10 @@ async fn main() -> ExitCode {
 async fn serve_app(config: Config) -> Result<(), String> {
     // cargo-leptos passes the site layout (output name, site root, reload port) through the
     // environment and at build time.
-    let leptos_options = leptos::config::get_configuration(None)
+    let mut leptos_options = leptos::config::get_configuration(None)
         .map_err(|err| format!("Leptos settings: {err}"))?
         .leptos_options;
+    server::assets::detect_hashing(&mut leptos_options);
     let state = server::build_state(config, leptos_options)
         .await
         .map_err(|err| err.to_string())?;

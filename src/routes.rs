@@ -12,8 +12,11 @@ use leptos_router::{path, SsrMode};
 /// Who may see a page: what the journey guard checks before it renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guard {
-    /// Anyone (sign-in, sign-up, the 404 page).
+    /// Anyone (the 404 page).
     Public,
+    /// Sign-in and sign-up: a signed-in person goes on (the dashboard, or the append step
+    /// still pending) instead of seeing the forms again.
+    SignedOut,
     /// `/`: sends everyone where they belong.
     Root,
     /// The step every login passes through first.
@@ -67,8 +70,8 @@ macro_rules! pages {
 
 pages! {
     Root = "/", Guard::Root, crate::pages::root::RootPage;
-    Login = "/login", Guard::Public, crate::pages::login::LoginPage;
-    Signup = "/signup", Guard::Public, crate::pages::signup::SignupPage;
+    Login = "/login", Guard::SignedOut, crate::pages::login::LoginPage;
+    Signup = "/signup", Guard::SignedOut, crate::pages::signup::SignupPage;
     Append = "/append", Guard::Append, crate::pages::append::AppendPage;
     /// Where a signed-in person goes when nothing else was asked for.
     Dashboard = "/dashboard", Guard::Protected, crate::pages::dashboard::DashboardPage;
@@ -94,6 +97,20 @@ impl Page {
                         .is_some_and(|rest| rest.starts_with('/'))
             })
             .max_by_key(|page| page.path().len())
+        })
+    }
+
+    /// The page the router renders for `path` (a `:param` segment matches any one
+    /// non-empty segment); `None` where the router would show the 404 page.
+    pub fn matching(path: &str) -> Option<Page> {
+        let segments: Vec<&str> = path.split('/').collect();
+        Self::ALL.iter().copied().find(|page| {
+            let pattern: Vec<&str> = page.path().split('/').collect();
+            pattern.len() == segments.len()
+                && pattern
+                    .iter()
+                    .zip(&segments)
+                    .all(|(want, got)| want == got || (want.starts_with(':') && !got.is_empty()))
         })
     }
 

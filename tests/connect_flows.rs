@@ -329,6 +329,68 @@ async fn after_a_login_from_another_device_append_offers_this_device(db: Db) {
     );
 }
 
+/// Login start says whether the passkey is expected on this browser
+/// (`preferImmediatelyAvailable`), so the page can tell a cancelled prompt from a browser
+/// without the passkey; the signed data says whether the passkey came from another device.
+async fn login_start_says_where_the_passkey_is_expected(db: Db) {
+    let svc = TestService::start(db).await;
+    // The laptop makes a passkey for its account (its own client handle).
+    let (_, init) = svc.init("login", &client_info(None)).await;
+    let laptop = client_info(init["newClientEnvHandle"].as_str());
+    let mut laptop_key = TestPasskey::new();
+    svc.append(&mut laptop_key, "acc_laptop", &laptop).await.ok();
+    let expected = |start: &support::Answer| start.ok()["preferImmediatelyAvailable"].clone();
+
+    let (_, start) = svc.login_start("acc_laptop", &laptop).await;
+    assert_eq!(expected(&start), true, "made here");
+    // Another browser: the same account's passkey is elsewhere.
+    let (_, init) = svc.init("login", &client_info(None)).await;
+    let other = client_info(init["newClientEnvHandle"].as_str());
+    let (process, start) = svc.login_start("acc_laptop", &other).await;
+    assert_eq!(expected(&start), false, "made elsewhere");
+    // A login there with the phone (hybrid) does not make it expected there either.
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let hybrid = Tweak {
+        attachment: Some("cross-platform"),
+        ..Tweak::default()
+    };
+    let assertion = laptop_key.login(&options, &hybrid);
+    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
+    assert_eq!(claims(&finish.signed_passkey_data).cross_device, Some(true));
+    let (_, start) = svc.login_start("acc_laptop", &other).await;
+    assert_eq!(expected(&start), false, "last login came from another device");
+    // …but after a login with this browser's own authenticator (a synced passkey) it is.
+    let (process, start) = svc.login_start("acc_laptop", &other).await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let assertion = laptop_key.login(&options, &Tweak::default());
+    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
+    assert_eq!(claims(&finish.signed_passkey_data).cross_device, Some(false));
+    let (_, start) = svc.login_start("acc_laptop", &other).await;
+    assert_eq!(expected(&start), true, "last login used this browser's authenticator");
+
+    // "Sign in with a passkey" (no identifier): expected where any passkey was made.
+    let svc = &svc;
+    let discoverable = |client: serde_json::Value| async move {
+        let (process, _) = svc.init("login", &client).await;
+        let start: LoginStartRsp = svc
+            .front
+            .post(
+                frontend::LOGIN_START,
+                Some(&process),
+                &json!({ "identifier": "", "source": "text-field", "loadedMs": 1 }),
+            )
+            .await
+            .typed();
+        start.prefer_immediately_available
+    };
+    assert_eq!(discoverable(laptop.clone()).await, Some(true));
+    assert_eq!(discoverable(client_info(None)).await, Some(false), "a new browser");
+
+    // An email without passkeys falls back: nothing to expect.
+    let (_, start) = svc.login_start("acc_nobody", &laptop).await;
+    assert_eq!(start.ok()["assertionOptions"], "");
+}
+
 async fn rollout_and_kill_switch_are_enforced_on_the_server(db: Db) {
     let svc = TestService::start_with(db, Transport::InProcess, |s| {
         s.login_rollout_percent = 0;
@@ -547,6 +609,7 @@ on_both_databases!(
     one_tap_login_uses_the_last_operation,
     append_is_skipped_with_a_reason,
     after_a_login_from_another_device_append_offers_this_device,
+    login_start_says_where_the_passkey_is_expected,
     rollout_and_kill_switch_are_enforced_on_the_server,
     rollout_is_stable_per_client,
     processes_clear_and_events,

@@ -57,6 +57,8 @@ const JOURNEY: &[(Step, &[Recorded])] = &[
         &[
             (PasskeyLoginStarted, Some(Reason::Identifier)),
             (PasskeyLoginCompleted, None),
+            // This device's own passkey: the server passes the append step at once.
+            (AppendSkipped, Some(Reason::PasskeyOnThisDevice)),
         ],
     ),
     (

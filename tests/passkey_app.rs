@@ -17,13 +17,15 @@ async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str
     cookie
 }
 
+/// After a passkey from another device (a phone, over hybrid) the append step follows: it
+/// may offer a passkey on this device.
 async fn passkey_login_makes_an_append_pending_session(db: Db) {
     let app = TestApp::start(db).await;
     let email = unique_email();
     let mut auth = TestPasskey::for_origin(&app.origin);
     sign_up_with_passkey(&app, &mut auth, &email).await;
 
-    let signed = passkey_login(&app, &mut auth, &email).await;
+    let signed = passkey_login_from_another_device(&app, &mut auth, &email).await;
     let (status, target, headers) = app
         .call_text(
             "complete_passkey_login",
@@ -64,6 +66,45 @@ async fn passkey_login_makes_an_append_pending_session(db: Db) {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("passkey_rejected"), "{body}");
     assert!(new_session_cookie(&headers).is_none());
+}
+
+/// With this browser's own passkey there is nothing to offer: the server passes the append
+/// step with the login (one event says why) and the browser goes straight to the target.
+async fn a_passkey_of_this_device_passes_the_append_step_at_once(db: Db) {
+    use latchkey::events::{EventFilter, EventType, Reason};
+    let app = TestApp::start(db).await;
+    let email = unique_email();
+    let mut auth = TestPasskey::for_origin(&app.origin);
+    sign_up_with_passkey(&app, &mut auth, &email).await;
+
+    let signed = passkey_login(&app, &mut auth, &email).await;
+    let (status, target, headers) = app
+        .call_text(
+            "complete_passkey_login",
+            &[("signed_passkey_data", &signed), ("next", "/passkeys")],
+            None,
+        )
+        .await;
+    assert_eq!((status, target.as_str()), (200, "/passkeys"));
+    let session = new_session_cookie(&headers).expect("a session cookie");
+    let res = app.get("/dashboard", Some(&session)).await;
+    assert_eq!(res.status(), 200, "the session has passed the append step");
+    let res = app.get("/append?next=%2Fpasskeys", Some(&session)).await;
+    assert_eq!(location(&res).as_deref(), Some("/passkeys"));
+
+    let events = app
+        .state
+        .events
+        .list(&EventFilter::default(), None, 50)
+        .await
+        .expect("events");
+    let skipped: Vec<_> = events
+        .events
+        .iter()
+        .filter(|e| e.event.event_type == EventType::AppendSkipped)
+        .map(|e| e.event.reason)
+        .collect();
+    assert_eq!(skipped, [Some(Reason::PasskeyOnThisDevice)]);
 }
 
 async fn forged_or_garbled_signed_data_never_makes_a_session(db: Db) {
@@ -260,6 +301,12 @@ async fn the_login_hint_is_set_at_login_and_forgotten_on_request(db: Db) {
         page.contains(&format!("Continue as {email}")),
         "one-tap shown"
     );
+    // A real form button, enabled before any script runs.
+    let button = page
+        .split("<button")
+        .find(|button| button.contains(&format!("Continue as {email}")))
+        .expect("the one-tap button");
+    assert!(!button.contains("disabled"), "{button}");
 
     let res = app.call("forget_login_hint", &[], Some(&hint)).await;
     assert_eq!(
@@ -581,6 +628,7 @@ on_both_databases!(
     strict_enumeration_answers_every_email_alike,
     adding_a_passkey_later_needs_a_recent_login,
     passkey_login_makes_an_append_pending_session,
+    a_passkey_of_this_device_passes_the_append_step_at_once,
     forged_or_garbled_signed_data_never_makes_a_session,
     login_tokens_have_one_shape_for_known_and_unknown_emails,
     connect_tokens_follow_the_session,

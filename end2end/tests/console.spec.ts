@@ -5,6 +5,8 @@ import {
   createAccount,
   createPasskeyAtAppend,
   expect,
+  expectAccessible,
+  expectReflow,
   expectDashboard,
   forgetBrowser,
   pathIs,
@@ -13,6 +15,7 @@ import {
   signUp,
   signUpWithPasskey,
   skipAppend,
+  statusWith,
   submitPassword,
   test,
   uniqueEmail,
@@ -170,7 +173,7 @@ test('"Delete" on a passkey: its next login falls back to the password', async (
   await person.page.goto('/login');
   await person.page.getByLabel('Email', { exact: true }).fill(email);
   await person.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-  await expect(alertWith(person.page, /passkey was removed/i)).toBeVisible();
+  await expect(statusWith(person.page, /passkey was removed/i)).toBeVisible();
   await submitPassword(person.page, email);
   await skipAppend(person.page);
   await person.context.close();
@@ -285,4 +288,27 @@ test('the Overview charts are readable at desktop and phone width', async ({ pag
   await page.getByRole('link', { name: '7 days' }).click();
   await expect(page).toHaveURL(/days=7/);
   await expect(page.getByRole('img', { name: 'Logins per day by method' })).toBeVisible();
+});
+
+test('every console page: axe-core finds nothing serious, light or dark; no sideways scrolling at 320 px', async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  await openConsole(page);
+  const check = async (what: string) => {
+    await expectAccessible(page, what);
+    await expectReflow(page, what);
+  };
+  await check('overview');
+  await openAccount(page, operatorEmail());
+  await check('account');
+  await page.getByRole('link', { name: 'Accounts', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Accounts', level: 1 })).toBeVisible();
+  await check('accounts');
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Settings', level: 1 })).toBeVisible();
+  await check('settings');
+  await page.getByRole('link', { name: 'Events', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Events', level: 1 })).toBeVisible();
+  await check('events');
 });

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 
+import AxeBuilder from '@axe-core/playwright';
+
 import {
   test as base,
   expect,
@@ -428,4 +430,79 @@ export async function personBrowser(browser: Browser): Promise<{ context: Browse
   const page = await context.newPage();
   await VirtualAuthenticator.attach(page);
   return { context, page };
+}
+
+// ---------------------------------------------------------------- how pages look and read
+
+/** The status (role="status") whose text matches `text`: information, not an error. */
+export function statusWith(page: Page, text: RegExp) {
+  return page.getByRole('status').filter({ hasText: text });
+}
+
+/** Waits until the app has taken over the server's page (hydration done). */
+export async function waitForApp(page: Page) {
+  await page.waitForFunction(() => (window as unknown as { __latchkeyHydrated?: boolean }).__latchkeyHydrated === true);
+}
+
+/** Holds back the app's WebAssembly until the returned function is called: the page stays
+ * the server's plain HTML meanwhile, as on a slow network. */
+export async function holdTheApp(page: Page): Promise<() => void> {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route('**/pkg/*.wasm', async (route) => {
+    await released;
+    await route.continue();
+  });
+  return release;
+}
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+export const NARROW_PHONE = { width: 320, height: 640 };
+
+/** Full-page screenshots at desktop and phone width, kept with the test's results (the
+ * HTML report and test-results/ show them). Restores the desktop size. */
+export async function keepScreenshots(page: Page, name: string) {
+  for (const [size, viewport] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    await page.setViewportSize(viewport);
+    await test.info().attach(`${name}-${size}.png`, {
+      body: await page.screenshot({ fullPage: true }),
+      contentType: 'image/png',
+    });
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+/** Whether the page scrolls sideways at its current width (WCAG 1.4.10 asks it never does
+ * at 320 CSS pixels). */
+export async function scrollsSideways(page: Page): Promise<boolean> {
+  return page.evaluate(
+    () => document.documentElement.scrollWidth > document.documentElement.clientWidth,
+  );
+}
+
+/** No serious or critical axe-core violation on the page as it is now, in light and dark
+ * mode. */
+export async function expectAccessible(page: Page, what: string) {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const results = await new AxeBuilder({ page }).analyze();
+    const serious = results.violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+    expect(serious, `${what} (${colorScheme})`).toEqual([]);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** No sideways scrolling at 320 px (tables and charts scroll inside their own boxes). */
+export async function expectReflow(page: Page, what: string) {
+  await page.setViewportSize(NARROW_PHONE);
+  expect(await scrollsSideways(page), `${what} at 320 px`).toBe(false);
+  await page.setViewportSize(DESKTOP);
 }

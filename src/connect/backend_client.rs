@@ -130,6 +130,15 @@ pub async fn connect_token_secret(
     })
 }
 
+/// Whether the passkey behind signed passkey data came from another device (Latchkey's
+/// `crossDevice` claim; `None` from services without it). Read without verifying: call it
+/// only after [`ConnectBackend::verify_signed_data`] accepted this very token.
+pub fn cross_device_of(signed_passkey_data: &str) -> Option<bool> {
+    jsonwebtoken::dangerous::insecure_decode::<SignedPasskeyClaims>(signed_passkey_data)
+        .ok()
+        .and_then(|data| data.claims.cross_device)
+}
+
 /// The identifier signed passkey data *claims* to be for, read WITHOUT verifying anything:
 /// only to learn whom to pass to [`ConnectBackend::verify_signed_data`] after a conditional-UI
 /// login, where the app did not know the user beforehand. Never trust it otherwise.
@@ -444,6 +453,7 @@ mod tests {
             challenge_id: "was-1".into(),
             webauthn_id: "acc_9".into(),
             is_cui: true,
+            cross_device: None,
         };
         let token = signer.sign(&claims).unwrap();
         assert_eq!(claimed_identifier(&token).as_deref(), Some("acc_9"));

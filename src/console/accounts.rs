@@ -138,11 +138,7 @@ async fn passkeys_of(
     Ok(credentials
         .into_iter()
         .map(|c| PasskeyRow {
-            provider: if c.aaguid_details.name.is_empty() {
-                "Passkey".into()
-            } else {
-                c.aaguid_details.name.clone()
-            },
+            provider: c.display_name(),
             created: format!(
                 "{} on {}, {}",
                 c.source_browser,

@@ -113,6 +113,8 @@ pub fn set_cookie(value: HeaderValue) {
 pub struct LoggedIn {
     /// The append step, carrying the target in `next`.
     pub target: String,
+    /// The session just started.
+    pub session: Session,
     pub account_id: String,
     pub cookies: Vec<HeaderValue>,
 }
@@ -140,7 +142,7 @@ pub async fn start_app_session(
             .await
             .map_err(|err| AppError::internal("recording the login", err))?;
     }
-    let (_, cookie) = app
+    let (session, cookie) = app
         .sessions
         .start_with_provider(
             &account.id,
@@ -153,6 +155,7 @@ pub async fn start_app_session(
         .await
         .map_err(|err| AppError::internal("starting a session", err))?;
     Ok(LoggedIn {
+        session,
         account_id: account.id,
         target: crate::journey::target_after_login(Some(next)),
         cookies: vec![
@@ -189,6 +192,13 @@ pub async fn log_in(
 
 /// Ends the append step of `session` and redirects to the target it carried.
 pub async fn leave_append(app: &AppState, session: &Session, next: &str) -> Result<(), AppError> {
+    let target = end_append(app, session, next).await?;
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+/// Ends the append step of `session`; returns the target it carried.
+pub async fn end_append(app: &AppState, session: &Session, next: &str) -> Result<String, AppError> {
     let still_there = app
         .sessions
         .finish_append(session)
@@ -197,8 +207,7 @@ pub async fn leave_append(app: &AppState, session: &Session, next: &str) -> Resu
     if !still_there {
         return Err(AppError::Unauthenticated);
     }
-    leptos_axum::redirect(&crate::journey::target_after_append(Some(next)));
-    Ok(())
+    Ok(crate::journey::target_after_append(Some(next)))
 }
 
 /// The one-tap hint the request carries (see [`crate::login_hint`]).

@@ -103,7 +103,7 @@ pub async fn callback(
                 .with_reason(reason)
                 .with_detail(&failure.reason);
             app.events.record(event.with_client(client)).await;
-            return failure_page(&failure);
+            return failure_page(&failure, &app.stylesheet);
         }
     };
     let previous = current.and_then(|Extension(current)| current.0);
@@ -132,7 +132,7 @@ pub async fn callback(
     response
 }
 
-fn failure_page(failure: &RedirectFailure) -> Response {
+fn failure_page(failure: &RedirectFailure, stylesheet: &str) -> Response {
     if failure.status >= 500 {
         tracing::warn!(reason = %failure.reason, "identity provider callback failed");
     } else {
@@ -147,11 +147,12 @@ fn failure_page(failure: &RedirectFailure) -> Response {
     let body = format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign-in did not work</title><link rel="stylesheet" href="/pkg/latchkey.css"></head>
+<title>Sign-in did not work</title><link rel="stylesheet" href="{}"></head>
 <body><main><section class="card"><h1>Sign-in did not work</h1>
 <p class="alert" role="alert">{}</p>
 <p><a class="button primary" href="{}">Back to sign in</a></p>
 </section></main></body></html>"#,
+        escape_html(stylesheet),
         escape_html(&failure.message),
         escape_html(&back),
     );

@@ -1,5 +1,6 @@
 //! The server: assembles the app state and the axum router, and runs it.
 
+pub mod assets;
 pub mod backchannel_logout;
 pub mod context;
 pub mod headers;
@@ -96,6 +97,7 @@ pub async fn build_state(
         }
     };
     Ok(AppState {
+        stylesheet: Arc::from(assets::stylesheet_href(&leptos_options)),
         leptos_options,
         config: Arc::new(config),
         store,
@@ -208,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(connect)
         .merge(provider_calls)
+        .merge(assets::router(&state.leptos_options))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::security_headers,

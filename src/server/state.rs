@@ -18,6 +18,8 @@ use crate::store::Store;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// The stylesheet's address (its hashed name: see [`super::assets`]).
+    pub stylesheet: Arc<str>,
     pub config: Arc<Config>,
     pub store: Store,
     /// The identity provider: classic sign-up and login, whatever kind it is.

@@ -180,9 +180,23 @@ pub async fn complete_passkey_login(
             .await;
         }
     }
-    Ok(log_in(&app, identity, AuthMethod::Passkey, &next)
-        .await?
-        .target)
+    let logged_in = log_in(&app, identity, AuthMethod::Passkey, &next).await?;
+    // The passkey just used lives on this browser's own authenticator: the append step has
+    // nothing to offer here, and is passed at once (the browser goes straight to the target
+    // instead of showing an offer that would vanish). After a passkey from another device
+    // (hybrid) the step offers "Create a passkey on this device" as usual.
+    if crate::connect::backend_client::cross_device_of(&signed_passkey_data) == Some(false) {
+        use crate::server::context::end_append;
+        record(
+            &app,
+            Event::new(EventType::AppendSkipped)
+                .with_account(&logged_in.account_id)
+                .with_reason(Reason::PasskeyOnThisDevice),
+        )
+        .await;
+        return end_append(&app, &logged_in.session, &next).await;
+    }
+    Ok(logged_in.target)
 }
 
 /// Has the passkey service verify signed passkey data, once, for `identifier` (the account

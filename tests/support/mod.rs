@@ -29,8 +29,8 @@ pub use self::{
     db::{Db, TestDb},
     frontend::{client_info, Answer, Front},
     passkeys::{
-        complete_login, enrol_passkey, finish_login, login_token, passkey_login, sign_and_finish,
-        start_login,
+        complete_login, enrol_passkey, finish_login, login_token, passkey_login,
+        passkey_login_from_another_device, sign_and_finish, sign_and_finish_with, start_login,
     },
     service::{
         test_config, test_env, Client, TestService, Transport, API_SECRET, CHROME_MAC, ORIGIN,

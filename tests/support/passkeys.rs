@@ -82,9 +82,20 @@ pub async fn sign_and_finish(
     process: &str,
     start: &Answer,
 ) -> String {
+    sign_and_finish_with(auth, front, process, start, &Tweak::default()).await
+}
+
+/// [`sign_and_finish`] with the assertion changed by `tweak`.
+pub async fn sign_and_finish_with(
+    auth: &mut TestPasskey,
+    front: &Front,
+    process: &str,
+    start: &Answer,
+    tweak: &Tweak,
+) -> String {
     let options = start.ok()["assertionOptions"].as_str().expect("options");
     assert!(!options.is_empty(), "fell back: {start:?}");
-    let assertion = auth.login(options, &Tweak::default());
+    let assertion = auth.login(options, tweak);
     let finish = finish_login(front, process, &assertion).await;
     finish.ok()["signedPasskeyData"]
         .as_str()
@@ -92,11 +103,28 @@ pub async fn sign_and_finish(
         .to_string()
 }
 
-/// Identifier-first passkey login through the frontend API; returns the signed data.
+/// Identifier-first passkey login through the frontend API, with this browser's own
+/// (platform) authenticator; returns the signed data.
 pub async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -> String {
     let token = login_token(app, email).await;
     let (front, process, start) = start_login(app, email, &token).await;
     sign_and_finish(auth, &front, &process, &start).await
+}
+
+/// [`passkey_login`] with a passkey from another device (a phone over hybrid: the browser
+/// reports `authenticatorAttachment: "cross-platform"`).
+pub async fn passkey_login_from_another_device(
+    app: &TestApp,
+    auth: &mut TestPasskey,
+    email: &str,
+) -> String {
+    let token = login_token(app, email).await;
+    let (front, process, start) = start_login(app, email, &token).await;
+    let tweak = Tweak {
+        attachment: Some("cross-platform"),
+        ..Tweak::default()
+    };
+    sign_and_finish_with(auth, &front, &process, &start, &tweak).await
 }
 
 /// `complete_passkey_login` with `signed` data, as ConnectLogin calls it: the status.

@@ -178,6 +178,16 @@ pub struct SignedPasskeyClaims {
     pub webauthn_id: String,
     #[serde(rename = "isCUI")]
     pub is_cui: bool,
+    /// Latchkey's extension: whether the passkey came from another device (hybrid, a
+    /// security key). `Some(false)` tells the app the passkey lives on this browser's own
+    /// authenticator, so its append step has nothing to offer. Absent from other services'
+    /// data (then the app lets the browser's append step find out).
+    #[serde(
+        rename = "crossDevice",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cross_device: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,6 +279,17 @@ pub struct Credential {
     pub created_ms: i64,
     /// `active` (a stored passkey is always active).
     pub status: String,
+}
+
+impl Credential {
+    /// The name people see (see [`crate::connect::aaguid::display_name`]).
+    pub fn display_name(&self) -> String {
+        crate::connect::aaguid::display_name(
+            &self.aaguid_details.name,
+            &self.source_browser,
+            &self.source_os,
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -64,6 +64,46 @@ pub fn remember_client_handle(handle: Option<&str>) {
     }
 }
 
+/// A click on one of the sign-in card's buttons that came before hydration, kept by the
+/// page's early-click script (the `data-early` attribute names the button).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarlyClick {
+    Continue,
+    OneTap,
+    Passkey,
+}
+
+impl EarlyClick {
+    /// The `data-early` value of the button.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Continue => "continue",
+            Self::OneTap => "one-tap",
+            Self::Passkey => "passkey",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Continue, Self::OneTap, Self::Passkey]
+            .into_iter()
+            .find(|click| click.name() == name)
+    }
+}
+
+/// The clicks kept before hydration, oldest first (each is returned once), and from now on
+/// the script lets clicks through to the app.
+pub fn take_early_clicks() -> Vec<EarlyClick> {
+    browser::take_early_clicks()
+        .iter()
+        .filter_map(|name| EarlyClick::from_name(name))
+        .collect()
+}
+
+/// The current value of the form field with this id (what was typed before hydration).
+pub fn field_value(id: &str) -> Option<String> {
+    browser::field_value(id)
+}
+
 /// A full page load of `path` (same origin): the server applies the journey guard to it with
 /// the session the last call set.
 pub fn go_to(path: &str) {
@@ -79,6 +119,41 @@ pub fn now_ms() -> i64 {
 /// day part of `rfc3339` where there is no browser.
 pub fn format_date(ms: i64, rfc3339: &str) -> String {
     browser::locale_date(ms).unwrap_or_else(|| rfc3339.get(..10).unwrap_or(rfc3339).to_string())
+}
+
+/// How long ago `then_ms` was, in words, for the last week ("just now", "5 minutes ago",
+/// "yesterday", "3 days ago"); `None` beyond that (or for a time in the future): say the
+/// date instead.
+pub fn time_ago(then_ms: i64, now_ms: i64) -> Option<String> {
+    const MINUTE: i64 = 60;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    let seconds = (now_ms - then_ms) / 1000;
+    let count = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    Some(match seconds {
+        s if s < 0 => return None,
+        s if s < MINUTE => "just now".to_string(),
+        s if s < HOUR => count(s / MINUTE, "minute"),
+        s if s < DAY => count(s / HOUR, "hour"),
+        s if s < 2 * DAY => "yesterday".to_string(),
+        s if s < 7 * DAY => count(s / DAY, "day"),
+        _ => return None,
+    })
+}
+
+/// When something happened, for people: how long ago within the last week, else the date.
+pub fn when_in_words(ms: i64, rfc3339: &str) -> String {
+    match browser::now_ms() {
+        0 => None,
+        now => time_ago(ms, now),
+    }
+    .unwrap_or_else(|| format!("on {}", format_date(ms, rfc3339)))
 }
 
 /// The `rpId` of WebAuthn request options in their JSON form (for the Signal API).
@@ -124,6 +199,40 @@ mod browser {
         js_sys::Date::now() as i64
     }
 
+    /// Reads and empties `window.__latchkeyEarly` (see `app::EARLY_CLICKS`).
+    pub fn take_early_clicks() -> Vec<String> {
+        use wasm_bindgen::JsCast;
+        let Some(window) = web_sys::window() else {
+            return Vec::new();
+        };
+        let key = wasm_bindgen::JsValue::from_str("__latchkeyEarly");
+        let Ok(kept) = js_sys::Reflect::get(&window, &key) else {
+            return Vec::new();
+        };
+        let _ = js_sys::Reflect::set(&window, &key, &js_sys::Array::new());
+        // The script marked the buttons it held; the app shows its own waiting state now.
+        if let Some(document) = window.document() {
+            let marked = document.get_elements_by_class_name("is-waiting");
+            while let Some(element) = marked.item(0) {
+                let _ = element.class_list().remove_1("is-waiting");
+            }
+        }
+        kept.dyn_into::<js_sys::Array>()
+            .map(|names| names.iter().filter_map(|name| name.as_string()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn field_value(id: &str) -> Option<String> {
+        use wasm_bindgen::JsCast;
+        let element = web_sys::window()?.document()?.get_element_by_id(id)?;
+        Some(
+            element
+                .dyn_into::<web_sys::HtmlInputElement>()
+                .ok()?
+                .value(),
+        )
+    }
+
     pub fn locale_date(ms: i64) -> Option<String> {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
         let options = js_sys::Object::new();
@@ -148,6 +257,14 @@ mod browser {
 
     pub fn now_ms() -> i64 {
         0
+    }
+
+    pub fn take_early_clicks() -> Vec<String> {
+        Vec::new()
+    }
+
+    pub fn field_value(_id: &str) -> Option<String> {
+        None
     }
 
     pub fn locale_date(_ms: i64) -> Option<String> {
@@ -188,6 +305,20 @@ mod tests {
             None
         );
         assert_eq!(info.client_capabilities, None);
+    }
+
+    #[test]
+    fn recent_times_are_said_relative_to_now() {
+        let now = 1_000_000_000_000;
+        let ago = |seconds: i64| time_ago(now - seconds * 1000, now);
+        assert_eq!(ago(5).as_deref(), Some("just now"));
+        assert_eq!(ago(60).as_deref(), Some("1 minute ago"));
+        assert_eq!(ago(125).as_deref(), Some("2 minutes ago"));
+        assert_eq!(ago(3 * 3600 + 5).as_deref(), Some("3 hours ago"));
+        assert_eq!(ago(30 * 3600).as_deref(), Some("yesterday"));
+        assert_eq!(ago(3 * 86_400).as_deref(), Some("3 days ago"));
+        assert_eq!(ago(8 * 86_400), None, "a week on: the date");
+        assert_eq!(ago(-60), None, "a clock ahead: the date");
     }
 
     #[test]

@@ -5,10 +5,16 @@
 //! here, a platform authenticator) and, when it does, this shows the explainer with "Create
 //! passkey", "Skip" and "Don't ask again". When it does not, the step forwards to the target
 //! at once, recording why.
+//!
+//! Nothing is shown that could vanish: until the service has answered, the card says only
+//! that it is checking; the offer appears once it is certain, and stays while the person
+//! retries. Without JavaScript no passkey can be made: the card says so and continues.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos::task::spawn_local;
 
+use super::WaitingStatus;
 use crate::connect::hooks::{
     use_passkey_create, CreateOutcome, CreateState, UsePasskeyCreateOptions,
 };
@@ -61,6 +67,25 @@ pub fn ConnectAppend(next: String) -> impl IntoView {
     let skip = ServerAction::<FinishAppend>::new();
     let state = ceremony.state;
     let ready = move || state.get() == CreateState::Ready && !leaving.get();
+    // The offer is shown once the service made it, and then kept (a retry fetches fresh
+    // options, passing through "checking" again).
+    let offered = RwSignal::new(false);
+    Effect::new(move |_| {
+        if state.get() == CreateState::Ready {
+            offered.set(true);
+        }
+    });
+    let waiting = Signal::derive(move || {
+        if leaving.get() {
+            Some("Continuing…")
+        } else if state.get() == CreateState::Working {
+            Some("Waiting for your passkey…")
+        } else if !offered.get() {
+            Some("Checking whether this device can use a passkey…")
+        } else {
+            None
+        }
+    });
     let after_hybrid = ceremony.after_hybrid;
     let heading = move || {
         if after_hybrid.get() {
@@ -74,34 +99,61 @@ pub fn ConnectAppend(next: String) -> impl IntoView {
         ceremony.create();
     };
 
-    view! {
-        <section class="card">
-            <h1>{heading}</h1>
-            <p>
-                "A passkey lets you sign in with your fingerprint, face or screen lock "
-                "instead of a password. It cannot be phished or leaked, and your password "
-                "keeps working."
-            </p>
-            {move || notice.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
-            <button type="button" class="primary" disabled=move || !ready() on:click=create>
-                "Create passkey"
-            </button>
-            <ActionForm action=skip attr:class="stack">
-                <input type="hidden" name="next" value=next />
-                <input type="hidden" name="outcome" value="skipped" />
-                <label class="check">
-                    <input type="checkbox" name="dont_ask_again" value="on" />
-                    "Don't ask again"
-                </label>
-                <FormError result=skip.value().into() />
-                <button
-                    type="submit"
-                    class="secondary"
-                    disabled=move || skip.pending().get() || leaving.get()
-                >
-                    "Skip"
+    let offer = {
+        let next = next.clone();
+        move || {
+            let next = next.clone();
+            let create = create.clone();
+            offered.get().then(|| view! {
+                <h1>{heading}</h1>
+                <p>
+                    "A passkey lets you sign in with your fingerprint, face or screen lock "
+                    "instead of a password. It cannot be phished or leaked, and your password "
+                    "keeps working."
+                </p>
+                {move || notice.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+                <button type="button" class="primary" disabled=move || !ready() on:click=create>
+                    "Create passkey"
                 </button>
-            </ActionForm>
+                <ActionForm action=skip attr:class="stack">
+                    <input type="hidden" name="next" value=next />
+                    <input type="hidden" name="outcome" value="skipped" />
+                    <label class="check">
+                        <input type="checkbox" name="dont_ask_again" value="on" />
+                        "Don't ask again"
+                    </label>
+                    <FormError result=skip.value().into() />
+                    <button
+                        type="submit"
+                        class="secondary"
+                        disabled=move || skip.pending().get() || leaving.get()
+                    >
+                        "Skip"
+                    </button>
+                </ActionForm>
+            })
+        }
+    };
+
+    view! {
+        <section class="card" aria-busy=move || (!offered.get()).to_string()>
+            {offer}
+            <div class="needs-js">
+                <WaitingStatus waiting />
+            </div>
+            <div class="no-js">
+                <h1>"Passkeys need JavaScript"</h1>
+                <p>
+                    "Creating a passkey needs JavaScript, which is turned off in this browser. "
+                    "You can add one later from your passkeys."
+                </p>
+                <form method="post" action=FinishAppend::url() class="stack">
+                    <input type="hidden" name="next" value=next />
+                    <input type="hidden" name="outcome" value="not-offered" />
+                    <input type="hidden" name="reason" value="no-javascript" />
+                    <button type="submit" class="primary">"Continue"</button>
+                </form>
+            </div>
         </section>
     }
 }

@@ -1,19 +1,28 @@
 //! `ConnectLogin`: the sign-in card. Passkey login first, the IdP's classic login as the
 //! fallback; the decisions are [`use_passkey_login`]'s, this is the markup.
 //!
-//! Without JavaScript the same markup is a plain form: Continue posts the email and the
-//! server answers with the password step.
+//! Without JavaScript the same markup is a plain form: Continue and "Continue as <email>"
+//! post the email and the server answers with the password step; the passkey button, which
+//! cannot work there, is hidden (`needs-js`). Before hydration the buttons are live too:
+//! the page's early-click script keeps a click for the hook to replay.
 
+use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
+use super::{NoticeView, WaitingStatus};
+use crate::connect::browser::environment::EarlyClick;
+use crate::connect::hooks::use_passkey_login::EMAIL_FIELD_ID;
 use crate::connect::hooks::{
-    use_passkey_login, Step, UsePasskeyLoginOptions, UsePasskeyLoginReturn,
+    use_passkey_login, PasskeyOption, Step, UsePasskeyLoginOptions, UsePasskeyLoginReturn,
 };
 use crate::journey::with_next;
-use crate::pages::FormError;
 use crate::routes::Page;
 use crate::server_fns::account::{ClassicLogin, ForgetLoginHint, SignIn};
+
+const EMAIL_ERROR_ID: &str = "login-email-error";
+const PASSWORD_ERROR_ID: &str = "login-password-error";
+const PASSKEY_UNAVAILABLE_ID: &str = "passkey-unavailable";
 
 /// The sign-in card. `hint` is the one-tap email (see `crate::login_hint`); `email` the
 /// address carried over to the password step (`/login?email=…`); `classic` how the IdP's
@@ -52,24 +61,35 @@ pub fn ConnectLogin(
             })
         }
     };
-    let notice = login.notice;
-    let waiting = login.waiting;
-    let offered = login.offered;
-    let passkey_option = {
+    let (notice, waiting, busy) = (login.notice, login.waiting, login.busy);
+    let passkey_option = login.passkey_option;
+    let passkey_button = {
         let login = login.clone();
         move || {
             let login = login.clone();
-            offered.get().then(|| {
+            let option = passkey_option.get();
+            (option != PasskeyOption::Hidden).then(|| {
+                let unavailable = match option {
+                    PasskeyOption::Unavailable(reason) => Some(reason),
+                    _ => None,
+                };
                 view! {
-                    <div class="divider" aria-hidden="true"><span>"or"</span></div>
-                    <button
-                        type="button"
-                        class="secondary passkey"
-                        disabled=move || waiting.get() || sign_in.pending().get()
-                        on:click=move |_| login.sign_in_with_passkey()
-                    >
-                        "Sign in with a passkey"
-                    </button>
+                    <div class="needs-js">
+                        <div class="divider" aria-hidden="true"><span>"or"</span></div>
+                        <button
+                            type="button"
+                            class="secondary passkey"
+                            data-early=EarlyClick::Passkey.name()
+                            disabled=move || busy.get() || unavailable.is_some() || sign_in.pending().get()
+                            aria-describedby=unavailable.map(|_| PASSKEY_UNAVAILABLE_ID)
+                            on:click=move |_| login.sign_in_with_passkey()
+                        >
+                            "Sign in with a passkey"
+                        </button>
+                        {unavailable.map(|reason| view! {
+                            <p class="hint" id=PASSKEY_UNAVAILABLE_ID>{reason}</p>
+                        })}
+                    </div>
                 }
             })
         }
@@ -80,9 +100,9 @@ pub fn ConnectLogin(
             <h1>"Sign in"</h1>
             {one_tap}
             {form}
-            {move || notice.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
-            <FormError result=sign_in.value().into() />
-            {passkey_option}
+            <WaitingStatus waiting=Signal::derive(move || waiting.get().map(|w| w.in_words())) />
+            <NoticeView notice />
+            {passkey_button}
             <p class="muted">"New here? " <a href=signup_href>"Create an account"</a></p>
         </section>
     }
@@ -99,7 +119,7 @@ fn EmailForm(
     let busy_signal = login.busy;
     let busy = move || busy_signal.get() || sign_in.pending().get();
     // `value` for the server-rendered page (the no-JavaScript password step), `prop:value`
-    // for what the hook sets later.
+    // for what the hook sets later (it starts from what was typed before hydration).
     let initial_email = login.email.get_untracked();
     let email_value = login.email.clone();
     let on_input = {
@@ -110,14 +130,43 @@ fn EmailForm(
         let login = login.clone();
         move |_| login.email_changed()
     };
+    let email_error = login.email_error;
+    let password_error = Signal::derive(move || {
+        sign_in.value().with(|result| match result {
+            Some(Err(err)) => Some(err.to_string()),
+            _ => None,
+        })
+    });
     let step = login.step;
+    let password_field = NodeRef::<html::Input>::new();
+    // The password step opened after Continue (or a fallback): the cursor goes there.
+    Effect::new(move |_| {
+        if let Some(field) = password_field.get() {
+            let _ = field.focus();
+        }
+    });
+    // A refused password is cleared, and the field focused for the next try.
+    Effect::new(move |_| {
+        if password_error.with(Option::is_some) {
+            if let Some(field) = password_field.get_untracked() {
+                field.set_value("");
+                let _ = field.focus();
+            }
+        }
+    });
     let buttons = move || {
         if step.get() != Step::Password {
             let login = login.clone();
             return view! {
+                // A sign-in refused before the password step was shown (a form posted
+                // without JavaScript from elsewhere): said above the button.
+                {move || password_error.get().map(|message| view! {
+                    <p class="alert" role="alert">{message}</p>
+                })}
                 <button
                     type="submit"
                     class="primary"
+                    data-early=EarlyClick::Continue.name()
                     disabled=busy
                     on:click=move |ev| {
                         ev.prevent_default();
@@ -145,39 +194,65 @@ fn EmailForm(
                     autocomplete="current-password"
                     required
                     autofocus
+                    node_ref=password_field
+                    aria-invalid=move || password_error.with(Option::is_some).to_string()
+                    aria-describedby=move || password_error.with(Option::is_some).then_some(PASSWORD_ERROR_ID)
                 />
+                <FieldError id=PASSWORD_ERROR_ID message=password_error />
             }
             .into_any(),
         };
+        let provider_error = matches!(classic, ClassicLogin::Provider { .. }).then(|| {
+            view! { <FieldError id=PASSWORD_ERROR_ID message=password_error /> }
+        });
         view! {
             {credential}
+            {provider_error}
             <button type="submit" class="primary" disabled=busy>
                 "Sign in"
             </button>
         }
         .into_any()
     };
+    // The first field of the page takes the cursor (not when the password step is shown).
+    let email_autofocus = step.get_untracked() == Step::Identifier;
     view! {
         <ActionForm action=sign_in attr:class="stack">
             <input type="hidden" name="next" value=next />
-            <label for="login-email">"Email"</label>
+            <label for=EMAIL_FIELD_ID>"Email"</label>
             <input
-                id="login-email"
+                id=EMAIL_FIELD_ID
                 name="email"
                 type="email"
                 autocomplete="username webauthn"
                 required
+                autofocus=email_autofocus
                 value=initial_email
                 prop:value=move || email_value.get()
                 on:input=on_input
                 on:change=on_change
+                aria-invalid=move || email_error.with(Option::is_some).to_string()
+                aria-describedby=move || email_error.with(Option::is_some).then_some(EMAIL_ERROR_ID)
             />
+            <FieldError id=EMAIL_ERROR_ID message=email_error />
             {buttons}
         </ActionForm>
     }
 }
 
-/// "Continue as <email>" for whoever signed in last on this browser.
+/// A field's error, right below it (the field names it in `aria-describedby`).
+#[component]
+fn FieldError(id: &'static str, message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message
+            .get()
+            .map(|message| view! { <p class="field-error" id=id role="alert">{message}</p> })
+    }
+}
+
+/// "Continue as <email>" for whoever signed in last on this browser. A real form: without
+/// JavaScript (or before hydration, should the app never load) it posts the email and the
+/// server answers with the password step.
 #[component]
 fn OneTap(
     login: UsePasskeyLoginReturn,
@@ -185,9 +260,8 @@ fn OneTap(
     hint: String,
     forget: ServerAction<ForgetLoginHint>,
 ) -> impl IntoView {
-    let label = format!("Continue as {hint}");
     let sign_in_url = SignIn::url();
-    let waiting = login.waiting;
+    let busy = login.busy;
     let continue_as = {
         let (login, hint) = (login.clone(), hint.clone());
         move |ev: leptos::ev::MouseEvent| {
@@ -201,17 +275,17 @@ fn OneTap(
         login.use_another_account();
     };
     view! {
-        // Without JavaScript: posts the email, and the server answers with the password step.
         <form method="post" action=sign_in_url class="stack">
             <input type="hidden" name="next" value=next />
-            <input type="hidden" name="email" value=hint />
+            <input type="hidden" name="email" value=hint.clone() />
             <button
                 type="submit"
-                class="primary"
-                disabled=move || waiting.get()
+                class="primary one-tap"
+                data-early=EarlyClick::OneTap.name()
+                disabled=move || busy.get()
                 on:click=continue_as
             >
-                {label}
+                {format!("Continue as {hint}")}
             </button>
         </form>
         <ActionForm action=forget attr:class="stack">

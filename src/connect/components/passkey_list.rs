@@ -1,34 +1,43 @@
 //! `ConnectPasskeyList`: the signed-in person's passkeys on `/passkeys`: list, create,
 //! delete (the logic is [`use_passkey_list`]).
+//!
+//! Focus follows the person: into the confirmation after "Delete", to the message after a
+//! deletion. Without JavaScript the list cannot be loaded; the page says so instead of
+//! "Loading…" forever.
 
+use leptos::html;
 use leptos::prelude::*;
 
 use super::step_up::ConfirmItsYou;
+use super::NoticeView;
 use crate::connect::api::PasskeyItem;
-use crate::connect::browser::environment::format_date;
-use crate::connect::hooks::{use_passkey_list, Listing, Notice, UsePasskeyListReturn};
+use crate::connect::browser::environment::{format_date, when_in_words};
+use crate::connect::hooks::{use_passkey_list, Listing, UsePasskeyListReturn};
 use crate::routes::Page;
+
+const NOTICE_ID: &str = "passkeys-notice";
 
 #[component]
 pub fn ConnectPasskeyList() -> impl IntoView {
     let manager = use_passkey_list();
-    let notice = {
-        let notice = manager.notice;
-        move || {
-            notice.get().map(|notice| match notice {
-                Notice::Error(message) => {
-                    view! { <p class="alert" role="alert">{message}</p> }.into_any()
-                }
-                Notice::Info(message) => {
-                    view! { <p class="status" role="status">{message}</p> }.into_any()
-                }
-            })
+    let notice = manager.notice;
+    // A message that follows a deletion takes the focus (the row and its buttons are gone).
+    let deleted = manager.deleted;
+    Effect::new(move |_| {
+        if deleted.get() > 0 {
+            request_animation_frame(|| focus_by_id(NOTICE_ID));
         }
-    };
+    });
     let list = {
         let manager = manager.clone();
         move || match manager.listing.get() {
-            Listing::Loading => view! { <p class="muted">"Loading your passkeys…"</p> }.into_any(),
+            Listing::Loading => view! {
+                <p class="muted needs-js" role="status">"Loading your passkeys…"</p>
+                <p class="muted no-js">
+                    "Your passkeys can be shown and changed with JavaScript turned on."
+                </p>
+            }
+            .into_any(),
             Listing::Unavailable => ().into_any(),
             Listing::Loaded(items) if items.is_empty() => {
                 view! { <p class="muted">"You have no passkeys yet."</p> }.into_any()
@@ -50,13 +59,13 @@ pub fn ConnectPasskeyList() -> impl IntoView {
     let create = move |_| manager.create();
 
     view! {
-        {notice}
+        <NoticeView notice id=NOTICE_ID />
         <ConfirmItsYou step_up back=Page::Passkeys.path() />
         {list}
         <Show when=move || !asking.get()>
             <button
                 type="button"
-                class="primary"
+                class="primary needs-js"
                 disabled=move || !can_create.get()
                 on:click=create.clone()
             >
@@ -66,9 +75,28 @@ pub fn ConnectPasskeyList() -> impl IntoView {
     }
 }
 
+/// Moves the focus to the element with this id (a message made focusable with
+/// `tabindex="-1"`), once it is in the document.
+fn focus_by_id(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.get_element_by_id(id))
+            .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
 #[component]
 fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView {
     let credential = item.credential;
+    let name = credential.display_name();
     let id = credential.id.clone();
     let created = format_date(credential.created_ms, &credential.created);
     let source = match (
@@ -85,13 +113,20 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
     } else {
         format!(
             "Last used {}",
-            format_date(credential.last_used_ms, &credential.last_used)
+            when_in_words(credential.last_used_ms, &credential.last_used)
         )
     };
     let synced = credential.backup_state;
     let this_device = item.created_on_this_client;
-    let name = credential.aaguid_details.name;
     let label = format!("Passkey: {name}");
+    let delete_button = NodeRef::<html::Button>::new();
+    let confirm_button = NodeRef::<html::Button>::new();
+    // "Delete" opens the confirmation with the focus on its first button; Cancel returns it.
+    Effect::new(move |_| {
+        if let Some(button) = confirm_button.get() {
+            let _ = button.focus();
+        }
+    });
 
     let actions = move || {
         let busy = manager.busy;
@@ -102,7 +137,15 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
             };
             let cancel = {
                 let confirming = manager.confirming.clone();
-                move |_| confirming.set(None)
+                move |_| {
+                    confirming.set(None);
+                    // Back to the row's "Delete", once it is shown again.
+                    request_animation_frame(move || {
+                        if let Some(button) = delete_button.get_untracked() {
+                            let _ = button.focus();
+                        }
+                    });
+                }
             };
             view! {
                 <div class="confirm" role="group" aria-label="Confirm deletion">
@@ -110,6 +153,7 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
                     <button
                         type="button"
                         class="danger"
+                        node_ref=confirm_button
                         disabled=move || busy.get()
                         on:click=confirm
                     >
@@ -130,6 +174,7 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
                 <button
                     type="button"
                     class="secondary"
+                    node_ref=delete_button
                     disabled=move || busy.get()
                     on:click=open
                 >

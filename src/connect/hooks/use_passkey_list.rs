@@ -17,6 +17,7 @@ use super::use_passkey_create::{
     UsePasskeyCreateReturn, REAUTH_REQUIRED,
 };
 use super::use_step_up::{use_step_up, UseStepUpReturn};
+use super::Notice;
 use crate::connect::api::{ManageDeleteReq, ManageListReq, PasskeyItem};
 use crate::connect::browser::environment::{after_hydration, init_request, remember_client_handle};
 use crate::connect::browser::frontend_api::FrontendApi;
@@ -42,13 +43,6 @@ pub enum Listing {
     Unavailable,
 }
 
-/// A message above the list: an error (`role="alert"`) or a confirmation (`role="status"`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    Error(String),
-    Info(String),
-}
-
 /// What [`use_passkey_list`] gives the component.
 #[derive(Clone)]
 pub struct UsePasskeyListReturn {
@@ -58,6 +52,8 @@ pub struct UsePasskeyListReturn {
     pub busy: Signal<bool>,
     /// The passkey whose delete confirmation is open (`cre-…`).
     pub confirming: ArcRwSignal<Option<String>>,
+    /// Counts finished deletion attempts (the page moves the focus to their message).
+    pub deleted: Signal<u32>,
     /// "Create passkey" can be pressed.
     pub can_create: Signal<bool>,
     /// "Confirm it's you", when an action needs it.
@@ -104,6 +100,7 @@ pub fn use_passkey_list() -> UsePasskeyListReturn {
         notice: ArcRwSignal::new(None),
         busy: ArcRwSignal::new(false),
         confirming: ArcRwSignal::new(None),
+        deleted: ArcRwSignal::new(0),
         api: ArcStoredValue::new(FrontendApi::new("")),
         rp_id: ArcStoredValue::new(String::new()),
         webauthn_user_id: ArcStoredValue::new(String::new()),
@@ -166,6 +163,7 @@ pub fn use_passkey_list() -> UsePasskeyListReturn {
         notice: manager.notice.clone().into(),
         busy: manager.busy.clone().into(),
         confirming: manager.confirming.clone(),
+        deleted: manager.deleted.clone().into(),
         can_create,
         step_up,
         manager,
@@ -193,6 +191,7 @@ struct Manager {
     notice: ArcRwSignal<Option<Notice>>,
     busy: ArcRwSignal<bool>,
     confirming: ArcRwSignal<Option<String>>,
+    deleted: ArcRwSignal<u32>,
     /// The frontend-API process for listing and deleting (creating has its own).
     api: ArcStoredValue<FrontendApi>,
     rp_id: ArcStoredValue<String>,
@@ -263,6 +262,7 @@ impl Manager {
             this.load().await;
             this.notice.set(Some(notice));
             this.busy.set(false);
+            this.deleted.update(|n| *n += 1);
             this.signal_accepted();
         });
     }

@@ -11,6 +11,10 @@
 //! pure functions below (`plan_click`, `plan_failure`, …) with their own tests; the hook
 //! wires them to signals and tasks.
 //!
+//! Before hydration the page is plain HTML: an email typed then is read from the field when
+//! the hook starts (never overwritten), and a click on one of the card's buttons is kept by
+//! the page's early-click script (`app::EARLY_CLICKS`) and replayed here.
+//!
 //! SSR: the hook returns its initial state ([`Availability::Checking`]) and runs nothing;
 //! after hydration it starts a login process with the passkey service.
 
@@ -19,10 +23,11 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::Notice;
 use crate::connect::api::{LoginFinishReq, LoginSource, LoginStartReq};
 use crate::connect::browser::environment::{
-    after_hydration, credential_id_of, go_to, init_request, now_ms, remember_client_handle,
-    rp_id_of,
+    after_hydration, credential_id_of, field_value, go_to, init_request, now_ms,
+    remember_client_handle, rp_id_of, take_early_clicks, EarlyClick,
 };
 use crate::connect::browser::frontend_api::{ApiError, FrontendApi};
 use crate::connect::browser::webauthn::{self, Mediation, WebAuthnError};
@@ -40,16 +45,59 @@ pub enum Step {
 }
 
 /// Whether passkey login can be tried in this browser right now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Availability {
     /// Not hydrated yet, or the service has not answered.
     Checking,
     Ready,
-    /// The reason, when telling it helps the person.
-    Unavailable(Option<String>),
+    /// This browser has no WebAuthn: the page shows no passkey option.
+    NotSupported,
+    /// The passkey service did not answer: the passkey option is shown disabled, saying so.
+    ServiceDown,
     /// The service offers passkey login to nobody on this browser (an operator's kill
     /// switch, or the rollout): the page shows no passkey option at all.
     SwitchedOff,
+}
+
+/// What the "Sign in with a passkey" option looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyOption {
+    Hidden,
+    /// Shown and clickable (a click before the service answered waits for it).
+    Offered,
+    /// Shown disabled, with this reason beside it.
+    Unavailable(&'static str),
+}
+
+impl Availability {
+    pub fn option(self) -> PasskeyOption {
+        match self {
+            Self::Checking | Self::Ready => PasskeyOption::Offered,
+            Self::ServiceDown => PasskeyOption::Unavailable(MSG_SERVICE_DOWN),
+            Self::NotSupported | Self::SwitchedOff => PasskeyOption::Hidden,
+        }
+    }
+}
+
+/// What a busy card is waiting for (said next to a spinner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// A click came before the passkey service answered.
+    Preparing,
+    /// The browser's passkey prompt is open.
+    Prompt,
+    /// The passkey was accepted; the session is being made.
+    SigningIn,
+}
+
+impl Waiting {
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Self::Preparing => "Getting passkey sign-in ready…",
+            Self::Prompt => "Waiting for your passkey…",
+            Self::SigningIn => "Signing you in…",
+        }
+    }
 }
 
 /// Whom a passkey request is for.
@@ -76,6 +124,9 @@ pub enum Prepared {
     Options {
         intent: Intent,
         options: String,
+        /// The service expects a passkey for this on this browser (one was made or used
+        /// here): a prompt that ends without one was cancelled, not empty.
+        expected_here: bool,
     },
     /// No passkey to try: go to the password step, saying this (if anything).
     Fallback {
@@ -92,12 +143,15 @@ impl Prepared {
     }
 }
 
-pub const MSG_UNAVAILABLE: &str =
-    "Passkey sign-in is not available right now. Sign in with your password.";
-pub const MSG_CANCELLED: &str =
-    "Passkey sign-in was cancelled or timed out. Try again, or use your password.";
-pub const MSG_NOT_SUPPORTED: &str =
-    "This browser cannot use passkeys here. Sign in with your password.";
+pub const MSG_SERVICE_DOWN: &str = "Passkeys are unavailable right now — use your password.";
+pub const MSG_FAILED: &str = "Passkey sign-in did not work this time — use your password.";
+pub const MSG_CANCELLED: &str = "Passkey sign-in was cancelled. Try again, or use your password.";
+pub const MSG_NOT_ON_DEVICE: &str =
+    "No passkey for this account was found on this device. Use your password, or try again \
+     with the phone or security key that has your passkey.";
+pub const MSG_NONE_ON_DEVICE: &str =
+    "No passkey was used. If this device has none for this site, use your password, or try \
+     again with the phone or security key that has one.";
 pub const MSG_REMOVED: &str =
     "This passkey was removed from your account. Sign in with your password instead.";
 pub const MSG_NO_EMAIL: &str = "Enter your email address.";
@@ -145,14 +199,8 @@ fn plan_click(
     match availability {
         Availability::Checking => ClickPlan::Queue,
         // Only Continue can get here (there is no passkey button): on to the password.
-        Availability::SwitchedOff => ClickPlan::FallBack(None),
-        Availability::Unavailable(reason) => ClickPlan::FallBack(match (intent, reason) {
-            (_, Some(reason)) => Some(reason.clone()),
-            // Someone who asked for "any passkey" needs to hear why nothing happens; someone
-            // who typed an email just continues with the password.
-            (Intent::Discoverable, None) => Some(MSG_NOT_SUPPORTED.to_string()),
-            _ => None,
-        }),
+        Availability::SwitchedOff | Availability::NotSupported => ClickPlan::FallBack(None),
+        Availability::ServiceDown => ClickPlan::FallBack(Some(MSG_SERVICE_DOWN.to_string())),
         Availability::Ready => match prepared {
             Some(prepared) if prepared.intent() == intent => ClickPlan::Run(prepared.clone()),
             _ => ClickPlan::PrepareThenRun,
@@ -161,9 +209,13 @@ fn plan_click(
 }
 
 /// What login start's answer means for an intent.
-fn prepared_from(intent: Intent, answer: Result<String, String>) -> Prepared {
+fn prepared_from(intent: Intent, answer: Result<(String, bool), String>) -> Prepared {
     match answer {
-        Ok(options) if !options.is_empty() => Prepared::Options { intent, options },
+        Ok((options, expected_here)) if !options.is_empty() => Prepared::Options {
+            intent,
+            options,
+            expected_here,
+        },
         // The service has no passkey for this person (or does not offer passkeys to this
         // browser): the password step, without a message that reveals which.
         Ok(_) => Prepared::Fallback {
@@ -174,7 +226,7 @@ fn prepared_from(intent: Intent, answer: Result<String, String>) -> Prepared {
             leptos::logging::warn!("passkey login start failed: {err}");
             Prepared::Fallback {
                 intent,
-                message: Some(MSG_UNAVAILABLE.to_string()),
+                message: Some(MSG_SERVICE_DOWN.to_string()),
             }
         }
     }
@@ -183,22 +235,33 @@ fn prepared_from(intent: Intent, answer: Result<String, String>) -> Prepared {
 /// What happens after the browser produced no credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum FailurePlan {
-    /// A soft error: say so, keep the passkey actions for a retry with a fresh challenge, and
-    /// open the password step for someone who named their account.
-    Retry { open_password: bool },
+    /// A soft error: say this, keep the passkey actions for a retry with a fresh challenge,
+    /// and open the password step for someone who named their account.
+    Retry {
+        message: &'static str,
+        open_password: bool,
+    },
     /// The password step, with this message.
-    FallBack(String),
+    FallBack(&'static str),
 }
 
-fn plan_failure(intent: &Intent, err: &WebAuthnError) -> FailurePlan {
+/// `expected_here`: the service expected a passkey on this browser. WebAuthn reports "the
+/// person cancelled" and "this device has no such passkey" with the same error; this is
+/// what tells them apart.
+fn plan_failure(intent: &Intent, err: &WebAuthnError, expected_here: bool) -> FailurePlan {
+    let open_password = intent.email().is_some();
     match err {
         WebAuthnError::Cancelled | WebAuthnError::Aborted => FailurePlan::Retry {
-            open_password: intent.email().is_some(),
+            message: match (expected_here, intent) {
+                (true, _) => MSG_CANCELLED,
+                (false, Intent::Identifier { .. }) => MSG_NOT_ON_DEVICE,
+                (false, Intent::Discoverable) => MSG_NONE_ON_DEVICE,
+            },
+            open_password,
         },
-        WebAuthnError::NotSupported => FailurePlan::FallBack(MSG_NOT_SUPPORTED.to_string()),
         other => {
             leptos::logging::warn!("passkey login failed: {other}");
-            FailurePlan::FallBack(MSG_UNAVAILABLE.to_string())
+            FailurePlan::FallBack(MSG_FAILED)
         }
     }
 }
@@ -208,7 +271,9 @@ fn plan_failure(intent: &Intent, err: &WebAuthnError) -> FailurePlan {
 fn plan_finish_failure(err: &ApiError) -> (&'static str, bool) {
     match err {
         ApiError::Service { status: 404, .. } => (MSG_REMOVED, true),
-        _ => (MSG_UNAVAILABLE, false),
+        ApiError::Network(_) | ApiError::Unavailable => (MSG_SERVICE_DOWN, false),
+        ApiError::Service { status, .. } if *status >= 500 => (MSG_SERVICE_DOWN, false),
+        _ => (MSG_FAILED, false),
     }
 }
 
@@ -232,15 +297,16 @@ pub struct UsePasskeyLoginReturn {
     pub step: Signal<Step>,
     /// The Email field's value (the card binds it both ways).
     pub email: ArcRwSignal<String>,
-    /// A message for the person (an alert).
-    pub notice: Signal<Option<String>>,
-    /// A ceremony runs, or the page has not yet heard from the service: passkey actions
-    /// wait (a click on the server-rendered button could otherwise do nothing).
-    pub waiting: Signal<bool>,
-    /// A ceremony or a request runs.
+    /// What is wrong with the Email field (shown next to it).
+    pub email_error: Signal<Option<String>>,
+    /// A message for the person: information (a status) or an error (an alert).
+    pub notice: Signal<Option<Notice>>,
+    /// What a busy card waits for; `None` when idle.
+    pub waiting: Signal<Option<Waiting>>,
+    /// A ceremony or a request runs: the card's buttons wait.
     pub busy: Signal<bool>,
-    /// Whether the page offers passkeys at all (not when an operator switched them off).
-    pub offered: Signal<bool>,
+    /// The "Sign in with a passkey" option: hidden, offered, or disabled with a reason.
+    pub passkey_option: Signal<PasskeyOption>,
     flow: Flow,
 }
 
@@ -257,7 +323,7 @@ impl UsePasskeyLoginReturn {
                 email,
                 one_tap: false,
             }),
-            Err(message) => self.flow.notice.set(Some(message.to_string())),
+            Err(message) => self.flow.email_error.set(Some(message.to_string())),
         }
     }
 
@@ -271,6 +337,7 @@ impl UsePasskeyLoginReturn {
 
     /// The email field changed (typed, autofilled): prepare its passkey request.
     pub fn email_changed(&self) {
+        self.flow.email_error.set(None);
         self.flow.email_changed();
     }
 
@@ -289,15 +356,37 @@ impl UsePasskeyLoginReturn {
     }
 }
 
+/// Id of the sign-in card's Email field (read before hydration, labelled by the card).
+pub const EMAIL_FIELD_ID: &str = "login-email";
+
 /// Starts a login process after hydration, arms conditional UI and prepares the first
 /// intent; leaving the page stops the autofill request.
 pub fn use_passkey_login(options: UsePasskeyLoginOptions) -> UsePasskeyLoginReturn {
+    let step = initial_step(options.email.as_deref(), options.hint);
+    // What the person typed (or the browser autofilled) before the app was interactive wins
+    // over the empty field of the server's page.
+    let email = options
+        .email
+        .or_else(|| field_value(EMAIL_FIELD_ID).filter(|typed| !typed.is_empty()))
+        .unwrap_or_default();
+    // Browser-only (a local value: the server renders on any thread and never navigates).
+    #[cfg(feature = "hydrate")]
+    let navigate: Option<Navigate> = {
+        let navigate = leptos_router::hooks::use_navigate();
+        Some(StoredValue::new_local(Arc::new(move |path: &str| {
+            navigate(path, Default::default())
+        })))
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let navigate: Option<Navigate> = None;
     let flow = Flow {
         next: options.next,
-        step: ArcRwSignal::new(initial_step(options.email.as_deref(), options.hint)),
-        email: ArcRwSignal::new(options.email.unwrap_or_default()),
+        step: ArcRwSignal::new(step),
+        email: ArcRwSignal::new(email),
+        email_error: ArcRwSignal::new(None),
         notice: ArcRwSignal::new(None),
-        busy: ArcRwSignal::new(false),
+        waiting: ArcRwSignal::new(None),
+        navigate,
         passkeys: ArcRwSignal::new(Availability::Checking),
         api: ArcStoredValue::new(FrontendApi::new("")),
         prepared: ArcStoredValue::new(None),
@@ -309,23 +398,28 @@ pub fn use_passkey_login(options: UsePasskeyLoginOptions) -> UsePasskeyLoginRetu
     };
     after_hydration(flow.clone().start());
     on_cleanup(webauthn::abort_conditional);
-    let waiting = {
-        let (busy, passkeys) = (flow.busy.clone(), flow.passkeys.clone());
-        Signal::derive(move || busy.get() || passkeys.get() == Availability::Checking)
+    let busy = {
+        let waiting = flow.waiting.clone();
+        Signal::derive(move || waiting.with(Option::is_some))
+    };
+    let passkey_option = {
+        let passkeys = flow.passkeys.clone();
+        Signal::derive(move || passkeys.get().option())
     };
     UsePasskeyLoginReturn {
         step: flow.step.clone().into(),
         email: flow.email.clone(),
+        email_error: flow.email_error.clone().into(),
         notice: flow.notice.clone().into(),
-        waiting,
-        busy: flow.busy.clone().into(),
-        offered: {
-            let passkeys = flow.passkeys.clone();
-            Signal::derive(move || passkeys.get() != Availability::SwitchedOff)
-        },
+        waiting: flow.waiting.clone().into(),
+        busy,
+        passkey_option,
         flow,
     }
 }
+
+/// A client-side navigation within the app (no second download of it).
+type Navigate = StoredValue<Arc<dyn Fn(&str)>, LocalStorage>;
 
 /// The state of one login page, shared by its handlers and tasks. Reference-counted (not
 /// owned by the component), so a task that outlives the page never touches freed state.
@@ -334,8 +428,11 @@ struct Flow {
     next: String,
     step: ArcRwSignal<Step>,
     email: ArcRwSignal<String>,
-    notice: ArcRwSignal<Option<String>>,
-    busy: ArcRwSignal<bool>,
+    email_error: ArcRwSignal<Option<String>>,
+    notice: ArcRwSignal<Option<Notice>>,
+    waiting: ArcRwSignal<Option<Waiting>>,
+    /// Owned by the page: gone once it is left (then a full load goes on instead).
+    navigate: Option<Navigate>,
     passkeys: ArcRwSignal<Availability>,
     api: ArcStoredValue<FrontendApi>,
     prepared: ArcStoredValue<Option<Prepared>>,
@@ -353,16 +450,28 @@ struct Flow {
 impl Flow {
     /// Runs after hydration: starts a process, arms conditional UI, prepares the first intent.
     async fn start(self) {
+        // Clicks that came before the app was interactive wait for the service's answer.
+        for click in take_early_clicks() {
+            self.replay(click);
+        }
         if self.connect().await {
             if self.conditional_options.with_value(Option::is_some) {
                 self.arm_conditional();
             }
             // Prepare what the page shows first, unless a click already asked for more.
             if self.queued.with_value(Option::is_none) {
-                let intent = match self.step.get_untracked() {
-                    Step::OneTap(email) => Intent::Identifier {
+                let intent = match (
+                    self.step.get_untracked(),
+                    typed_email(&self.email.get_untracked()),
+                ) {
+                    (Step::OneTap(email), _) => Intent::Identifier {
                         email,
                         one_tap: true,
+                    },
+                    // An email typed before hydration: its passkeys are what Continue asks.
+                    (Step::Identifier, Ok(email)) => Intent::Identifier {
+                        email,
+                        one_tap: false,
                     },
                     _ => Intent::Discoverable,
                 };
@@ -372,8 +481,29 @@ impl Flow {
         // A click that came while the page was still asking the service.
         if let Some(intent) = self.queued.get_value() {
             self.queued.set_value(None);
-            self.busy.set(false);
+            self.waiting.set(None);
             self.attempt(intent);
+        }
+    }
+
+    /// A click the page's early-click script kept from before hydration.
+    fn replay(&self, click: EarlyClick) {
+        match (click, self.step.get_untracked()) {
+            (EarlyClick::OneTap, Step::OneTap(email)) => self.attempt(Intent::Identifier {
+                email,
+                one_tap: true,
+            }),
+            (EarlyClick::Passkey, _) => self.attempt(Intent::Discoverable),
+            (EarlyClick::Continue, Step::Identifier) => {
+                match typed_email(&self.email.get_untracked()) {
+                    Ok(email) => self.attempt(Intent::Identifier {
+                        email,
+                        one_tap: false,
+                    }),
+                    Err(message) => self.email_error.set(Some(message.to_string())),
+                }
+            }
+            _ => {}
         }
     }
 
@@ -381,7 +511,7 @@ impl Flow {
     async fn connect(&self) -> bool {
         let capabilities = webauthn::capabilities().await;
         if !capabilities.webauthn {
-            self.passkeys.set(Availability::Unavailable(None));
+            self.passkeys.set(Availability::NotSupported);
             return false;
         }
         self.loaded_ms.set_value(now_ms());
@@ -392,7 +522,7 @@ impl Flow {
             Ok(init) => init,
             Err(err) => {
                 leptos::logging::warn!("passkey login unavailable: {err}");
-                self.passkeys.set(Availability::Unavailable(None));
+                self.passkeys.set(Availability::ServiceDown);
                 return false;
             }
         };
@@ -440,7 +570,8 @@ impl Flow {
         prepared
     }
 
-    async fn login_start(&self, intent: &Intent) -> Result<String, String> {
+    /// The options (empty: none) and whether the service expects the passkey here.
+    async fn login_start(&self, intent: &Intent) -> Result<(String, bool), String> {
         let (identifier, source, token) = match intent {
             Intent::Discoverable => (String::new(), LoginSource::TextField, None),
             Intent::Identifier { email, one_tap } => {
@@ -466,29 +597,37 @@ impl Flow {
         let api = self.api.get_value();
         api.login_start(&req)
             .await
-            .map(|rsp| rsp.assertion_options)
+            .map(|rsp| {
+                // Without the hint (another service), assume the passkey is here: a failed
+                // prompt then reads as cancelled, as it always did.
+                let expected_here = rsp.prefer_immediately_available.unwrap_or(true);
+                (rsp.assertion_options, expected_here)
+            })
             .map_err(|err| err.to_string())
     }
 
     /// A click that asks for a passkey for `intent`.
     fn attempt(&self, intent: Intent) {
         self.notice.set(None);
+        self.email_error.set(None);
         let plan = self
             .prepared
             .with_value(|p| plan_click(&self.passkeys.get_untracked(), p.as_ref(), &intent));
         match plan {
             ClickPlan::Queue => {
-                self.busy.set(true);
+                self.waiting.set(Some(Waiting::Preparing));
                 self.queued.set_value(Some(intent));
             }
-            ClickPlan::FallBack(message) => self.fall_back(intent.email(), message),
+            ClickPlan::FallBack(message) => {
+                self.fall_back(intent.email(), message.map(Notice::Info))
+            }
             ClickPlan::Run(prepared) => self.run(prepared),
             ClickPlan::PrepareThenRun => {
-                self.busy.set(true);
+                self.waiting.set(Some(Waiting::Preparing));
                 let flow = self.clone();
                 spawn_local(async move {
                     let prepared = flow.prepare(intent).await;
-                    flow.busy.set(false);
+                    flow.waiting.set(None);
                     flow.run(prepared);
                 });
             }
@@ -497,11 +636,15 @@ impl Flow {
 
     fn run(&self, prepared: Prepared) {
         self.prepared.set_value(None);
-        let (intent, options) = match prepared {
+        let (intent, options, expected_here) = match prepared {
             Prepared::Fallback { intent, message } => {
-                return self.fall_back(intent.email(), message);
+                return self.fall_back(intent.email(), message.map(Notice::Info));
             }
-            Prepared::Options { intent, options } => (intent, options),
+            Prepared::Options {
+                intent,
+                options,
+                expected_here,
+            } => (intent, options, expected_here),
         };
         if let Some(email) = intent.email() {
             // Carried over to the password step should this attempt fall back.
@@ -509,24 +652,27 @@ impl Flow {
         }
         // (`get` first stops the autofill request: one WebAuthn request at a time.)
         let result = webauthn::get(&options, Mediation::Modal);
-        self.busy.set(true);
+        self.waiting.set(Some(Waiting::Prompt));
         let flow = self.clone();
         spawn_local(async move {
             match result.await {
                 Ok(credential) => flow.finish(credential, Some(&options), false).await,
                 Err(err) => {
-                    flow.busy.set(false);
-                    flow.ceremony_failed(intent, err);
+                    flow.waiting.set(None);
+                    flow.ceremony_failed(intent, err, expected_here);
                 }
             }
         });
     }
 
     /// The browser did not produce a credential.
-    fn ceremony_failed(&self, intent: Intent, err: WebAuthnError) {
-        match plan_failure(&intent, &err) {
-            FailurePlan::Retry { open_password } => {
-                self.notice.set(Some(MSG_CANCELLED.to_string()));
+    fn ceremony_failed(&self, intent: Intent, err: WebAuthnError, expected_here: bool) {
+        match plan_failure(&intent, &err, expected_here) {
+            FailurePlan::Retry {
+                message,
+                open_password,
+            } => {
+                self.notice.set(Some(Notice::Info(message.to_string())));
                 if open_password {
                     self.step.set(Step::Password);
                 }
@@ -537,14 +683,16 @@ impl Flow {
                     flow.prepare(Intent::Discoverable).await;
                 });
             }
-            FailurePlan::FallBack(message) => self.fall_back(intent.email(), Some(message)),
+            FailurePlan::FallBack(message) => {
+                self.fall_back(intent.email(), Some(Notice::Info(message.to_string())))
+            }
         }
     }
 
     /// Sends the assertion to the service, then the signed result to our server, which
     /// makes the session; the browser then goes where the server says (`/append`).
     async fn finish(&self, credential: String, options: Option<&str>, conditional: bool) {
-        self.busy.set(true);
+        self.waiting.set(Some(Waiting::SigningIn));
         let api = self.api.get_value();
         let req = LoginFinishReq {
             assertion_response: credential.clone(),
@@ -569,26 +717,38 @@ impl Flow {
                     }
                 }
                 let email = self.email.get_untracked();
-                return self.fall_back(Some(&email), Some(message.to_string()));
+                return self.fall_back(Some(&email), Some(Notice::Info(message.to_string())));
             }
         };
         match complete_passkey_login(finished.signed_passkey_data, self.next.clone()).await {
-            Ok(target) => go_to(&target),
+            Ok(target) => self.leave_for(&target),
             Err(err) => {
                 let email = self.email.get_untracked();
-                self.fall_back(Some(&email), Some(err.to_string()));
+                self.fall_back(Some(&email), Some(Notice::Error(err.to_string())));
             }
         }
     }
 
+    /// Goes where the server said: a page of this app by client-side navigation (the wasm is
+    /// not downloaded again), anything else (an OpenID provider) by a full load.
+    fn leave_for(&self, target: &str) {
+        let navigate = crate::journey::is_app_page(target)
+            .then(|| self.navigate.and_then(|navigate| navigate.try_get_value()))
+            .flatten();
+        match navigate {
+            Some(navigate) => navigate(target),
+            None => go_to(target),
+        }
+    }
+
     /// The password step, the email carried over.
-    fn fall_back(&self, email: Option<&str>, message: Option<String>) {
+    fn fall_back(&self, email: Option<&str>, notice: Option<Notice>) {
         webauthn::abort_conditional();
         if let Some(email) = email.filter(|e| !e.is_empty()) {
             self.email.set(email.to_string());
         }
-        self.notice.set(message);
-        self.busy.set(false);
+        self.notice.set(notice);
+        self.waiting.set(None);
         self.step.set(Step::Password);
     }
 
@@ -597,7 +757,9 @@ impl Flow {
             return;
         };
         // Not while a ceremony runs: a new start would replace the challenge it answers.
-        if self.passkeys.get_untracked() != Availability::Ready || self.busy.get_untracked() {
+        if self.passkeys.get_untracked() != Availability::Ready
+            || self.waiting.with_untracked(Option::is_some)
+        {
             return;
         }
         let intent = Intent::Identifier {
@@ -632,6 +794,7 @@ mod tests {
         Prepared::Options {
             intent,
             options: "{}".into(),
+            expected_here: true,
         }
     }
 
@@ -658,6 +821,18 @@ mod tests {
         assert_eq!(typed_email("ada"), Err(MSG_NO_EMAIL));
     }
 
+    #[test]
+    fn the_passkey_option_is_hidden_only_where_it_can_never_work() {
+        assert_eq!(Availability::Checking.option(), PasskeyOption::Offered);
+        assert_eq!(Availability::Ready.option(), PasskeyOption::Offered);
+        assert_eq!(
+            Availability::ServiceDown.option(),
+            PasskeyOption::Unavailable(MSG_SERVICE_DOWN)
+        );
+        assert_eq!(Availability::NotSupported.option(), PasskeyOption::Hidden);
+        assert_eq!(Availability::SwitchedOff.option(), PasskeyOption::Hidden);
+    }
+
     /// Every availability × prepared options × intent.
     #[test]
     fn click_table() {
@@ -672,22 +847,28 @@ mod tests {
                 ClickPlan::Queue,
             ),
             (
-                Availability::Unavailable(None),
+                Availability::ServiceDown,
                 None,
                 Intent::Discoverable,
-                ClickPlan::FallBack(Some(MSG_NOT_SUPPORTED.into())),
+                ClickPlan::FallBack(Some(MSG_SERVICE_DOWN.into())),
             ),
             (
-                Availability::Unavailable(None),
+                Availability::ServiceDown,
+                None,
+                ada.clone(),
+                ClickPlan::FallBack(Some(MSG_SERVICE_DOWN.into())),
+            ),
+            (
+                Availability::NotSupported,
                 None,
                 ada.clone(),
                 ClickPlan::FallBack(None),
             ),
             (
-                Availability::Unavailable(Some("why".into())),
+                Availability::SwitchedOff,
                 None,
                 ada.clone(),
-                ClickPlan::FallBack(Some("why".into())),
+                ClickPlan::FallBack(None),
             ),
             (
                 Availability::Ready,
@@ -733,12 +914,16 @@ mod tests {
     fn login_start_answers_become_options_or_a_quiet_fallback() {
         let ada = for_email("ada@example.com");
         assert_eq!(
-            prepared_from(ada.clone(), Ok("{}".into())),
-            options(ada.clone())
+            prepared_from(ada.clone(), Ok(("{}".into(), false))),
+            Prepared::Options {
+                intent: ada.clone(),
+                options: "{}".into(),
+                expected_here: false
+            }
         );
         // No passkey (or not offered here): the password step without a telling message.
         assert_eq!(
-            prepared_from(ada.clone(), Ok(String::new())),
+            prepared_from(ada.clone(), Ok((String::new(), true))),
             Prepared::Fallback {
                 intent: ada.clone(),
                 message: None
@@ -748,73 +933,100 @@ mod tests {
             prepared_from(ada.clone(), Err("down".into())),
             Prepared::Fallback {
                 intent: ada,
-                message: Some(MSG_UNAVAILABLE.into())
+                message: Some(MSG_SERVICE_DOWN.into())
             }
         );
     }
 
+    /// Every intent × browser error × whether the service expected the passkey here.
     #[test]
     fn failure_table() {
         let ada = for_email("ada@example.com");
+        let retry = |message, open_password| FailurePlan::Retry {
+            message,
+            open_password,
+        };
         let cases = [
             (
                 Intent::Discoverable,
                 WebAuthnError::Cancelled,
-                FailurePlan::Retry {
-                    open_password: false,
-                },
+                true,
+                retry(MSG_CANCELLED, false),
+            ),
+            (
+                Intent::Discoverable,
+                WebAuthnError::Cancelled,
+                false,
+                retry(MSG_NONE_ON_DEVICE, false),
             ),
             (
                 ada.clone(),
                 WebAuthnError::Cancelled,
-                FailurePlan::Retry {
-                    open_password: true,
-                },
+                true,
+                retry(MSG_CANCELLED, true),
+            ),
+            (
+                ada.clone(),
+                WebAuthnError::Cancelled,
+                false,
+                retry(MSG_NOT_ON_DEVICE, true),
             ),
             (
                 ada.clone(),
                 WebAuthnError::Aborted,
-                FailurePlan::Retry {
-                    open_password: true,
-                },
+                true,
+                retry(MSG_CANCELLED, true),
             ),
             (
                 ada.clone(),
                 WebAuthnError::NotSupported,
-                FailurePlan::FallBack(MSG_NOT_SUPPORTED.into()),
+                true,
+                FailurePlan::FallBack(MSG_FAILED),
             ),
             (
                 ada.clone(),
                 WebAuthnError::Invalid("rp".into()),
-                FailurePlan::FallBack(MSG_UNAVAILABLE.into()),
+                false,
+                FailurePlan::FallBack(MSG_FAILED),
             ),
             (
                 Intent::Discoverable,
                 WebAuthnError::Other("?".into()),
-                FailurePlan::FallBack(MSG_UNAVAILABLE.into()),
+                true,
+                FailurePlan::FallBack(MSG_FAILED),
             ),
         ];
-        for (intent, err, plan) in cases {
-            assert_eq!(plan_failure(&intent, &err), plan, "{intent:?} {err:?}");
+        for (intent, err, expected_here, plan) in cases {
+            assert_eq!(
+                plan_failure(&intent, &err, expected_here),
+                plan,
+                "{intent:?} {err:?} {expected_here}"
+            );
         }
     }
 
     #[test]
-    fn a_passkey_unknown_to_the_service_is_reported_gone() {
+    fn finish_failures_tell_a_removed_passkey_and_an_outage_apart() {
         let gone = ApiError::Service {
             status: 404,
             error: None,
         };
         assert_eq!(plan_finish_failure(&gone), (MSG_REMOVED, true));
-        for other in [
-            ApiError::Service {
-                status: 400,
-                error: None,
-            },
+        let outage = ApiError::Service {
+            status: 503,
+            error: None,
+        };
+        for down in [
             ApiError::Network("down".into()),
             ApiError::Unavailable,
+            outage,
         ] {
-            assert_eq!(plan_finish_failure(&other), (MSG_UNAVAILABLE, false));
+            assert_eq!(plan_finish_failure(&down), (MSG_SERVICE_DOWN, false));
         }
+        let refused = ApiError::Service {
+            status: 400,
+            error: None,
+        };
+        assert_eq!(plan_finish_failure(&refused), (MSG_FAILED, false));
     }
 }

@@ -168,6 +168,16 @@ impl ConnectService {
         rows.iter().map(CredentialRow::from_row).collect()
     }
 
+    /// Whether any passkey (of any user) was created on the browser `client_hash`.
+    pub async fn any_created_on(&self, client_hash: &str) -> Result<bool, ConnectError> {
+        let found =
+            sqlx::query("SELECT 1 FROM connect_credentials WHERE created_client = $1 LIMIT 1")
+                .bind(client_hash)
+                .fetch_optional(self.store().pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// Deletes one of a user's passkeys, named by its `cre-…` id or its credential id.
     /// Returns the deleted row; `None` when the user has no such passkey.
     pub async fn delete_credential_of(

@@ -86,7 +86,11 @@ fn start_fallback(identifier: &str, code: &str, message: &str) -> LoginStartRsp 
     }
 }
 
-fn start_options(options: String, is_cda: bool) -> LoginStartRsp {
+/// `expected_here`: whether a passkey for this login is likely on this browser (one was made
+/// here, or the last passkey login here used this browser's own authenticator). The browser
+/// uses it to tell "cancelled" from "this device has no passkey" when the prompt ends without
+/// one (WebAuthn reports both the same way).
+fn start_options(options: String, is_cda: bool, expected_here: bool) -> LoginStartRsp {
     LoginStartRsp {
         assertion_options: options,
         is_cda,
@@ -95,7 +99,7 @@ fn start_options(options: String, is_cda: bool) -> LoginStartRsp {
             identifier: None,
             error: None,
         },
-        prefer_immediately_available: None,
+        prefer_immediately_available: Some(expected_here),
     }
 }
 
@@ -227,9 +231,14 @@ impl ConnectService {
             .iter()
             .any(|c| c.created_client == process.client_hash);
         let last = self.last_login_on(&process.client_hash).await?;
-        let is_cda =
-            !created_here && last.is_some_and(|last| last.user_id == user.id && last.cross_device);
-        Ok(start_options(options_json(&options)?, is_cda))
+        let last_here = last.filter(|last| last.user_id == user.id);
+        let is_cda = !created_here && last_here.as_ref().is_some_and(|last| last.cross_device);
+        let expected_here = created_here || last_here.is_some_and(|last| !last.cross_device);
+        Ok(start_options(
+            options_json(&options)?,
+            is_cda,
+            expected_here,
+        ))
     }
 
     /// Strict enumeration protection, for an identifier without passkeys: options of the
@@ -271,7 +280,8 @@ impl ConnectService {
             &state,
         )
         .await?;
-        Ok(start_options(options_json(&options)?, false))
+        // As for an account whose passkeys were all made elsewhere.
+        Ok(start_options(options_json(&options)?, false, false))
     }
 
     /// At least one decoy id for `identifier` (webauthn-rs sometimes draws none, like an
@@ -315,7 +325,12 @@ impl ConnectService {
             &state,
         )
         .await?;
-        Ok(start_options(options_json(&options)?, false))
+        let expected_here = self
+            .last_login_on(&process.client_hash)
+            .await?
+            .is_some_and(|last| !last.cross_device)
+            || self.any_created_on(&process.client_hash).await?;
+        Ok(start_options(options_json(&options)?, false, expected_here))
     }
 
     /// `POST /v2/connect/login/finish`.
@@ -395,6 +410,7 @@ impl ConnectService {
                     .await);
             }
         }
+        let cross_device = attachment.as_deref() == Some("cross-platform");
         let signed_passkey_data = self
             .issue_signed_data(LoginProof {
                 process_id_hash: &process.id_hash,
@@ -403,9 +419,9 @@ impl ConnectService {
                 credential_id: &stored.id,
                 challenge_id: &challenge.id,
                 is_cui: req.is_conditional_ui,
+                cross_device,
             })
             .await?;
-        let cross_device = attachment.as_deref() == Some("cross-platform");
         self.record_last_login(&process.client_hash, &user.id, cross_device)
             .await?;
         tracing::info!(user = %user.id, credential = %stored.id, cui = req.is_conditional_ui, "passkey login");

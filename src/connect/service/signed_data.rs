@@ -204,6 +204,7 @@ pub struct LoginProof<'a> {
     pub credential_id: &'a str,
     pub challenge_id: &'a str,
     pub is_cui: bool,
+    pub cross_device: bool,
 }
 
 impl ConnectService {
@@ -224,6 +225,7 @@ impl ConnectService {
             challenge_id: proof.challenge_id.to_string(),
             webauthn_id: proof.identifier.to_string(),
             is_cui: proof.is_cui,
+            cross_device: Some(proof.cross_device),
         };
         let token = self.signer().sign(&claims)?;
         sqlx::query(
@@ -314,6 +316,7 @@ mod tests {
             challenge_id: "was-1".into(),
             webauthn_id: "acc".into(),
             is_cui: false,
+            cross_device: None,
         }
     }
 
