@@ -338,7 +338,9 @@ async fn login_start_says_where_the_passkey_is_expected(db: Db) {
     let (_, init) = svc.init("login", &client_info(None)).await;
     let laptop = client_info(init["newClientEnvHandle"].as_str());
     let mut laptop_key = TestPasskey::new();
-    svc.append(&mut laptop_key, "acc_laptop", &laptop).await.ok();
+    svc.append(&mut laptop_key, "acc_laptop", &laptop)
+        .await
+        .ok();
     let expected = |start: &support::Answer| start.ok()["preferImmediatelyAvailable"].clone();
 
     let (_, start) = svc.login_start("acc_laptop", &laptop).await;
@@ -358,15 +360,26 @@ async fn login_start_says_where_the_passkey_is_expected(db: Db) {
     let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
     assert_eq!(claims(&finish.signed_passkey_data).cross_device, Some(true));
     let (_, start) = svc.login_start("acc_laptop", &other).await;
-    assert_eq!(expected(&start), false, "last login came from another device");
+    assert_eq!(
+        expected(&start),
+        false,
+        "last login came from another device"
+    );
     // …but after a login with this browser's own authenticator (a synced passkey) it is.
     let (process, start) = svc.login_start("acc_laptop", &other).await;
     let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
     let assertion = laptop_key.login(&options, &Tweak::default());
     let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
-    assert_eq!(claims(&finish.signed_passkey_data).cross_device, Some(false));
+    assert_eq!(
+        claims(&finish.signed_passkey_data).cross_device,
+        Some(false)
+    );
     let (_, start) = svc.login_start("acc_laptop", &other).await;
-    assert_eq!(expected(&start), true, "last login used this browser's authenticator");
+    assert_eq!(
+        expected(&start),
+        true,
+        "last login used this browser's authenticator"
+    );
 
     // "Sign in with a passkey" (no identifier): expected where any passkey was made.
     let svc = &svc;
@@ -384,7 +397,11 @@ async fn login_start_says_where_the_passkey_is_expected(db: Db) {
         start.prefer_immediately_available
     };
     assert_eq!(discoverable(laptop.clone()).await, Some(true));
-    assert_eq!(discoverable(client_info(None)).await, Some(false), "a new browser");
+    assert_eq!(
+        discoverable(client_info(None)).await,
+        Some(false),
+        "a new browser"
+    );
 
     // An email without passkeys falls back: nothing to expect.
     let (_, start) = svc.login_start("acc_nobody", &laptop).await;

@@ -323,6 +323,7 @@ test.describe('every page', () => {
     await page.goto('/passkeys');
     await expect(page.getByRole('list', { name: 'Your passkeys' })).toBeVisible();
     await check('passkeys');
+    await page.goto('/dashboard');
     await signOut(page);
     await expect(page.getByRole('button', { name: `Continue as ${email}` })).toBeVisible();
     await check('login-one-tap');

@@ -462,18 +462,17 @@ export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 export const NARROW_PHONE = { width: 320, height: 640 };
 
-/** Full-page screenshots at desktop and phone width, kept with the test's results (the
- * HTML report and test-results/ show them). Restores the desktop size. */
+/** Full-page screenshots at desktop and phone width, kept as files in the test's folder
+ * under test-results/ (and attached to its report). Restores the desktop size. */
 export async function keepScreenshots(page: Page, name: string) {
   for (const [size, viewport] of [
     ['desktop', DESKTOP],
     ['phone', PHONE],
   ] as const) {
     await page.setViewportSize(viewport);
-    await test.info().attach(`${name}-${size}.png`, {
-      body: await page.screenshot({ fullPage: true }),
-      contentType: 'image/png',
-    });
+    const path = test.info().outputPath(`${name}-${size}.png`);
+    await page.screenshot({ path, fullPage: true });
+    await test.info().attach(`${name}-${size}`, { path, contentType: 'image/png' });
   }
   await page.setViewportSize(DESKTOP);
 }

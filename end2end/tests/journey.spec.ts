@@ -1,3 +1,5 @@
+import type { Page } from '@playwright/test';
+
 import {
   PASSWORD,
   alertWith,
@@ -115,15 +117,23 @@ test.describe('without JavaScript', () => {
   // The classic forms must work as plain HTML forms (progressive enhancement).
   test.use({ javaScriptEnabled: false });
 
-  test('sign up posts, lands on append, and Skip reaches the dashboard', async ({ page }) => {
+  /** The append step without JavaScript: no passkey can be made, the page says so and
+   * continues to the target. */
+  async function continueWithoutPasskey(page: Page) {
+    await expect(page).toHaveURL(pathIs('/append'));
+    await expect(page.getByRole('heading', { name: 'Passkeys need JavaScript' })).toBeVisible();
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+  }
+
+  test('sign up posts, lands on append, and Continue reaches the dashboard', async ({ page }) => {
     const email = uniqueEmail('nojs-signup');
 
     await signUp(page, email);
-    await skipAppend(page, '/dashboard');
+    await continueWithoutPasskey(page);
     await expectDashboard(page, email);
   });
 
-  test('sign in posts, lands on append, and Skip reaches the dashboard', async ({
+  test('sign in posts, lands on append, and Continue reaches the dashboard', async ({
     page,
     browser,
   }) => {
@@ -131,7 +141,7 @@ test.describe('without JavaScript', () => {
     await createAccount(browser, email);
 
     await signIn(page, email);
-    await skipAppend(page, '/dashboard');
+    await continueWithoutPasskey(page);
     await expectDashboard(page, email);
   });
 });

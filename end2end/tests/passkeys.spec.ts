@@ -67,9 +67,12 @@ test.describe('abuse protection and account state', () => {
 
     // The password step, the default limit of ten attempts for this account from here.
     await page.goto(`/login?email=${encodeURIComponent(email)}`);
+    const password = page.getByLabel('Password', { exact: true });
     for (let i = 0; i < 10; i++) {
-      await page.getByLabel('Password', { exact: true }).fill(`wrong ${i}`);
+      await password.fill(`wrong ${i}`);
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      // Each refusal empties the field for the next try.
+      await expect(password).toHaveValue('');
       await expect(alertWith(page, /email or password is wrong/i)).toBeVisible();
     }
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
@@ -386,6 +389,7 @@ test.describe('a browser without WebAuthn', () => {
     // It could never work here: it is not offered.
     await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toHaveCount(0);
     await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
     await submitPassword(page, email);
     // The append step sees no WebAuthn and forwards by itself.
     await expectDashboard(page, email);

@@ -98,10 +98,12 @@ pub fn ConnectLogin(
     view! {
         <section class="card">
             <h1>"Sign in"</h1>
+            // Why the card looks as it does now (the password step after a fallback, say):
+            // read before the fields.
+            <NoticeView notice />
             {one_tap}
             {form}
             <WaitingStatus waiting=Signal::derive(move || waiting.get().map(|w| w.in_words())) />
-            <NoticeView notice />
             {passkey_button}
             <p class="muted">"New here? " <a href=signup_href>"Create an account"</a></p>
         </section>
@@ -123,8 +125,8 @@ fn EmailForm(
     let initial_email = login.email.get_untracked();
     let email_value = login.email.clone();
     let on_input = {
-        let email = login.email.clone();
-        move |ev| email.set(event_target_value(&ev))
+        let login = login.clone();
+        move |ev| login.email_typed(event_target_value(&ev))
     };
     let on_change = {
         let login = login.clone();

@@ -335,9 +335,16 @@ impl UsePasskeyLoginReturn {
         });
     }
 
+    /// Typing in the Email field: keeps the value, and takes back an error about it at once
+    /// (not on `change`, which fires as the next click starts: the layout would shift under
+    /// that click).
+    pub fn email_typed(&self, value: String) {
+        self.flow.email.set(value);
+        self.flow.email_error.set(None);
+    }
+
     /// The email field changed (typed, autofilled): prepare its passkey request.
     pub fn email_changed(&self) {
-        self.flow.email_error.set(None);
         self.flow.email_changed();
     }
 
