@@ -380,6 +380,16 @@ async fn login_start_says_where_the_passkey_is_expected(db: Db) {
         true,
         "last login used this browser's authenticator"
     );
+    // A browser that reports no attachment: the claim says nothing (the app does not guess).
+    let (process, start) = svc.login_start("acc_laptop", &other).await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let unreported = Tweak {
+        attachment: Some(""),
+        ..Tweak::default()
+    };
+    let assertion = laptop_key.login(&options, &unreported);
+    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
+    assert_eq!(claims(&finish.signed_passkey_data).cross_device, None);
 
     // "Sign in with a passkey" (no identifier): expected where any passkey was made.
     let svc = &svc;

@@ -410,7 +410,13 @@ impl ConnectService {
                     .await);
             }
         }
-        let cross_device = attachment.as_deref() == Some("cross-platform");
+        // Unknown when the browser reported no attachment (older browsers).
+        let from_another_device = match attachment.as_deref() {
+            Some("cross-platform") => Some(true),
+            Some("platform") => Some(false),
+            _ => None,
+        };
+        let cross_device = from_another_device == Some(true);
         let signed_passkey_data = self
             .issue_signed_data(LoginProof {
                 process_id_hash: &process.id_hash,
@@ -419,7 +425,7 @@ impl ConnectService {
                 credential_id: &stored.id,
                 challenge_id: &challenge.id,
                 is_cui: req.is_conditional_ui,
-                cross_device,
+                cross_device: from_another_device,
             })
             .await?;
         self.record_last_login(&process.client_hash, &user.id, cross_device)

@@ -204,7 +204,8 @@ pub struct LoginProof<'a> {
     pub credential_id: &'a str,
     pub challenge_id: &'a str,
     pub is_cui: bool,
-    pub cross_device: bool,
+    /// From the browser's `authenticatorAttachment`; `None` when it reported none.
+    pub cross_device: Option<bool>,
 }
 
 impl ConnectService {
@@ -225,7 +226,7 @@ impl ConnectService {
             challenge_id: proof.challenge_id.to_string(),
             webauthn_id: proof.identifier.to_string(),
             is_cui: proof.is_cui,
-            cross_device: Some(proof.cross_device),
+            cross_device: proof.cross_device,
         };
         let token = self.signer().sign(&claims)?;
         sqlx::query(
