@@ -75,6 +75,34 @@ test.describe('before the app is interactive', () => {
   });
 });
 
+test.describe('a click right after typing', () => {
+  test('an email typed just before "Sign in with a passkey" does not spoil its challenge', async ({
+    page,
+  }) => {
+    const email = uniqueEmail('typed-then-button');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+
+    // Leaving the Email field starts a login for that email (a new challenge); the network
+    // is slowed so that start is still on its way when the button's ceremony finishes.
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    await page.route('**/v2/connect/login/start', async (route) => {
+      if (JSON.parse(route.request().postData() ?? '{}').identifier) await pause(400);
+      await route.continue();
+    });
+    await page.route('**/v2/connect/login/finish', async (route) => {
+      await pause(600);
+      await route.continue();
+    });
+    const prepared = page.waitForResponse('**/v2/connect/login/start');
+    await page.goto('/login');
+    await prepared;
+    await emailField(page).fill(email);
+    await passkeyButton(page).click();
+    await expectDashboard(page, email);
+  });
+});
+
 test.describe('without JavaScript', () => {
   test('sign-up, the append step, one-tap and the password work; passkey controls are not shown', async ({
     browser,

@@ -136,7 +136,7 @@ pub fn ConnectAppend(next: String) -> impl IntoView {
     };
 
     view! {
-        <section class="card" aria-busy=move || (!offered.get()).to_string()>
+        <section class="card">
             {offer}
             <div class="needs-js">
                 <WaitingStatus waiting />

@@ -191,10 +191,14 @@ enum ClickPlan {
     PrepareThenRun,
 }
 
+/// `start_in_flight`: a login start is on its way to the service (the Email field changed
+/// just before this click, say). It replaces the process's challenge, so options prepared
+/// earlier are stale: this click waits for it and starts afresh.
 fn plan_click(
     availability: &Availability,
     prepared: Option<&Prepared>,
     intent: &Intent,
+    start_in_flight: bool,
 ) -> ClickPlan {
     match availability {
         Availability::Checking => ClickPlan::Queue,
@@ -202,7 +206,9 @@ fn plan_click(
         Availability::SwitchedOff | Availability::NotSupported => ClickPlan::FallBack(None),
         Availability::ServiceDown => ClickPlan::FallBack(Some(MSG_SERVICE_DOWN.to_string())),
         Availability::Ready => match prepared {
-            Some(prepared) if prepared.intent() == intent => ClickPlan::Run(prepared.clone()),
+            Some(prepared) if prepared.intent() == intent && !start_in_flight => {
+                ClickPlan::Run(prepared.clone())
+            }
             _ => ClickPlan::PrepareThenRun,
         },
     }
@@ -617,9 +623,15 @@ impl Flow {
     fn attempt(&self, intent: Intent) {
         self.notice.set(None);
         self.email_error.set(None);
-        let plan = self
-            .prepared
-            .with_value(|p| plan_click(&self.passkeys.get_untracked(), p.as_ref(), &intent));
+        let start_in_flight = self.starting.try_lock().is_none();
+        let plan = self.prepared.with_value(|p| {
+            plan_click(
+                &self.passkeys.get_untracked(),
+                p.as_ref(),
+                &intent,
+                start_in_flight,
+            )
+        });
         match plan {
             ClickPlan::Queue => {
                 self.waiting.set(Some(Waiting::Preparing));
@@ -910,11 +922,22 @@ mod tests {
         ];
         for (availability, prepared, intent, plan) in cases {
             assert_eq!(
-                plan_click(&availability, prepared.as_ref(), &intent),
+                plan_click(&availability, prepared.as_ref(), &intent, false),
                 plan,
                 "{availability:?} {prepared:?} {intent:?}"
             );
         }
+        // A start on its way (the Email field changed as this click began) replaces the
+        // challenge: options prepared before are stale, so the click starts afresh.
+        assert_eq!(
+            plan_click(
+                &Availability::Ready,
+                Some(&options(ada.clone())),
+                &ada,
+                true
+            ),
+            ClickPlan::PrepareThenRun
+        );
     }
 
     #[test]
