@@ -329,6 +329,25 @@ async fn after_a_login_from_another_device_append_offers_this_device(db: Db) {
     );
 }
 
+/// A passkey login of `key` for `acc_laptop` on `client`, whose browser reports
+/// `attachment`: the signed data's `crossDevice` claim.
+async fn cross_device_claim(
+    svc: &TestService,
+    key: &mut TestPasskey,
+    client: &serde_json::Value,
+    attachment: &'static str,
+) -> Option<bool> {
+    let (process, start) = svc.login_start("acc_laptop", client).await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let tweak = Tweak {
+        attachment: Some(attachment),
+        ..Tweak::default()
+    };
+    let assertion = key.login(&options, &tweak);
+    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
+    claims(&finish.signed_passkey_data).cross_device
+}
+
 /// Login start says whether the passkey is expected on this browser
 /// (`preferImmediatelyAvailable`), so the page can tell a cancelled prompt from a browser
 /// without the passkey; the signed data says whether the passkey came from another device.
@@ -348,48 +367,21 @@ async fn login_start_says_where_the_passkey_is_expected(db: Db) {
     // Another browser: the same account's passkey is elsewhere.
     let (_, init) = svc.init("login", &client_info(None)).await;
     let other = client_info(init["newClientEnvHandle"].as_str());
-    let (process, start) = svc.login_start("acc_laptop", &other).await;
+    let (_, start) = svc.login_start("acc_laptop", &other).await;
     assert_eq!(expected(&start), false, "made elsewhere");
     // A login there with the phone (hybrid) does not make it expected there either.
-    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
-    let hybrid = Tweak {
-        attachment: Some("cross-platform"),
-        ..Tweak::default()
-    };
-    let assertion = laptop_key.login(&options, &hybrid);
-    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
-    assert_eq!(claims(&finish.signed_passkey_data).cross_device, Some(true));
+    let claim = cross_device_claim(&svc, &mut laptop_key, &other, "cross-platform").await;
+    assert_eq!(claim, Some(true));
     let (_, start) = svc.login_start("acc_laptop", &other).await;
-    assert_eq!(
-        expected(&start),
-        false,
-        "last login came from another device"
-    );
+    assert_eq!(expected(&start), false, "last login from another device");
     // …but after a login with this browser's own authenticator (a synced passkey) it is.
-    let (process, start) = svc.login_start("acc_laptop", &other).await;
-    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
-    let assertion = laptop_key.login(&options, &Tweak::default());
-    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
-    assert_eq!(
-        claims(&finish.signed_passkey_data).cross_device,
-        Some(false)
-    );
+    let claim = cross_device_claim(&svc, &mut laptop_key, &other, "platform").await;
+    assert_eq!(claim, Some(false));
     let (_, start) = svc.login_start("acc_laptop", &other).await;
-    assert_eq!(
-        expected(&start),
-        true,
-        "last login used this browser's authenticator"
-    );
+    assert_eq!(expected(&start), true, "last login with this browser's own");
     // A browser that reports no attachment: the claim says nothing (the app does not guess).
-    let (process, start) = svc.login_start("acc_laptop", &other).await;
-    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
-    let unreported = Tweak {
-        attachment: Some(""),
-        ..Tweak::default()
-    };
-    let assertion = laptop_key.login(&options, &unreported);
-    let finish: LoginFinishRsp = svc.login_finish(&process, &assertion, false).await.typed();
-    assert_eq!(claims(&finish.signed_passkey_data).cross_device, None);
+    let claim = cross_device_claim(&svc, &mut laptop_key, &other, "").await;
+    assert_eq!(claim, None);
 
     // "Sign in with a passkey" (no identifier): expected where any passkey was made.
     let svc = &svc;

@@ -17,6 +17,21 @@ async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str
     cookie
 }
 
+/// `complete_passkey_login` as ConnectLogin calls it, for the target `next`: status, body
+/// (the target), headers.
+async fn complete_for(
+    app: &TestApp,
+    signed: &str,
+    next: &str,
+) -> (u16, String, reqwest::header::HeaderMap) {
+    app.call_text(
+        "complete_passkey_login",
+        &[("signed_passkey_data", signed), ("next", next)],
+        None,
+    )
+    .await
+}
+
 /// After a passkey from another device (a phone, over hybrid) the append step follows: it
 /// may offer a passkey on this device.
 async fn passkey_login_makes_an_append_pending_session(db: Db) {
@@ -26,13 +41,7 @@ async fn passkey_login_makes_an_append_pending_session(db: Db) {
     sign_up_with_passkey(&app, &mut auth, &email).await;
 
     let signed = passkey_login_from_another_device(&app, &mut auth, &email).await;
-    let (status, target, headers) = app
-        .call_text(
-            "complete_passkey_login",
-            &[("signed_passkey_data", &signed), ("next", "/passkeys")],
-            None,
-        )
-        .await;
+    let (status, target, headers) = complete_for(&app, &signed, "/passkeys").await;
     assert_eq!(status, 200, "{target}");
     // Like every login: the append step first, carrying the target.
     assert_eq!(target, "/append?next=/passkeys");
@@ -78,13 +87,7 @@ async fn a_passkey_of_this_device_passes_the_append_step_at_once(db: Db) {
     sign_up_with_passkey(&app, &mut auth, &email).await;
 
     let signed = passkey_login(&app, &mut auth, &email).await;
-    let (status, target, headers) = app
-        .call_text(
-            "complete_passkey_login",
-            &[("signed_passkey_data", &signed), ("next", "/passkeys")],
-            None,
-        )
-        .await;
+    let (status, target, headers) = complete_for(&app, &signed, "/passkeys").await;
     assert_eq!((status, target.as_str()), (200, "/passkeys"));
     let session = new_session_cookie(&headers).expect("a session cookie");
     let res = app.get("/dashboard", Some(&session)).await;
