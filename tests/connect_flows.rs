@@ -208,16 +208,7 @@ async fn identifier_less_login(db: Db) {
         .await
         .ok();
 
-    let (process, _) = svc.init("login", &client_info(None)).await;
-    let start: LoginStartRsp = svc
-        .front
-        .post(
-            frontend::LOGIN_START,
-            Some(&process),
-            &json!({ "identifier": "", "source": "text-field", "loadedMs": 1 }),
-        )
-        .await
-        .typed();
+    let (process, start) = svc.login_start_discoverable(&client_info(None)).await;
     let options: serde_json::Value = serde_json::from_str(&start.assertion_options).unwrap();
     assert!(
         options.get("mediation").is_none(),
@@ -384,23 +375,11 @@ async fn login_start_says_where_the_passkey_is_expected(db: Db) {
     assert_eq!(claim, None);
 
     // "Sign in with a passkey" (no identifier): expected where any passkey was made.
-    let svc = &svc;
-    let discoverable = |client: serde_json::Value| async move {
-        let (process, _) = svc.init("login", &client).await;
-        let start: LoginStartRsp = svc
-            .front
-            .post(
-                frontend::LOGIN_START,
-                Some(&process),
-                &json!({ "identifier": "", "source": "text-field", "loadedMs": 1 }),
-            )
-            .await
-            .typed();
-        start.prefer_immediately_available
-    };
-    assert_eq!(discoverable(laptop.clone()).await, Some(true));
+    let (_, start) = svc.login_start_discoverable(&laptop).await;
+    assert_eq!(start.prefer_immediately_available, Some(true));
+    let (_, start) = svc.login_start_discoverable(&client_info(None)).await;
     assert_eq!(
-        discoverable(client_info(None)).await,
+        start.prefer_immediately_available,
         Some(false),
         "a new browser"
     );

@@ -17,21 +17,6 @@ async fn sign_up_with_passkey(app: &TestApp, auth: &mut TestPasskey, email: &str
     cookie
 }
 
-/// `complete_passkey_login` as ConnectLogin calls it, for the target `next`: status, body
-/// (the target), headers.
-async fn complete_for(
-    app: &TestApp,
-    signed: &str,
-    next: &str,
-) -> (u16, String, reqwest::header::HeaderMap) {
-    app.call_text(
-        "complete_passkey_login",
-        &[("signed_passkey_data", signed), ("next", next)],
-        None,
-    )
-    .await
-}
-
 /// After a passkey from another device (a phone, over hybrid) the append step follows: it
 /// may offer a passkey on this device.
 async fn passkey_login_makes_an_append_pending_session(db: Db) {

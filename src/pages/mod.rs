@@ -26,3 +26,13 @@ where
         })
     }
 }
+
+/// A field's error, right below it (the field names it in `aria-describedby`).
+#[component]
+pub fn FieldError(id: &'static str, message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message
+            .get()
+            .map(|message| view! { <p class="field-error" id=id role="alert">{message}</p> })
+    }
+}

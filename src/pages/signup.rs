@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::FieldError;
 use crate::error::AppError;
 use crate::journey::{password_step, with_next};
 use crate::routes::Page;
@@ -160,9 +161,10 @@ fn PasswordSignup() -> impl IntoView {
                     aria-invalid=move || password_error().is_some().to_string()
                     required
                 />
-                {move || password_error().map(|err| view! {
-                    <p class="field-error" id=PASSWORD_ERROR_ID role="alert">{err.to_string()}</p>
-                })}
+                <FieldError
+                    id=PASSWORD_ERROR_ID
+                    message=Signal::derive(move || password_error().map(|err| err.to_string()))
+                />
                 <p id="signup-password-hint" class="hint">"At least 8 characters."</p>
                 {move || error_for(Field::Form).map(|err| view! {
                     <p class="alert" role="alert">{err.to_string()}</p>

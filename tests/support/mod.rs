@@ -29,7 +29,7 @@ pub use self::{
     db::{Db, TestDb},
     frontend::{client_info, Answer, Front},
     passkeys::{
-        complete_login, enrol_passkey, finish_login, login_token, passkey_login,
+        complete_for, complete_login, enrol_passkey, finish_login, login_token, passkey_login,
         passkey_login_from_another_device, sign_and_finish, sign_and_finish_with, start_login,
     },
     service::{

@@ -129,9 +129,19 @@ pub async fn passkey_login_from_another_device(
 
 /// `complete_passkey_login` with `signed` data, as ConnectLogin calls it: the status.
 pub async fn complete_login(app: &TestApp, signed: &str) -> u16 {
-    app.call_status(
+    complete_for(app, signed, "").await.0
+}
+
+/// `complete_passkey_login` for the target `next`: status, body (where the browser goes) and
+/// headers.
+pub async fn complete_for(
+    app: &TestApp,
+    signed: &str,
+    next: &str,
+) -> (u16, String, reqwest::header::HeaderMap) {
+    app.call_text(
         "complete_passkey_login",
-        &[("signed_passkey_data", signed), ("next", "")],
+        &[("signed_passkey_data", signed), ("next", next)],
         None,
     )
     .await

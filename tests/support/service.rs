@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use latchkey::config::{Config, ConnectServiceSettings};
 use latchkey::connect::api::paths::frontend;
-use latchkey::connect::api::ConnectTokenType;
 use latchkey::connect::api::VerificationResult;
+use latchkey::connect::api::{ConnectTokenType, LoginStartRsp};
 use latchkey::connect::backend_client::{
     connect_token_secret, ConnectBackend, HttpBackend, InProcessBackend,
 };
@@ -279,6 +279,22 @@ impl Client {
             )
             .await;
         (process, answer)
+    }
+
+    /// Login init + an identifier-less start ("Sign in with a passkey") on `client`; returns
+    /// the process and the answer.
+    pub async fn login_start_discoverable(&self, client: &Value) -> (String, LoginStartRsp) {
+        let (process, _) = self.init("login", client).await;
+        let start = self
+            .front
+            .post(
+                frontend::LOGIN_START,
+                Some(&process),
+                &json!({ "identifier": "", "source": "text-field", "loadedMs": 1 }),
+            )
+            .await
+            .typed();
+        (process, start)
     }
 
     pub async fn login_finish(&self, process: &str, assertion: &str, cui: bool) -> Answer {

@@ -17,6 +17,7 @@ use crate::connect::hooks::{
     use_passkey_login, PasskeyOption, Step, UsePasskeyLoginOptions, UsePasskeyLoginReturn,
 };
 use crate::journey::with_next;
+use crate::pages::FieldError;
 use crate::routes::Page;
 use crate::server_fns::account::{ClassicLogin, ForgetLoginHint, SignIn};
 
@@ -242,16 +243,6 @@ fn EmailForm(
     }
 }
 
-/// A field's error, right below it (the field names it in `aria-describedby`).
-#[component]
-fn FieldError(id: &'static str, message: Signal<Option<String>>) -> impl IntoView {
-    move || {
-        message
-            .get()
-            .map(|message| view! { <p class="field-error" id=id role="alert">{message}</p> })
-    }
-}
-
 /// "Continue as <email>" for whoever signed in last on this browser. A real form: without
 /// JavaScript (or before hydration, should the app never load) it posts the email and the
 /// server answers with the password step.
@@ -282,7 +273,7 @@ fn OneTap(
             <input type="hidden" name="email" value=hint.clone() />
             <button
                 type="submit"
-                class="primary one-tap"
+                class="primary"
                 data-early=EarlyClick::OneTap.name()
                 disabled=move || busy.get()
                 on:click=continue_as
