@@ -16,6 +16,11 @@ const OIDC_BASE_URL = 'http://localhost:3200';
 // page of that app sees (the kill switch), so no other suite shares it.
 const CONSOLE_BASE_URL = 'http://localhost:3300';
 const CONSOLE_OPERATOR = 'operator@console.example.com';
+// Passkey intelligence and the authenticator policy, on an app whose policy keeps only
+// synced passkeys (pages attach a synced authenticator unless a test says otherwise).
+const INTELLIGENCE_BASE_URL = 'http://localhost:3400';
+const INTELLIGENCE_OPERATOR = 'operator@intelligence.example.com';
+const RELATED_ORIGIN = 'https://shop.example.co.uk';
 const IDP_ISSUER = 'http://127.0.0.1:4400';
 const IDP_CONTROL = 'http://127.0.0.1:4401';
 const IDP_CLIENT_SECRET = 'e2e-client-secret-0123456789abcdef';
@@ -114,6 +119,17 @@ export default defineConfig({
       use: { ...chromium, baseURL: CONSOLE_BASE_URL },
     },
     {
+      name: 'intelligence',
+      testMatch: ['intelligence.spec.ts'],
+      metadata: {
+        idp: 'builtin',
+        operator: INTELLIGENCE_OPERATOR,
+        relatedOrigin: RELATED_ORIGIN,
+        syncedAuthenticator: true,
+      },
+      use: { ...chromium, baseURL: INTELLIGENCE_BASE_URL },
+    },
+    {
       name: 'oidc',
       testMatch: ['journey.spec.ts', 'oidc.spec.ts'],
       metadata: { idp: 'oidc', idpIssuer: IDP_ISSUER, idpControl: IDP_CONTROL },
@@ -136,6 +152,17 @@ export default defineConfig({
       env: {
         ...serverEnv('target/e2e-console', CONSOLE_BASE_URL),
         LATCHKEY_ADMIN_EMAILS: CONSOLE_OPERATOR,
+      },
+    },
+    {
+      ...serverOptions,
+      command: serverCommand('target/e2e-intelligence'),
+      url: `${INTELLIGENCE_BASE_URL}/healthz`,
+      env: {
+        ...serverEnv('target/e2e-intelligence', INTELLIGENCE_BASE_URL),
+        LATCHKEY_ADMIN_EMAILS: INTELLIGENCE_OPERATOR,
+        LATCHKEY_PASSKEY_STORAGE: 'synced',
+        LATCHKEY_RELATED_ORIGINS: RELATED_ORIGIN,
       },
     },
     {

@@ -63,6 +63,42 @@ export class VirtualAuthenticator {
     });
     return credentials;
   }
+
+  /** Takes the authenticator away (another one may be attached after). */
+  async remove() {
+    await this.cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: this.id });
+  }
+}
+
+/** CDP reports credential ids in standard base64; pages and the Signal API use base64url. */
+export function base64url(standard: string): string {
+  return standard.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** A page hook: the Signal API calls the page makes (`signalUnknownCredential`,
+ * `signalAllAcceptedCredentials`, `signalCurrentUserDetails`) are recorded, then passed on
+ * to the browser's own functions where it has them. Call before the page loads. */
+export async function recordSignalCalls(page: Page) {
+  await page.addInitScript(() => {
+    const calls: { name: string; options: unknown }[] = [];
+    (window as unknown as { __signalCalls: typeof calls }).__signalCalls = calls;
+    const pkc = window.PublicKeyCredential as unknown as Record<string, unknown> | undefined;
+    if (!pkc) return;
+    for (const name of ['signalUnknownCredential', 'signalAllAcceptedCredentials', 'signalCurrentUserDetails']) {
+      const original = pkc[name] as ((options: unknown) => Promise<void>) | undefined;
+      pkc[name] = async (options: unknown) => {
+        calls.push({ name, options: JSON.parse(JSON.stringify(options)) });
+        if (original) await original.call(pkc, options);
+      };
+    }
+  });
+}
+
+/** The Signal API calls recorded so far (see recordSignalCalls). */
+export async function signalCalls(page: Page): Promise<{ name: string; options: Record<string, unknown> }[]> {
+  return page.evaluate(
+    () => (window as unknown as { __signalCalls?: { name: string; options: Record<string, unknown> }[] }).__signalCalls ?? [],
+  );
 }
 
 type Fixtures = {
@@ -95,11 +131,13 @@ export const test = base.extend<Fixtures>({
   withAuthenticator: [true, { option: true }],
   conditionalMediation: [false, { option: true }],
   authenticator: [
-    async ({ page, withAuthenticator, conditionalMediation }, use) => {
+    async ({ page, withAuthenticator, conditionalMediation }, use, testInfo) => {
       if (!conditionalMediation) {
         await page.addInitScript(HIDE_CONDITIONAL_MEDIATION);
       }
-      await use(withAuthenticator ? await VirtualAuthenticator.attach(page) : null);
+      // A project may ask for synced passkeys (a password manager's) by default.
+      const synced = testInfo.project.metadata.syncedAuthenticator === true;
+      await use(withAuthenticator ? await VirtualAuthenticator.attach(page, { synced }) : null);
     },
     { auto: true },
   ],

@@ -214,6 +214,14 @@ settings! {
         "the frontend API's base URL as browsers reach it";
     CONNECT_SERVICE_ADDR = "connect-service-addr", Text(Value("127.0.0.1:3100")),
         "where `latchkey connect-service` listens";
+    PASSKEY_PROVIDERS_ALLOWED = "passkey-providers-allowed", Text(Unset),
+        "comma-separated AAGUIDs: new passkeys only from these providers; unset: any";
+    PASSKEY_PROVIDERS_REFUSED = "passkey-providers-refused", Text(Unset),
+        "comma-separated AAGUIDs whose new passkeys are refused";
+    PASSKEY_STORAGE = "passkey-storage", Text(Value("any")),
+        "`any`, `synced` (device-bound passkeys refused) or `device-bound` (synced ones refused)";
+    RELATED_ORIGINS = "related-origins", Text(Unset),
+        "comma-separated https origins of other sites that may use this RP ID (served at `/.well-known/webauthn`; at most 5 sites)";
     ENUMERATION_PROTECTION = "enumeration-protection", Text(Value("usability")),
         "`usability`, or `strict`: every email gets passkey options of one shape (decoys)";
     // ---- events

@@ -20,6 +20,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
+use webauthn_rs::prelude::Uuid;
+
+use crate::connect::service::policy::{AuthenticatorPolicy, PasskeyStorage};
 
 pub use idp::{IdpSettings, OidcSettings};
 use keys::*;
@@ -92,6 +95,11 @@ pub struct ConnectServiceSettings {
     pub service_addr: SocketAddr,
     /// How login start answers an identifier without passkeys.
     pub enumeration_protection: EnumerationProtection,
+    /// Other sites that may use this RP ID (`related-origins`): listed at
+    /// `/.well-known/webauthn`, and accepted as WebAuthn and frontend-API origins.
+    pub related_origins: Vec<Url>,
+    /// Which new passkeys are kept (`passkey-providers-…`, `passkey-storage`).
+    pub authenticator_policy: crate::connect::service::policy::AuthenticatorPolicy,
 }
 
 /// How much login start may tell about an account (`enumeration-protection`).
@@ -344,6 +352,11 @@ fn connect_service_settings(
         process_lifetime: minutes(source.number(&CONNECT_PROCESS_LIFETIME_MINUTES)?),
         frontend_url,
         service_addr: addr(source, &CONNECT_SERVICE_ADDR)?,
+        authenticator_policy: authenticator_policy(source)?,
+        related_origins: match source.optional(&RELATED_ORIGINS) {
+            None => Vec::new(),
+            Some(list) => validate::related_origins(&RELATED_ORIGINS, &list, public_origin)?,
+        },
         enumeration_protection: match source.text(&ENUMERATION_PROTECTION).as_str() {
             "usability" => EnumerationProtection::Usability,
             "strict" => EnumerationProtection::Strict,
@@ -354,6 +367,55 @@ fn connect_service_settings(
                 ))
             }
         },
+    })
+}
+
+fn authenticator_policy(source: &Source) -> Result<AuthenticatorPolicy, ConfigError> {
+    let aaguids = |setting: &Setting| -> Result<Option<Vec<Uuid>>, ConfigError> {
+        source
+            .optional(setting)
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| {
+                        Uuid::parse_str(item).map_err(|_| {
+                            ConfigError::new(
+                                setting.key,
+                                format!(
+                                    "{item:?} is not an AAGUID like \
+                                     ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"
+                                ),
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .transpose()
+    };
+    let allowed_providers = aaguids(&PASSKEY_PROVIDERS_ALLOWED)?;
+    let refused_providers = aaguids(&PASSKEY_PROVIDERS_REFUSED)?.unwrap_or_default();
+    if let Some(both) = allowed_providers
+        .iter()
+        .flatten()
+        .find(|id| refused_providers.contains(id))
+    {
+        return Err(ConfigError::new(
+            PASSKEY_PROVIDERS_REFUSED.key,
+            format!("{both} is also in passkey-providers-allowed"),
+        ));
+    }
+    let storage = source.text(&PASSKEY_STORAGE);
+    let storage = PasskeyStorage::parse(&storage).ok_or_else(|| {
+        ConfigError::new(
+            PASSKEY_STORAGE.key,
+            format!("{storage:?} is not a choice; use any, synced or device-bound"),
+        )
+    })?;
+    Ok(AuthenticatorPolicy {
+        allowed_providers,
+        refused_providers,
+        storage,
     })
 }
 
@@ -596,6 +658,67 @@ mod tests {
             config.secrets.connect_project_id
         );
         assert!(config.secrets.connect_project_id.starts_with("pro-"));
+    }
+
+    #[test]
+    fn the_authenticator_policy_and_related_origins_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |pairs: &[(&str, &str)]| Config::from_sources("", env(pairs, dir.path()));
+        let open = read(&[]).unwrap().connect_service;
+        assert!(open.authenticator_policy.is_open());
+        assert!(open.related_origins.is_empty());
+        let google = "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4";
+        let configured = read(&[
+            (
+                "LATCHKEY_PASSKEY_PROVIDERS_ALLOWED",
+                &format!(" {} ,", google.to_uppercase()),
+            ),
+            (
+                "LATCHKEY_PASSKEY_PROVIDERS_REFUSED",
+                "00000000-0000-0000-0000-000000000000",
+            ),
+            ("LATCHKEY_PASSKEY_STORAGE", "synced"),
+            ("LATCHKEY_RELATED_ORIGINS", "https://shop.example.co.uk"),
+        ])
+        .unwrap()
+        .connect_service;
+        let policy = &configured.authenticator_policy;
+        assert_eq!(
+            policy.allowed_providers,
+            Some(vec![Uuid::parse_str(google).unwrap()])
+        );
+        assert_eq!(policy.refused_providers, vec![Uuid::nil()]);
+        assert_eq!(policy.storage, PasskeyStorage::Synced);
+        assert_eq!(configured.related_origins.len(), 1);
+        for (pairs, key, says) in [
+            (
+                vec![("LATCHKEY_PASSKEY_PROVIDERS_ALLOWED", "google")],
+                "LATCHKEY_PASSKEY_PROVIDERS_ALLOWED",
+                "is not an AAGUID",
+            ),
+            (
+                vec![
+                    ("LATCHKEY_PASSKEY_PROVIDERS_ALLOWED", google),
+                    ("LATCHKEY_PASSKEY_PROVIDERS_REFUSED", google),
+                ],
+                "LATCHKEY_PASSKEY_PROVIDERS_REFUSED",
+                "also in passkey-providers-allowed",
+            ),
+            (
+                vec![("LATCHKEY_PASSKEY_STORAGE", "cloud")],
+                "LATCHKEY_PASSKEY_STORAGE",
+                "use any, synced or device-bound",
+            ),
+            (
+                vec![("LATCHKEY_RELATED_ORIGINS", "http://shop.example.co.uk")],
+                "LATCHKEY_RELATED_ORIGINS",
+                "must be https",
+            ),
+        ] {
+            let err = read(&pairs).unwrap_err();
+            assert_eq!(err.key, key);
+            assert!(err.message.contains(says), "{}", err.message);
+        }
     }
 
     fn oidc_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {

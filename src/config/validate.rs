@@ -124,6 +124,70 @@ pub(super) fn rp_id(rp_id: &str, host: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// The most sites (registrable-domain labels: `example` of `shop.example.co.uk`) browsers
+/// follow in a `/.well-known/webauthn` list. WebAuthn Level 3 (§5.11.1, "related origin
+/// requests") asks clients to support at least five; Chromium stops at five, so a sixth
+/// would be silently ignored.
+pub const MAX_RELATED_ORIGIN_LABELS: usize = 5;
+
+/// `related-origins`: other https sites that may use this RP ID. Each is an origin only, on a
+/// domain name, not the public origin, listed once; together they name at most
+/// [`MAX_RELATED_ORIGIN_LABELS`] sites.
+pub(super) fn related_origins(
+    setting: &Setting,
+    value: &str,
+    public_origin: &Url,
+) -> Result<Vec<Url>, ConfigError> {
+    let fail = |message: String| ConfigError::new(setting.key, message);
+    let rules = UrlRules {
+        http_loopback_only: false,
+        origin_only: true,
+        bare: true,
+    };
+    let mut origins: Vec<Url> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    for item in value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let url = http_url(setting, item, rules)?;
+        if url.scheme() != "https" {
+            return Err(fail(format!(
+                "{item:?} must be https: browsers fetch and trust related origins only over https"
+            )));
+        }
+        let Some(host) = url.domain() else {
+            return Err(fail(format!(
+                "{item:?} must use a domain name: WebAuthn does not accept IP addresses"
+            )));
+        };
+        let label = psl::domain_str(host)
+            .and_then(|domain| domain.split('.').next())
+            .ok_or_else(|| fail(format!("{item:?} is not under a registrable domain")))?;
+        if url.origin() == public_origin.origin() {
+            return Err(fail(format!(
+                "{item:?} is the public origin itself; list only the other sites"
+            )));
+        }
+        if origins.iter().any(|seen| seen.origin() == url.origin()) {
+            return Err(fail(format!("{item:?} is listed twice")));
+        }
+        if !labels.iter().any(|seen| seen == label) {
+            labels.push(label.to_string());
+        }
+        origins.push(url);
+    }
+    if labels.len() > MAX_RELATED_ORIGIN_LABELS {
+        return Err(fail(format!(
+            "names {} sites ({}); browsers follow at most {MAX_RELATED_ORIGIN_LABELS}",
+            labels.len(),
+            labels.join(", ")
+        )));
+    }
+    Ok(origins)
+}
+
 /// An `ip:port` listen address.
 pub(super) fn socket_addr(name: &str, value: &str) -> Result<SocketAddr, String> {
     value
@@ -247,6 +311,47 @@ mod tests {
         }
         assert!(http_url(&CONNECT_URL, "http://10.0.0.1:4000/a?b", UrlRules::ANY).is_ok());
         assert!(http_url(&CONNECT_URL, "mailto:a@b.c", UrlRules::ANY).is_err());
+    }
+
+    #[test]
+    fn related_origins_are_other_https_sites_five_at_most() {
+        use crate::config::keys::RELATED_ORIGINS;
+        let public = Url::parse("https://login.example.com").unwrap();
+        let check = |value: &str| related_origins(&RELATED_ORIGINS, value, &public);
+        let ok = check(" https://shop.example.co.uk, https://example.de:8443 ,").unwrap();
+        let shown: Vec<String> = ok
+            .iter()
+            .map(|u| u.origin().ascii_serialization())
+            .collect();
+        assert_eq!(
+            shown,
+            ["https://shop.example.co.uk", "https://example.de:8443"]
+        );
+        assert!(check("").unwrap().is_empty());
+        // Many origins of few sites are fine: the limit counts sites, not origins.
+        let five_sites = "https://a.com,https://www.a.com,https://b.com,https://c.org,\
+                          https://d.net,https://e.io,https://shop.e.io";
+        assert_eq!(check(five_sites).unwrap().len(), 7);
+        for (bad, says) in [
+            ("http://shop.example.de", "must be https"),
+            ("http://localhost:3000", "must be https"),
+            ("https://shop.example.de/login", "origin only"),
+            ("https://user@shop.example.de", "user name"),
+            ("https://192.0.2.1", "domain name"),
+            ("https://github.io", "registrable domain"),
+            ("https://login.example.com", "public origin itself"),
+            ("https://login.example.com:443", "public origin itself"),
+            ("https://a.example.de,https://a.example.de/", "listed twice"),
+            ("shop.example.de", "not a URL"),
+            (
+                "https://a.com,https://b.com,https://c.com,https://d.com,https://e.com,https://f.com",
+                "names 6 sites (a, b, c, d, e, f); browsers follow at most 5",
+            ),
+        ] {
+            let err = check(bad).unwrap_err();
+            assert_eq!(err.key, "LATCHKEY_RELATED_ORIGINS", "{bad}");
+            assert!(err.message.contains(says), "{bad}: {}", err.message);
+        }
     }
 
     #[test]

@@ -128,6 +128,16 @@ pub struct SettingsForm {
     pub offer_again_after_days: String,
 }
 
+/// The passkey rules set in the configuration (not changeable from the console): which new
+/// passkeys are kept, and which other sites share the RP ID.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyPolicy {
+    /// The authenticator policy, a rule per line.
+    pub rules: Vec<String>,
+    /// `related-origins`, as served at `/.well-known/webauthn`.
+    pub related_origins: Vec<String>,
+}
+
 /// What "Save settings" did: the refusals by field, or the changes made.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsSaved {

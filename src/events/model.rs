@@ -120,6 +120,14 @@ pub enum Reason {
     // Creating a passkey.
     Cancelled,
     ExistsOnAuthenticator,
+    /// The authenticator policy: an allow list without the passkey's provider.
+    ProviderNotAllowed,
+    /// The authenticator policy: the provider is refused.
+    ProviderRefused,
+    /// The authenticator policy keeps only synced passkeys.
+    DeviceBoundRefused,
+    /// The authenticator policy keeps only device-bound passkeys.
+    SyncedRefused,
     // Where a passkey login started.
     Button,
     OneTap,
@@ -166,6 +174,10 @@ impl Reason {
             ServiceError => "the passkey service failed",
             Cancelled => "the person cancelled the passkey prompt",
             ExistsOnAuthenticator => "the authenticator already holds a passkey for this account",
+            ProviderNotAllowed => "the passkey's provider is not on the allow list",
+            ProviderRefused => "the passkey's provider is refused",
+            DeviceBoundRefused => "only synced passkeys are accepted",
+            SyncedRefused => "only device-bound passkeys are accepted",
             Button => "the passkey button",
             OneTap => "one-tap (the remembered account)",
             Identifier => "a typed email",

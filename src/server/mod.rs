@@ -176,7 +176,17 @@ pub fn router(state: AppState) -> Router {
         leptos_axum::file_and_error_handler_with_context::<AppState, _>(context.clone(), shell);
     let connect = match &state.connect_service {
         Some(service) => service.router(),
-        None => Router::new(),
+        // Browsers ask the RP ID's host for the related origins, not a separate service.
+        None => {
+            let related = state.config.connect_service.related_origins.clone();
+            Router::new().route(
+                crate::connect::api::paths::RELATED_ORIGINS,
+                get(move || {
+                    let related = related.clone();
+                    async move { crate::connect::service::http::related_origins_document(&related) }
+                }),
+            )
+        }
     };
     // Server to server, from the OpenID provider: outside the browser layers.
     let provider_calls = Router::new().route(

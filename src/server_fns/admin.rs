@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 use crate::console::model::{
-    AccountDetail, AccountLink, EventList, OverviewPage, SettingsForm, SettingsSaved,
+    AccountDetail, AccountLink, EventList, OverviewPage, PasskeyPolicy, SettingsForm, SettingsSaved,
 };
 use crate::error::AppError;
 
@@ -124,6 +124,22 @@ pub async fn admin_settings() -> Result<SettingsForm, AppError> {
     use crate::console::{access::require_operator, settings};
     let op = require_operator()?;
     Ok(settings::form_of(&op.app.live.current()))
+}
+
+/// The passkey policy this instance was configured with.
+#[server(prefix = "/api/admin", endpoint = "passkey_policy")]
+pub async fn admin_passkey_policy() -> Result<PasskeyPolicy, AppError> {
+    use crate::console::access::require_operator;
+    let op = require_operator()?;
+    let service = &op.app.config.connect_service;
+    Ok(PasskeyPolicy {
+        rules: service.authenticator_policy.describe(),
+        related_origins: service
+            .related_origins
+            .iter()
+            .map(|origin| origin.origin().ascii_serialization())
+            .collect(),
+    })
 }
 
 /// The Settings form; a checkbox sends `passkeys_enabled` only when ticked.

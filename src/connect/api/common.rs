@@ -81,6 +81,8 @@ pub enum ErrorType {
     RateLimited,
     InvalidOrigin,
     AlreadyExists,
+    /// Latchkey's own: the authenticator policy refused a new passkey (nothing was stored).
+    PolicyRefused,
 }
 
 impl ErrorType {
@@ -94,6 +96,7 @@ impl ErrorType {
             Self::RateLimited => 429,
             Self::InvalidOrigin => 403,
             Self::AlreadyExists => 409,
+            Self::PolicyRefused => 422,
         }
     }
 }

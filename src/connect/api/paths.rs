@@ -37,6 +37,8 @@ pub mod backend {
 
 /// The public key that verifies signed passkey data.
 pub const JWKS: &str = "/.well-known/jwks.json";
+/// The related origins of this RP ID (`{"origins": [...]}`).
+pub const RELATED_ORIGINS: &str = "/.well-known/webauthn";
 /// The standalone service's health check.
 pub const HEALTH: &str = "/healthz";
 

@@ -40,6 +40,31 @@ impl ApiError {
             _ => None,
         }
     }
+
+    /// The service's message, if it sent an error body.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Self::Service {
+                error: Some(error), ..
+            } => Some(error.message.clone()),
+            _ => None,
+        }
+    }
+
+    /// A true boolean in the error body's `data` under `key`.
+    pub fn data_flag(&self, key: &str) -> bool {
+        match self {
+            Self::Service {
+                error: Some(error), ..
+            } => error
+                .data
+                .as_ref()
+                .and_then(|data| data.get(key))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Display for ApiError {

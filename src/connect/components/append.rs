@@ -26,7 +26,7 @@ const MSG_FAILED: &str = "The passkey could not be created. You can try again, o
 const MSG_NOT_SAVED: &str = "The passkey could not be saved. You can try again, or skip for now.";
 
 /// What the step does with an outcome: leave (with how and why), or say something and stay.
-fn after(outcome: &CreateOutcome) -> Result<(AppendOutcome, String), &'static str> {
+fn after(outcome: &CreateOutcome) -> Result<(AppendOutcome, String), String> {
     match outcome {
         CreateOutcome::Created => Ok((AppendOutcome::Created, "created".into())),
         CreateOutcome::Declined(reason) => Ok((AppendOutcome::NotOffered, reason.clone())),
@@ -35,9 +35,12 @@ fn after(outcome: &CreateOutcome) -> Result<(AppendOutcome, String), &'static st
         CreateOutcome::AlreadyRegistered => {
             Ok((AppendOutcome::NotOffered, "passkey-exists".into()))
         }
-        CreateOutcome::Cancelled => Err(MSG_CANCELLED),
-        CreateOutcome::Failed => Err(MSG_FAILED),
-        CreateOutcome::NotSaved => Err(MSG_NOT_SAVED),
+        CreateOutcome::Cancelled => Err(MSG_CANCELLED.into()),
+        CreateOutcome::Failed => Err(MSG_FAILED.into()),
+        CreateOutcome::NotSaved => Err(MSG_NOT_SAVED.into()),
+        // The service's sentence says why (the authenticator policy); another authenticator
+        // may be accepted.
+        CreateOutcome::Refused(sentence) => Err(sentence.clone()),
     }
 }
 
@@ -59,7 +62,7 @@ pub fn ConnectAppend(next: String) -> impl IntoView {
                     }
                 });
             }
-            Err(message) => notice.set(Some(message.to_string())),
+            Err(message) => notice.set(Some(message)),
         }
     };
     let ceremony = use_passkey_create(UsePasskeyCreateOptions::default().on_outcome(on_outcome));
@@ -176,8 +179,12 @@ mod tests {
             after(&CreateOutcome::AlreadyRegistered),
             Ok((AppendOutcome::NotOffered, "passkey-exists".into()))
         );
-        assert_eq!(after(&CreateOutcome::Cancelled), Err(MSG_CANCELLED));
-        assert_eq!(after(&CreateOutcome::Failed), Err(MSG_FAILED));
-        assert_eq!(after(&CreateOutcome::NotSaved), Err(MSG_NOT_SAVED));
+        assert_eq!(after(&CreateOutcome::Cancelled), Err(MSG_CANCELLED.into()));
+        assert_eq!(after(&CreateOutcome::Failed), Err(MSG_FAILED.into()));
+        assert_eq!(after(&CreateOutcome::NotSaved), Err(MSG_NOT_SAVED.into()));
+        assert_eq!(
+            after(&CreateOutcome::Refused("Only synced passkeys.".into())),
+            Err("Only synced passkeys.".into())
+        );
     }
 }

@@ -55,6 +55,9 @@ pub enum CreateOutcome {
     Failed,
     /// The passkey was made but the service did not save it; fresh options are being fetched.
     NotSaved,
+    /// The service's authenticator policy refused the passkey (the sentence says why);
+    /// fresh options are being fetched, so another authenticator can be tried.
+    Refused(String),
 }
 
 /// What the component does with an outcome. (A plain `Arc`, not a reactive callback: it may
@@ -233,14 +236,15 @@ impl Ceremony {
         let this = self.clone();
         spawn_local(async move {
             let outcome = match credential.await {
-                Ok(credential) => this.finish(credential).await,
+                Ok(credential) => this.finish(&options, credential).await,
                 Err(err) => outcome_of_browser_error(&err),
             };
             this.report(outcome).await;
         });
     }
 
-    async fn finish(&self, credential: String) -> CreateOutcome {
+    async fn finish(&self, options: &str, credential: String) -> CreateOutcome {
+        let made = made_credential(options, &credential);
         let req = AppendFinishReq {
             attestation_response: credential,
             completion_type: None,
@@ -248,6 +252,14 @@ impl Ceremony {
         };
         match self.api.get_value().append_finish(&req).await {
             Ok(_) => CreateOutcome::Created,
+            Err(err) if err.error_type() == Some(POLICY_REFUSED) => {
+                // Nothing was stored: when no account holds the credential either, the
+                // password manager may drop the passkey it just saved.
+                if let (Some((rp_id, id)), true) = (made, err.data_flag("unknownCredential")) {
+                    webauthn::signal_unknown_credential(&rp_id, &id);
+                }
+                CreateOutcome::Refused(err.message().unwrap_or_default())
+            }
             Err(err) => {
                 leptos::logging::warn!("passkey append finish failed: {err}");
                 CreateOutcome::NotSaved
@@ -272,6 +284,19 @@ impl Ceremony {
         self.state.set(CreateState::Declined(reason.to_string()));
         (self.on_outcome)(CreateOutcome::Declined(reason.to_string()));
     }
+}
+
+/// The service's error type for a passkey its authenticator policy refused.
+const POLICY_REFUSED: &str = "policy_refused";
+
+/// The RP ID of the creation options and the new credential's id, for the Signal API.
+fn made_credential(options: &str, credential: &str) -> Option<(String, String)> {
+    let options: serde_json::Value = serde_json::from_str(options).ok()?;
+    let options = options.get("publicKey").unwrap_or(&options);
+    let rp_id = options.pointer("/rp/id")?.as_str()?.to_string();
+    let credential: serde_json::Value = serde_json::from_str(credential).ok()?;
+    let id = credential.get("id")?.as_str()?.to_string();
+    Some((rp_id, id))
 }
 
 /// Why append start offered nothing, if it did not.
@@ -304,7 +329,10 @@ fn outcome_of_browser_error(err: &WebAuthnError) -> CreateOutcome {
 fn retries(outcome: &CreateOutcome) -> bool {
     matches!(
         outcome,
-        CreateOutcome::Cancelled | CreateOutcome::Failed | CreateOutcome::NotSaved
+        CreateOutcome::Cancelled
+            | CreateOutcome::Failed
+            | CreateOutcome::NotSaved
+            | CreateOutcome::Refused(_)
     )
 }
 
@@ -334,6 +362,18 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_credential_is_named_by_its_rp_id_and_id() {
+        let options = r#"{"publicKey":{"rp":{"id":"example.com","name":"Ex"},"challenge":"x"}}"#;
+        let credential = r#"{"id":"AbC-_","rawId":"AbC-_","type":"public-key","response":{}}"#;
+        assert_eq!(
+            made_credential(options, credential),
+            Some(("example.com".into(), "AbC-_".into()))
+        );
+        assert_eq!(made_credential(options, "{}"), None);
+        assert_eq!(made_credential("not json", credential), None);
+    }
+
+    #[test]
     fn browser_errors_become_outcomes() {
         let table = [
             (
@@ -360,6 +400,7 @@ mod tests {
             (CreateOutcome::Cancelled, true),
             (CreateOutcome::Failed, true),
             (CreateOutcome::NotSaved, true),
+            (CreateOutcome::Refused("Not this one.".into()), true),
         ] {
             assert_eq!(retries(&outcome), retry, "{outcome:?}");
         }

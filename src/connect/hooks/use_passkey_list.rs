@@ -179,6 +179,7 @@ fn notice_of(outcome: &CreateOutcome) -> Option<Notice> {
         CreateOutcome::AlreadyRegistered => Notice::Error(MSG_EXISTS.into()),
         CreateOutcome::Cancelled => Notice::Error(MSG_CANCELLED.into()),
         CreateOutcome::Failed | CreateOutcome::NotSaved => Notice::Error(MSG_CREATE_FAILED.into()),
+        CreateOutcome::Refused(sentence) => Notice::Error(sentence.clone()),
         CreateOutcome::Declined(_) => return None,
     })
 }
@@ -335,6 +336,10 @@ mod tests {
                 Some(Notice::Error(MSG_CREATE_FAILED.into()))
             );
         }
+        assert_eq!(
+            notice_of(&CreateOutcome::Refused("Only synced passkeys.".into())),
+            Some(Notice::Error("Only synced passkeys.".into()))
+        );
         assert_eq!(notice_of(&CreateOutcome::Declined("x".into())), None);
     }
 }

@@ -7,12 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential};
+use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 use webauthn_rs_core::proto::{ResidentKeyRequirement, UserVerificationPolicy};
 
 use super::challenges::{Ceremony, Slot};
 use super::credentials::{encode_credential_id, CredentialRow};
 use super::login::{identifier_type, options_json, refused};
+use super::policy::NewPasskey;
 use super::{new_id, ConnectError, ConnectService};
 use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendSkipReason, AppendStartReq,
@@ -22,10 +23,10 @@ use crate::events::{Event, EventType};
 
 /// The AAGUID of an authenticator, from the authenticator data of a registration that
 /// webauthn-rs has already verified; all zeros when it sends none.
-fn aaguid_of(registration: &RegisterPublicKeyCredential) -> String {
+fn aaguid_of(registration: &RegisterPublicKeyCredential) -> Uuid {
     use webauthn_rs_core::internals::AuthenticatorData;
     use webauthn_rs_core::proto::Registration;
-    let zero = webauthn_rs::prelude::Uuid::nil().to_string();
+    let zero = Uuid::nil();
     let Ok(serde_cbor_2::Value::Map(map)) = serde_cbor_2::from_slice::<serde_cbor_2::Value>(
         registration.response.attestation_object.as_ref(),
     ) else {
@@ -42,7 +43,7 @@ fn aaguid_of(registration: &RegisterPublicKeyCredential) -> String {
     auth_data
         .and_then(|bytes| AuthenticatorData::<Registration>::try_from(bytes.as_slice()).ok())
         .and_then(|data| data.acd)
-        .map(|acd| webauthn_rs::prelude::Uuid::from_bytes(acd.aaguid).to_string())
+        .map(|acd| Uuid::from_bytes(acd.aaguid))
         .unwrap_or(zero)
 }
 
@@ -186,6 +187,31 @@ impl ConnectService {
             .await?
             .ok_or_else(|| ConnectError::internal("append finish", "the user vanished"))?;
         let details = webauthn_rs::prelude::Credential::from(passkey.clone());
+        let aaguid = aaguid_of(&registration);
+        let credential_id = encode_credential_id(passkey.cred_id());
+        let new = NewPasskey {
+            aaguid,
+            backup_eligible: details.backup_eligible,
+        };
+        if let Err(refusal) = self.settings().authenticator_policy.check(new) {
+            tracing::info!(user = %user.id, %aaguid, ?refusal, "new passkey refused by the authenticator policy");
+            self.record(
+                Event::new(EventType::PasskeyCreationFailed)
+                    .with_reason(refusal.reason())
+                    .with_account(&user.identifier)
+                    .with_process(&process.id_hash)
+                    .with_detail(&credential_id),
+            )
+            .await;
+            let unknown_credential = self
+                .credential_by_credential_id(&credential_id)
+                .await?
+                .is_none();
+            return Err(ConnectError::PolicyRefused {
+                message: refusal.sentence(),
+                unknown_credential,
+            });
+        }
         // Transports are display hints (tags, ceremony type). webauthn-rs keeps them only
         // from attested registrations; with attestation "none" take what the browser said.
         let transports = details
@@ -200,8 +226,8 @@ impl ConnectService {
         let row = CredentialRow {
             id: new_id("cre"),
             user_id: user.id.clone(),
-            credential_id: encode_credential_id(passkey.cred_id()),
-            aaguid: aaguid_of(&registration),
+            credential_id,
+            aaguid: aaguid.to_string(),
             transports,
             backup_eligible: details.backup_eligible,
             backup_state: details.backup_state,

@@ -26,6 +26,14 @@ pub enum ConnectError {
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// The authenticator policy refused a new passkey; the message is the sentence the person
+    /// reads. `unknown_credential`: no account holds the credential, so the browser may tell
+    /// its password manager to drop it.
+    #[error("{message}")]
+    PolicyRefused {
+        message: String,
+        unknown_credential: bool,
+    },
     #[error("requests from this origin are not allowed")]
     InvalidOrigin,
     #[error("the project id does not match this service")]
@@ -65,6 +73,7 @@ impl ConnectError {
             Self::Login => ErrorType::LoginError,
             Self::NotFound(_) => ErrorType::NotFound,
             Self::AlreadyExists(_) => ErrorType::AlreadyExists,
+            Self::PolicyRefused { .. } => ErrorType::PolicyRefused,
             Self::InvalidOrigin => ErrorType::InvalidOrigin,
             Self::ProjectIdMismatch => ErrorType::ProjectIdMismatch,
             Self::MethodNotAllowed => ErrorType::MethodNotAllowed,
@@ -94,12 +103,18 @@ impl ConnectError {
             }]),
             _ => None,
         };
+        let data = match self {
+            Self::PolicyRefused {
+                unknown_credential, ..
+            } => Some(serde_json::json!({ "unknownCredential": unknown_credential })),
+            _ => None,
+        };
         ErrorRsp {
             http_status_code: error_type.status(),
             message: self.public_message(),
             request_data,
             runtime,
-            data: None,
+            data,
             error: ErrorDetails {
                 error_type: error_type.as_ref().to_string(),
                 details: Some(self.public_message()),

@@ -17,6 +17,7 @@ pub mod events;
 pub mod http;
 pub mod login;
 pub mod manage;
+pub mod policy;
 pub mod processes;
 pub mod rollout;
 pub mod signed_data;
@@ -112,6 +113,17 @@ pub struct ServiceConfig {
 }
 
 impl ServiceConfig {
+    /// The origins browsers may call the frontend API from and sign for: the public origin,
+    /// then the related origins (as browsers send them in `Origin`).
+    pub fn accepted_origins(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(self.origin.clone()).chain(
+            self.settings
+                .related_origins
+                .iter()
+                .map(|origin| origin.origin().ascii_serialization()),
+        )
+    }
+
     pub fn from_config(config: &Config) -> Self {
         Self {
             rp_id: config.rp_id.clone(),
@@ -175,8 +187,14 @@ impl ConnectService {
             origin: config.origin.clone(),
             message: err.to_string(),
         };
-        let webauthn = WebauthnBuilder::new(&config.rp_id, &config.public_origin)
-            .map_err(webauthn_error)?
+        let mut builder =
+            WebauthnBuilder::new(&config.rp_id, &config.public_origin).map_err(webauthn_error)?;
+        // Related origins share the RP ID: their assertions name them in clientDataJSON, and
+        // webauthn-rs accepts an origin only when it is listed here.
+        for origin in &config.settings.related_origins {
+            builder = builder.append_allowed_origin(origin);
+        }
+        let webauthn = builder
             .rp_name(&config.rp_name)
             .timeout(Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64))
             .build()

@@ -5,15 +5,16 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{Console, Loaded};
-use crate::console::model::{SettingsForm, SettingsSaved};
+use crate::console::model::{PasskeyPolicy, SettingsForm, SettingsSaved};
 use crate::pages::FormError;
 use crate::routes::Page;
-use crate::server_fns::admin::{admin_settings, AdminSaveSettings};
+use crate::server_fns::admin::{admin_passkey_policy, admin_settings, AdminSaveSettings};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let save = ServerAction::<AdminSaveSettings>::new();
     let settings = Resource::new(move || save.version().get(), |_| admin_settings());
+    let policy = Resource::new(|| (), |_| admin_passkey_policy());
     view! {
         <Title text="Settings" />
         <Console current=Page::AdminSettings>
@@ -23,7 +24,39 @@ pub fn SettingsPage() -> impl IntoView {
                 "Until the first save, the configuration file's values apply."
             </p>
             <Loaded resource=settings view=move |form: SettingsForm| view! { <Settings form save /> } />
+            <Loaded resource=policy view=|policy: PasskeyPolicy| view! { <Policy policy /> } />
         </Console>
+    }
+}
+
+/// The rules from the configuration file: shown, not edited here.
+#[component]
+fn Policy(policy: PasskeyPolicy) -> impl IntoView {
+    let related = if policy.related_origins.is_empty() {
+        view! { <p>"None: only this site uses these passkeys."</p> }.into_any()
+    } else {
+        view! {
+            <ul>
+                {policy.related_origins.into_iter().map(|origin| view! { <li><code>{origin}</code></li> }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    view! {
+        <section aria-labelledby="policy-heading" class="stack">
+            <h2 id="policy-heading">"Passkey policy"</h2>
+            <p class="muted">
+                "Set in the configuration (passkey-providers-allowed, passkey-providers-refused, "
+                "passkey-storage, related-origins); a restart applies changes. It decides which new "
+                "passkeys are kept; passkeys already made keep working. A provider is what the "
+                "authenticator says it is: a hint, not proof."
+            </p>
+            <ul aria-label="Which new passkeys are kept">
+                {policy.rules.into_iter().map(|rule| view! { <li>{rule}</li> }).collect_view()}
+            </ul>
+            <h3>"Related origins"</h3>
+            {related}
+        </section>
     }
 }
 

@@ -148,6 +148,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
         ));
     let public = Router::new()
         .route(paths::JWKS, get(jwks))
+        .route(paths::RELATED_ORIGINS, get(related_origins))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(frontend)
@@ -184,10 +185,35 @@ async fn jwks(State(service): State<ConnectService>) -> Response {
     response
 }
 
-/// Browsers may call the frontend API from the app's origin only (a separate service needs
-/// CORS for it; in process the calls are same-origin and CORS does nothing).
+async fn related_origins(State(service): State<ConnectService>) -> Response {
+    related_origins_document(&service.config().settings.related_origins)
+}
+
+/// `/.well-known/webauthn`: the related origins, for browsers deciding whether another site
+/// may use this RP ID (WebAuthn Level 3, "related origin requests"). Without any, 404, which
+/// browsers read as "no related origins". The app answers it itself when the passkey service
+/// runs elsewhere, since browsers ask the RP ID's host.
+pub fn related_origins_document(related: &[url::Url]) -> Response {
+    if related.is_empty() {
+        return ConnectError::not_found("no related origins are configured").into_response();
+    }
+    let origins: Vec<String> = related
+        .iter()
+        .map(|origin| origin.origin().ascii_serialization())
+        .collect();
+    let mut response = axum::Json(serde_json::json!({ "origins": origins })).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// Browsers may call the frontend API from the app's origin and its related origins only (a
+/// separate service, or a related site, needs CORS for it; in process the app's own calls are
+/// same-origin and CORS does nothing).
 fn cors(service: &ConnectService) -> tower_http::cors::CorsLayer {
-    let mut layer = tower_http::cors::CorsLayer::new()
+    let layer = tower_http::cors::CorsLayer::new()
         .allow_methods([Method::POST])
         .allow_headers([
             header::CONTENT_TYPE,
@@ -197,15 +223,17 @@ fn cors(service: &ConnectService) -> tower_http::cors::CorsLayer {
             HeaderName::from_static("x-corbado-client-timezone"),
         ])
         .max_age(std::time::Duration::from_secs(600));
-    if let Ok(origin) = HeaderValue::from_str(&service.config().origin) {
-        layer = layer.allow_origin(origin);
-    }
-    layer
+    let origins: Vec<HeaderValue> = service
+        .config()
+        .accepted_origins()
+        .filter_map(|origin| HeaderValue::from_str(&origin).ok())
+        .collect();
+    layer.allow_origin(origins)
 }
 
-/// Frontend API: a state-changing request must come from the configured origin (a request
-/// without `Origin` only when the browser marks it same-origin), and a project id header, if
-/// sent, must be ours.
+/// Frontend API: a state-changing request must come from the public origin or a related
+/// origin (a request without `Origin` only when the browser marks it same-origin), and a
+/// project id header, if sent, must be ours.
 async fn frontend_guard(
     State(service): State<ConnectService>,
     req: Request,
@@ -215,7 +243,11 @@ async fn frontend_guard(
         return next.run(req).await;
     }
     let headers = req.headers();
-    if !crate::serving::is_same_origin(headers, &service.config().origin) {
+    let accepted = service
+        .config()
+        .accepted_origins()
+        .any(|origin| crate::serving::is_same_origin(headers, &origin));
+    if !accepted {
         tracing::warn!(path = %req.uri().path(), origin = ?headers.get(header::ORIGIN), "frontend API: foreign origin refused");
         return ConnectError::InvalidOrigin.into_response();
     }

@@ -1,0 +1,99 @@
+import type { Page } from '@playwright/test';
+
+import {
+  VirtualAuthenticator,
+  base64url,
+  createAccount,
+  expect,
+  expectAccessible,
+  expectDashboard,
+  keepScreenshots,
+  pathIs,
+  recordSignalCalls,
+  signIn,
+  signUp,
+  signalCalls,
+  skipAppend,
+  test,
+  uniqueEmail,
+} from './helpers';
+
+// Passkey intelligence and the authenticator policy, on an app configured to keep only
+// synced passkeys (`passkey-storage = synced`) with one related origin. Pages get a synced
+// virtual authenticator (a password manager's passkeys) unless a test attaches its own.
+
+const SYNCED_ONLY =
+  'This site accepts only passkeys that sync across your devices; save it in your password manager instead.';
+
+function metadata(): { operator: string; relatedOrigin: string } {
+  return test.info().project.metadata as { operator: string; relatedOrigin: string };
+}
+
+function passkeysListed(page: Page) {
+  return page.getByRole('list', { name: 'Your passkeys' }).getByRole('listitem');
+}
+
+test.describe('the authenticator policy', () => {
+  test.use({ withAuthenticator: false });
+
+  test('a passkey the policy refuses is not kept: the person reads why and tries another', async ({ page }) => {
+    await recordSignalCalls(page);
+    // A laptop's own authenticator: its passkeys stay on the device.
+    const deviceBound = await VirtualAuthenticator.attach(page, { synced: false });
+    const email = uniqueEmail('policy');
+    await signUp(page, email);
+    await expect(page).toHaveURL(pathIs('/append'));
+
+    await page.getByRole('button', { name: 'Create passkey' }).click();
+    await expect(page.getByRole('alert')).toHaveText(SYNCED_ONLY);
+    await expect(page).toHaveURL(pathIs('/append'));
+    // The authenticator made a passkey the site did not keep: the page tells the browser
+    // the credential is unknown here, so its password manager can drop it.
+    const [made] = await deviceBound.credentials();
+    await expect
+      .poll(() => signalCalls(page))
+      .toContainEqual({
+        name: 'signalUnknownCredential',
+        options: { rpId: 'localhost', credentialId: base64url(made.credentialId) },
+      });
+    await keepScreenshots(page, 'append-refused-by-policy');
+
+    // With a password manager's passkey (synced) the same step succeeds.
+    await deviceBound.remove();
+    await VirtualAuthenticator.attach(page, { synced: true });
+    await expect(page.getByRole('button', { name: 'Create passkey' })).toBeEnabled();
+    await page.getByRole('button', { name: 'Create passkey' }).click();
+    await expectDashboard(page, email);
+    await page.goto('/passkeys');
+    await expect(passkeysListed(page)).toHaveCount(1);
+    await expect(passkeysListed(page).first()).toContainText('Synced');
+  });
+});
+
+test.describe('the console', () => {
+  test.beforeAll(async ({ browser }) => {
+    await createAccount(browser, metadata().operator);
+  });
+
+  test('the Settings page shows the passkey policy and the related origins', async ({ page }) => {
+    const { operator, relatedOrigin } = metadata();
+    await signIn(page, operator);
+    await skipAppend(page, '/dashboard');
+    await page.getByRole('link', { name: 'Console' }).click();
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    const policy = page.getByRole('region', { name: 'Passkey policy' });
+    await expect(policy.getByRole('list', { name: 'Which new passkeys are kept' })).toContainText(
+      'Only synced passkeys (device-bound ones are refused)',
+    );
+    await expect(policy.getByRole('listitem').filter({ hasText: relatedOrigin })).toBeVisible();
+    await keepScreenshots(page, 'console-policy');
+    await expectAccessible(page, 'the Settings page with the policy');
+  });
+});
+
+test('/.well-known/webauthn lists the related origins for browsers', async ({ request }) => {
+  const res = await request.get('/.well-known/webauthn');
+  expect(res.status()).toBe(200);
+  expect(res.headers()['content-type']).toBe('application/json');
+  expect(await res.json()).toEqual({ origins: [metadata().relatedOrigin] });
+});
