@@ -182,9 +182,14 @@ fn a_million_rows(c: &mut Criterion) {
             b.to_async(&rt).iter(|| {
                 let store = store.clone();
                 async move {
-                    let overview = latchkey::console::overview::overview(&store, 90, now)
-                        .await
-                        .expect("overview");
+                    let overview = latchkey::console::overview::overview(
+                        &store,
+                        &latchkey::connect::providers::ProviderDirectory::shipped(),
+                        90,
+                        now,
+                    )
+                    .await
+                    .expect("overview");
                     let logins = latchkey::console::charts::logins_per_day(&overview.days);
                     let providers = latchkey::console::charts::providers(&overview.providers);
                     assert!(logins.starts_with("<svg") && providers.starts_with("<svg"));

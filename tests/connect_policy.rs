@@ -60,7 +60,11 @@ async fn refused_passkeys_are_not_kept(db: Db) {
         let answer = svc.append(&mut auth, "acc_p", &client_info(None)).await;
         assert_eq!(answer.status, 422, "{policy:?}: {answer:?}");
         assert_eq!(answer.error_type(), "policy_refused");
-        assert_eq!(answer.body["message"], refusal.sentence().as_str());
+        let providers = latchkey::connect::providers::ProviderDirectory::shipped();
+        assert_eq!(
+            answer.body["message"],
+            refusal.sentence(&providers).as_str()
+        );
         assert_eq!(answer.body["data"]["unknownCredential"], true);
         let user = svc.backend.find_user_id("acc_p").await.unwrap().unwrap();
         assert!(svc

@@ -4,6 +4,7 @@
 
 mod support;
 
+use latchkey::connect::providers::ProviderDirectory;
 use latchkey::console::overview::{self, csv, DailyRow, CSV_HEADER};
 use latchkey::events::{Event, EventType, Reason};
 use support::*;
@@ -52,7 +53,9 @@ async fn the_figures_match_the_events(db: Db) {
     record(10, PasswordLoginSucceeded, None, 5).await;
 
     let store = &app.state.store;
-    let week = overview::overview(store, 7, now).await.expect("overview");
+    let week = overview::overview(store, &ProviderDirectory::shipped(), 7, now)
+        .await
+        .expect("overview");
     assert_eq!(week.days.len(), 7);
     let day = |days_ago: usize| week.days[6 - days_ago].clone();
     assert_eq!(
@@ -113,13 +116,17 @@ async fn the_figures_match_the_events(db: Db) {
     assert_eq!(passkeys, 1);
 
     // A month reaches the older logins.
-    let month = overview::overview(store, 30, now).await.unwrap();
+    let month = overview::overview(store, &ProviderDirectory::shipped(), 30, now)
+        .await
+        .unwrap();
     let password: i64 = month.days.iter().map(|d| d.password_logins).sum();
     assert_eq!(password, 2 + 2 + 5);
 
     // Each event is counted once, however often the Overview is read.
     record(0, PasswordLoginSucceeded, None, 1).await;
-    let again = overview::overview(store, 7, now).await.unwrap();
+    let again = overview::overview(store, &ProviderDirectory::shipped(), 7, now)
+        .await
+        .unwrap();
     assert_eq!(again.days[6].password_logins, 3);
     assert_eq!(again.days[5].passkey_logins, 2);
 
@@ -149,7 +156,9 @@ async fn the_counts_outlive_retention(db: Db) {
     latchkey::events::audit::prune(store, now - DAY, now)
         .await
         .unwrap();
-    let week = overview::overview(store, 7, now).await.unwrap();
+    let week = overview::overview(store, &ProviderDirectory::shipped(), 7, now)
+        .await
+        .unwrap();
     assert_eq!(week.days[1].passkey_logins, 3);
 }
 

@@ -214,6 +214,8 @@ settings! {
         "the frontend API's base URL as browsers reach it";
     CONNECT_SERVICE_ADDR = "connect-service-addr", Text(Value("127.0.0.1:3100")),
         "where `latchkey connect-service` listens";
+    PASSKEY_PROVIDERS_FILE = "passkey-providers-file", Text(Unset),
+        "a JSON file in the community AAGUID list's format: more provider names and icons (they win over the shipped list)";
     PASSKEY_PROVIDERS_ALLOWED = "passkey-providers-allowed", Text(Unset),
         "comma-separated AAGUIDs: new passkeys only from these providers; unset: any";
     PASSKEY_PROVIDERS_REFUSED = "passkey-providers-refused", Text(Unset),

@@ -22,6 +22,7 @@ use std::time::Duration;
 use url::Url;
 use webauthn_rs::prelude::Uuid;
 
+use crate::connect::providers::ProviderDirectory;
 use crate::connect::service::policy::{AuthenticatorPolicy, PasskeyStorage};
 
 pub use idp::{IdpSettings, OidcSettings};
@@ -100,6 +101,8 @@ pub struct ConnectServiceSettings {
     pub related_origins: Vec<Url>,
     /// Which new passkeys are kept (`passkey-providers-…`, `passkey-storage`).
     pub authenticator_policy: crate::connect::service::policy::AuthenticatorPolicy,
+    /// Provider names and icons by AAGUID: the shipped list and `passkey-providers-file`.
+    pub providers: std::sync::Arc<crate::connect::providers::ProviderDirectory>,
 }
 
 /// How much login start may tell about an account (`enumeration-protection`).
@@ -353,6 +356,11 @@ fn connect_service_settings(
         frontend_url,
         service_addr: addr(source, &CONNECT_SERVICE_ADDR)?,
         authenticator_policy: authenticator_policy(source)?,
+        providers: std::sync::Arc::new(match source.optional(&PASSKEY_PROVIDERS_FILE) {
+            None => ProviderDirectory::shipped(),
+            Some(path) => ProviderDirectory::with_file(std::path::Path::new(&path))
+                .map_err(|err| ConfigError::new(PASSKEY_PROVIDERS_FILE.key, err.to_string()))?,
+        }),
         related_origins: match source.optional(&RELATED_ORIGINS) {
             None => Vec::new(),
             Some(list) => validate::related_origins(&RELATED_ORIGINS, &list, public_origin)?,

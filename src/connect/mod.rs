@@ -2,7 +2,8 @@
 //!
 //! - [`api`]: the wire format of the passkey service (Corbado Connect's shapes), shared by
 //!   the server and the browser.
-//! - [`aaguid`]: provider names for authenticator AAGUIDs.
+//! - [`aaguid`]: how a passkey is named for people.
+//! - `providers` (ssr): passkey providers (name, icons) by AAGUID, from the community list.
 //! - [`browser`]: the browser bridge: WebAuthn through wasm-bindgen, the frontend-API client,
 //!   the client handle (inert on the server);
 //! - [`hooks`]: the ceremonies as Leptos hooks (`use_passkey_login`, `use_passkey_create`,
@@ -21,5 +22,7 @@ pub mod hooks;
 
 #[cfg(feature = "ssr")]
 pub mod backend_client;
+#[cfg(feature = "ssr")]
+pub mod providers;
 #[cfg(feature = "ssr")]
 pub mod service;

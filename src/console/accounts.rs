@@ -139,6 +139,8 @@ async fn passkeys_of(
         .into_iter()
         .map(|c| PasskeyRow {
             provider: c.display_name(),
+            icon_light: c.aaguid_details.icon_light.clone(),
+            icon_dark: c.aaguid_details.icon_dark.clone(),
             created: format!(
                 "{} on {}, {}",
                 c.source_browser,

@@ -63,6 +63,9 @@ pub struct PasskeyRow {
     /// The passkey service's id (`cre-…`), what "Delete" names.
     pub id: String,
     pub provider: String,
+    /// The provider's icons (data URIs; empty when unknown).
+    pub icon_light: String,
+    pub icon_dark: String,
     /// "Chrome on macOS, 2026-11-02 10:14 UTC".
     pub created: String,
     pub last_used: String,

@@ -7,6 +7,7 @@
 //! in, so a read stays fast however long the log is, and the counts outlive the audit log's
 //! retention.
 
+use crate::connect::providers::ProviderDirectory;
 use std::collections::BTreeMap;
 
 use sqlx::Row;
@@ -104,7 +105,12 @@ pub async fn catch_up(store: &Store) -> Result<u64, sqlx::Error> {
 }
 
 /// The Overview of the `days` days up to `now` (today included).
-pub async fn overview(store: &Store, days: u32, now: i64) -> Result<Overview, sqlx::Error> {
+pub async fn overview(
+    store: &Store,
+    providers: &ProviderDirectory,
+    days: u32,
+    now: i64,
+) -> Result<Overview, sqlx::Error> {
     catch_up(store).await?;
     let today = now.div_euclid(DAY);
     let first = today - i64::from(days.max(1)) + 1;
@@ -191,14 +197,13 @@ pub async fn overview(store: &Store, days: u32, now: i64) -> Result<Overview, sq
             .fetch_all(store.pool())
             .await
     {
-        let mut providers: BTreeMap<String, i64> = BTreeMap::new();
+        let mut by_provider: BTreeMap<String, i64> = BTreeMap::new();
         for row in &rows {
             let aaguid: String = row.try_get("aaguid")?;
-            let name =
-                crate::connect::aaguid::provider_name(&aaguid).unwrap_or("Other passkey providers");
-            *providers.entry(name.to_string()).or_default() += row.try_get::<i64, _>("n")?;
+            let name = providers.name(&aaguid).unwrap_or("Other passkey providers");
+            *by_provider.entry(name.to_string()).or_default() += row.try_get::<i64, _>("n")?;
         }
-        overview.providers = most_first(providers);
+        overview.providers = most_first(by_provider);
     }
     Ok(overview)
 }

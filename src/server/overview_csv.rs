@@ -31,7 +31,14 @@ pub async fn overview_csv(
     if !overview::PERIODS.contains(&days) {
         return AppError::Invalid("Choose 7, 30 or 90 days.".into()).into_response();
     }
-    match overview::overview(&app.store, days, crate::store::now()).await {
+    match overview::overview(
+        &app.store,
+        &app.config.connect_service.providers,
+        days,
+        crate::store::now(),
+    )
+    .await
+    {
         Ok(figures) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -18,9 +18,14 @@ pub async fn admin_overview(days: u32) -> Result<OverviewPage, AppError> {
     if !overview::PERIODS.contains(&days) {
         return Err(AppError::Invalid("Choose 7, 30 or 90 days.".into()));
     }
-    let figures = overview::overview(&op.app.store, days, crate::store::now())
-        .await
-        .map_err(|err| AppError::internal("reading the overview", err))?;
+    let figures = overview::overview(
+        &op.app.store,
+        &op.app.config.connect_service.providers,
+        days,
+        crate::store::now(),
+    )
+    .await
+    .map_err(|err| AppError::internal("reading the overview", err))?;
     let in_words = |counts: &[(String, i64)]| {
         counts
             .iter()
@@ -133,7 +138,7 @@ pub async fn admin_passkey_policy() -> Result<PasskeyPolicy, AppError> {
     let op = require_operator()?;
     let service = &op.app.config.connect_service;
     Ok(PasskeyPolicy {
-        rules: service.authenticator_policy.describe(),
+        rules: service.authenticator_policy.describe(&service.providers),
         related_origins: service
             .related_origins
             .iter()

@@ -44,3 +44,26 @@ pub fn WaitingStatus(waiting: Signal<Option<&'static str>>) -> impl IntoView {
         })
     }
 }
+
+/// A passkey provider's icon (the community list's data URIs, the dark one in dark mode), or
+/// a neutral key when the provider is unknown. Decorative: the provider's name is next to it.
+#[component]
+pub fn ProviderIcon(light: String, dark: String) -> impl IntoView {
+    if light.is_empty() {
+        return view! {
+            <svg class="provider-icon neutral" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
+                <circle cx="8" cy="12" r="4" fill="none" stroke="currentColor" stroke-width="2" />
+                <path d="M12 12h9m-3 0v3m-3-3v2" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+            </svg>
+        }
+        .into_any();
+    }
+    let dark = if dark.is_empty() { light.clone() } else { dark };
+    view! {
+        <picture class="provider-icon">
+            <source srcset=dark media="(prefers-color-scheme: dark)" />
+            <img src=light alt="" width="24" height="24" />
+        </picture>
+    }
+    .into_any()
+}

@@ -9,7 +9,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use super::step_up::ConfirmItsYou;
-use super::NoticeView;
+use super::{NoticeView, ProviderIcon};
 use crate::connect::api::PasskeyItem;
 use crate::connect::browser::environment::{format_date, when_in_words};
 use crate::connect::hooks::{use_passkey_list, Listing, UsePasskeyListReturn};
@@ -97,6 +97,8 @@ fn focus_by_id(id: &str) {
 fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView {
     let credential = item.credential;
     let name = credential.display_name();
+    let icon_light = credential.aaguid_details.icon_light.clone();
+    let icon_dark = credential.aaguid_details.icon_dark.clone();
     let id = credential.id.clone();
     let created = format_date(credential.created_ms, &credential.created);
     let source = match (
@@ -187,6 +189,7 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
 
     view! {
         <li class="passkey" aria-label=label>
+            <ProviderIcon light=icon_light dark=icon_dark />
             <div class="passkey-info">
                 <strong class="provider">{name}</strong>
                 {synced.then(|| view! { <span class="badge">"Synced"</span> })}

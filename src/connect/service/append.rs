@@ -208,7 +208,7 @@ impl ConnectService {
                 .await?
                 .is_none();
             return Err(ConnectError::PolicyRefused {
-                message: refusal.sentence(),
+                message: refusal.sentence(&self.settings().providers),
                 unknown_credential,
             });
         }
@@ -255,7 +255,7 @@ impl ConnectService {
                 identifier_value: user.display_name.clone(),
                 identifier_type: identifier_type(&user.display_name).to_string(),
                 ceremony_type: "local".to_string(),
-                aaguid_details: Some(row.to_api().aaguid_details),
+                aaguid_details: Some(self.settings().providers.details(&row.aaguid)),
             },
         })
     }

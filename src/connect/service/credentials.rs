@@ -10,7 +10,8 @@ use sqlx::Row;
 use webauthn_rs::prelude::{AuthenticationResult, Passkey};
 
 use super::{rfc3339, ConnectError, ConnectService};
-use crate::connect::api::{AaguidDetails, Credential};
+use crate::connect::api::Credential;
+use crate::connect::providers::ProviderDirectory;
 use crate::store::{flag, StoreError};
 
 #[derive(Debug, Clone)]
@@ -62,8 +63,7 @@ impl CredentialRow {
     }
 
     /// The backend API's view of this passkey.
-    pub fn to_api(&self) -> Credential {
-        let name = crate::connect::aaguid::provider_name(&self.aaguid).unwrap_or("Passkey");
+    pub fn to_api(&self, providers: &ProviderDirectory) -> Credential {
         let last_used = self.last_used_at.unwrap_or_default();
         Credential {
             id: self.id.clone(),
@@ -73,11 +73,7 @@ impl CredentialRow {
             backup_eligible: self.backup_eligible,
             backup_state: self.backup_state,
             authenticator_aaguid: self.aaguid.clone(),
-            aaguid_details: AaguidDetails {
-                name: name.to_string(),
-                icon_light: String::new(),
-                icon_dark: String::new(),
-            },
+            aaguid_details: providers.details(&self.aaguid),
             source_os: self.created_os.clone(),
             source_browser: self.created_browser.clone(),
             last_used: self.last_used_at.map(rfc3339).unwrap_or_default(),

@@ -446,7 +446,7 @@ impl ConnectService {
                 identifier_value: user.display_name.clone(),
                 identifier_type: identifier_type(&user.display_name).to_string(),
                 ceremony_type: ceremony_type(attachment.as_deref(), &stored.transports).to_string(),
-                aaguid_details: Some(stored.to_api().aaguid_details),
+                aaguid_details: Some(self.settings().providers.details(&stored.aaguid)),
             }),
             fallback_operation_error: None,
         })

@@ -65,7 +65,7 @@ impl ConnectService {
                     tags.push("hybrid".to_string());
                 }
                 PasskeyItem {
-                    credential: c.to_api(),
+                    credential: c.to_api(&self.settings().providers),
                     tags,
                     created_on_this_client: c.created_client == process.client_hash,
                 }
@@ -164,7 +164,7 @@ impl ConnectService {
             .credentials_of(&user.id)
             .await?
             .iter()
-            .map(|c| c.to_api())
+            .map(|c| c.to_api(&self.settings().providers))
             .collect();
         let total = credentials.len() as i64;
         Ok(CredentialList {

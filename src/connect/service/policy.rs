@@ -9,7 +9,7 @@
 
 use webauthn_rs::prelude::Uuid;
 
-use crate::connect::aaguid;
+use crate::connect::providers::ProviderDirectory;
 use crate::events::Reason;
 
 /// Which passkeys are kept by how they are stored.
@@ -98,10 +98,10 @@ impl AuthenticatorPolicy {
     }
 
     /// The policy in a few lines, for the console and the start-up log.
-    pub fn describe(&self) -> Vec<String> {
+    pub fn describe(&self, providers: &ProviderDirectory) -> Vec<String> {
         let names = |ids: &[Uuid]| {
             ids.iter()
-                .map(|id| provider_label(*id))
+                .map(|id| provider_label(*id, providers))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -132,9 +132,9 @@ impl AuthenticatorPolicy {
 }
 
 /// "Google Password Manager (ea9b8d66-…)", or the bare AAGUID when the provider is unknown.
-fn provider_label(id: Uuid) -> String {
+fn provider_label(id: Uuid, providers: &ProviderDirectory) -> String {
     let id = id.to_string();
-    match aaguid::provider_name(&id) {
+    match providers.name(&id) {
         Some(name) => format!("{name} ({id})"),
         None => id,
     }
@@ -142,10 +142,10 @@ fn provider_label(id: Uuid) -> String {
 
 impl Refusal {
     /// The one sentence the person reads.
-    pub fn sentence(&self) -> String {
+    pub fn sentence(&self, providers: &ProviderDirectory) -> String {
         match self {
             Self::ProviderNotAllowed(id) | Self::ProviderRefused(id) => {
-                match aaguid::provider_name(&id.to_string()) {
+                match providers.name(&id.to_string()) {
                     Some(name) => format!(
                         "This site does not accept passkeys saved in {name}; choose another \
                          password manager or a security key."
@@ -180,7 +180,7 @@ mod tests {
     use super::*;
 
     const GOOGLE: &str = "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4";
-    const YUBIKEY: &str = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+    const ONE_PASSWORD: &str = "bada5566-a7aa-401f-bd96-45619a55120d";
     const UNKNOWN: &str = "01020304-0506-0708-090a-0b0c0d0e0f10";
 
     fn id(text: &str) -> Uuid {
@@ -215,7 +215,7 @@ mod tests {
             ..AuthenticatorPolicy::default()
         };
         let google_and_device_bound = AuthenticatorPolicy {
-            allowed_providers: Some(vec![id(GOOGLE), id(YUBIKEY)]),
+            allowed_providers: Some(vec![id(GOOGLE), id(ONE_PASSWORD)]),
             storage: PasskeyStorage::DeviceBound,
             ..AuthenticatorPolicy::default()
         };
@@ -226,8 +226,8 @@ mod tests {
             (&only_google, passkey(GOOGLE, true), Ok(())),
             (
                 &only_google,
-                passkey(YUBIKEY, false),
-                Err(Refusal::ProviderNotAllowed(id(YUBIKEY))),
+                passkey(ONE_PASSWORD, false),
+                Err(Refusal::ProviderNotAllowed(id(ONE_PASSWORD))),
             ),
             // An authenticator that names no provider is not on any allow list.
             (
@@ -242,8 +242,12 @@ mod tests {
             ),
             (&no_google, passkey(UNKNOWN, true), Ok(())),
             (&synced, passkey(GOOGLE, true), Ok(())),
-            (&synced, passkey(YUBIKEY, false), Err(Refusal::DeviceBound)),
-            (&device_bound, passkey(YUBIKEY, false), Ok(())),
+            (
+                &synced,
+                passkey(ONE_PASSWORD, false),
+                Err(Refusal::DeviceBound),
+            ),
+            (&device_bound, passkey(ONE_PASSWORD, false), Ok(())),
             (&device_bound, passkey(GOOGLE, true), Err(Refusal::Synced)),
             // Both rules apply: the provider is allowed, its storage is not.
             (
@@ -251,7 +255,11 @@ mod tests {
                 passkey(GOOGLE, true),
                 Err(Refusal::Synced),
             ),
-            (&google_and_device_bound, passkey(YUBIKEY, false), Ok(())),
+            (
+                &google_and_device_bound,
+                passkey(ONE_PASSWORD, false),
+                Ok(()),
+            ),
         ];
         for (policy, new, expected) in table {
             assert_eq!(policy.check(*new), *expected, "{policy:?} {new:?}");
@@ -260,9 +268,10 @@ mod tests {
 
     #[test]
     fn refusals_say_why_in_one_sentence_naming_a_known_provider() {
-        let named = Refusal::ProviderRefused(id(GOOGLE)).sentence();
+        let providers = ProviderDirectory::shipped();
+        let named = Refusal::ProviderRefused(id(GOOGLE)).sentence(&providers);
         assert!(named.contains("Google Password Manager"), "{named}");
-        let unnamed = Refusal::ProviderNotAllowed(id(UNKNOWN)).sentence();
+        let unnamed = Refusal::ProviderNotAllowed(id(UNKNOWN)).sentence(&providers);
         assert!(unnamed.contains("this provider"), "{unnamed}");
         for refusal in [
             Refusal::ProviderRefused(id(GOOGLE)),
@@ -270,7 +279,7 @@ mod tests {
             Refusal::DeviceBound,
             Refusal::Synced,
         ] {
-            let sentence = refusal.sentence();
+            let sentence = refusal.sentence(&providers);
             assert_eq!(sentence.matches('.').count(), 1, "{sentence}");
             assert!(sentence.ends_with('.'), "{sentence}");
         }
@@ -283,24 +292,25 @@ mod tests {
 
     #[test]
     fn the_policy_describes_itself_for_the_console() {
+        let providers = ProviderDirectory::shipped();
         assert!(AuthenticatorPolicy::default().is_open());
         assert_eq!(
-            AuthenticatorPolicy::default().describe()[..2],
+            AuthenticatorPolicy::default().describe(&providers)[..2],
             [
                 "Passkeys from any provider".to_string(),
                 "Synced and device-bound passkeys".to_string()
             ]
         );
         let strict = AuthenticatorPolicy {
-            allowed_providers: Some(vec![id(YUBIKEY)]),
+            allowed_providers: Some(vec![id(ONE_PASSWORD)]),
             refused_providers: vec![id(UNKNOWN)],
             storage: PasskeyStorage::DeviceBound,
         };
         assert!(!strict.is_open());
-        let lines = strict.describe();
+        let lines = strict.describe(&providers);
         assert_eq!(
             lines[0],
-            format!("Only passkeys from: YubiKey 5 Series ({YUBIKEY})")
+            format!("Only passkeys from: 1Password ({ONE_PASSWORD})")
         );
         assert_eq!(lines[1], format!("Refused providers: {UNKNOWN}"));
         assert!(lines[2].starts_with("Only device-bound"));

@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::events::EventTable;
 use super::{Console, DataTable, Loaded};
+use crate::connect::components::ProviderIcon;
 use crate::console::model::{AccountDetail, EventRow, PasskeyRow, SessionRow};
 use crate::pages::FormError;
 use crate::routes::Page;
@@ -157,7 +158,12 @@ fn Passkeys(
             };
             view! {
                 <tr>
-                    <th scope="row">{passkey.provider}</th>
+                    <th scope="row">
+                        <span class="provider-name">
+                            <ProviderIcon light=passkey.icon_light dark=passkey.icon_dark />
+                            {passkey.provider}
+                        </span>
+                    </th>
                     <td data-label="Created">{passkey.created}</td>
                     <td data-label="Last used">{passkey.last_used}</td>
                     <td data-label="Synced">{if passkey.synced { "Yes" } else { "No" }}</td>
