@@ -599,7 +599,110 @@ async fn the_backend_api_lists_events(db: Db) {
     assert_eq!(anonymous.status, 401);
 }
 
+/// A person names a passkey with a `passkey-rename` token: the name is stored trimmed, shown
+/// by both APIs and recorded as an event without the name; a bad name, another token type,
+/// or someone else's passkey is refused and changes nothing.
+async fn a_passkey_is_renamed_by_its_owner_only(db: Db) {
+    let svc = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    svc.append(&mut auth, "acc_n", &client_info(None))
+        .await
+        .ok();
+    let mut other = TestPasskey::new();
+    svc.append(&mut other, "acc_other", &client_info(None))
+        .await
+        .ok();
+    let user = svc.backend.find_user_id("acc_n").await.unwrap().unwrap();
+    let passkey = svc.backend.list_credentials(&user).await.unwrap()[0].clone();
+    let other_user = svc
+        .backend
+        .find_user_id("acc_other")
+        .await
+        .unwrap()
+        .unwrap();
+    let others = svc.backend.list_credentials(&other_user).await.unwrap()[0].clone();
+    let (process, _) = svc.init("manage", &client_info(None)).await;
+    let rename = |token: String, credential: String, name: &str| {
+        let body = json!({ "connectToken": token, "credentialID": credential, "name": name });
+        let front = svc.front.clone();
+        let process = process.clone();
+        async move {
+            front
+                .post(frontend::MANAGE_RENAME, Some(&process), &body)
+                .await
+        }
+    };
+
+    let token = svc.token(ConnectTokenType::PasskeyRename, "acc_n").await;
+    let renamed = rename(token, passkey.id.clone(), "  Work laptop ").await;
+    assert_eq!(renamed.ok()["name"], "Work laptop");
+    let listed = svc.backend.list_credentials(&user).await.unwrap();
+    assert_eq!(listed[0].name, "Work laptop");
+    assert_eq!(listed[0].display_name(), "Work laptop");
+    let list_token = svc.token(ConnectTokenType::PasskeyList, "acc_n").await;
+    let list: ManageListRsp = svc
+        .front
+        .post(
+            frontend::MANAGE_LIST,
+            Some(&process),
+            &json!({ "connectToken": list_token }),
+        )
+        .await
+        .typed();
+    assert_eq!(list.passkeys[0].credential.name, "Work laptop");
+    assert_eq!(list.webauthn_user_name, "acc_n@example.com");
+    let events = svc.events(EventType::PasskeyRenamed, None).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event.account.as_deref(), Some("acc_n"));
+    assert_eq!(
+        events[0].event.credential.as_deref(),
+        Some(passkey.id.as_str())
+    );
+    assert!(!format!("{:?}", events[0].event).contains("Work laptop"));
+
+    // Bad names, each with the field's message; the token is not spent on them.
+    let token = svc.token(ConnectTokenType::PasskeyRename, "acc_n").await;
+    for (name, says) in [
+        ("   ", "Enter a name for the passkey."),
+        (&"x".repeat(65), "Use at most 64 characters."),
+        (
+            "tab\there",
+            "Use letters, digits, spaces and punctuation only.",
+        ),
+    ] {
+        let answer = rename(token.clone(), passkey.id.clone(), name).await;
+        assert_eq!(
+            (answer.status, answer.error_type()),
+            (400, "validation_error")
+        );
+        assert_eq!(answer.body["error"]["validation"][0]["field"], "name");
+        assert_eq!(answer.body["message"], says);
+    }
+    // Someone else's passkey is not found; a list or delete token cannot rename.
+    let answer = rename(token, others.id.clone(), "Mine now").await;
+    assert_eq!(answer.status, 404, "{answer:?}");
+    for kind in [
+        ConnectTokenType::PasskeyList,
+        ConnectTokenType::PasskeyDelete,
+    ] {
+        let token = svc.token(kind, "acc_n").await;
+        let answer = rename(token, passkey.id.clone(), "Nope").await;
+        assert_eq!(answer.status, 400, "{kind:?}: {answer:?}");
+        assert!(answer.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("connect token is invalid"));
+    }
+    let theirs = svc.backend.list_credentials(&other_user).await.unwrap();
+    assert_eq!(theirs[0].name, "");
+    assert_eq!(
+        svc.backend.list_credentials(&user).await.unwrap()[0].name,
+        "Work laptop"
+    );
+}
+
 on_both_databases!(
+    a_passkey_is_renamed_by_its_owner_only,
     the_backend_api_lists_events,
     append_login_verify_list_delete,
     conditional_ui_login,

@@ -13,7 +13,9 @@ import {
   signIn,
   signUp,
   signalCalls,
+  signUpWithPasskey,
   skipAppend,
+  statusWith,
   test,
   uniqueEmail,
 } from './helpers';
@@ -67,6 +69,59 @@ test.describe('the authenticator policy', () => {
     await page.goto('/passkeys');
     await expect(passkeysListed(page)).toHaveCount(1);
     await expect(passkeysListed(page).first()).toContainText('Synced');
+  });
+});
+
+test.describe('naming passkeys', () => {
+  test('a person renames a passkey; the browser learns the accepted passkeys and the account name', async ({
+    page,
+    authenticator,
+  }) => {
+    await recordSignalCalls(page);
+    const email = uniqueEmail('rename');
+    await signUpWithPasskey(page, email);
+    await page.goto('/passkeys');
+    const row = passkeysListed(page).first();
+    await expect(row).toBeVisible();
+
+    await row.getByRole('button', { name: 'Rename' }).click();
+    const field = row.getByLabel('Passkey name');
+    await expect(field).toBeFocused();
+    // An empty name is refused at the field.
+    await field.fill('   ');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await expect(field).toHaveAttribute('aria-invalid', 'true');
+    await expect(row.getByText('Enter a name for the passkey.')).toBeVisible();
+    await keepScreenshots(page, 'rename-form');
+
+    await field.fill('Work laptop');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await expect(statusWith(page, /Passkey renamed/)).toBeVisible();
+    await expect(page.getByRole('listitem', { name: 'Passkey: Work laptop' })).toBeVisible();
+
+    const [credential] = await authenticator!.credentials();
+    const id = base64url(credential.credentialId);
+    await expect
+      .poll(async () => (await signalCalls(page)).map((call) => call.name))
+      .toEqual(expect.arrayContaining(['signalAllAcceptedCredentials', 'signalCurrentUserDetails']));
+    const calls = await signalCalls(page);
+    const accepted = calls.find((call) => call.name === 'signalAllAcceptedCredentials')!.options;
+    expect(accepted).toMatchObject({ rpId: 'localhost', allAcceptedCredentialIds: [id] });
+    expect(accepted.userId).toBe(base64url(credential.userHandle!));
+    expect(calls.find((call) => call.name === 'signalCurrentUserDetails')!.options).toEqual({
+      rpId: 'localhost',
+      userId: accepted.userId,
+      name: email,
+      displayName: email,
+    });
+    // The name stays after a reload, and "Cancel" leaves it as it is.
+    await page.reload();
+    const renamed = page.getByRole('listitem', { name: 'Passkey: Work laptop' });
+    await renamed.getByRole('button', { name: 'Rename' }).click();
+    await renamed.getByLabel('Passkey name').fill('Something else');
+    await renamed.getByRole('button', { name: 'Cancel' }).click();
+    await expect(renamed.getByRole('button', { name: 'Rename' })).toBeFocused();
+    await expect(page.getByRole('listitem', { name: 'Passkey: Work laptop' })).toBeVisible();
   });
 });
 

@@ -54,6 +54,9 @@ pub enum EventType {
     PasskeyCreationFailed,
     #[strum(serialize = "passkey.deleted")]
     PasskeyDeleted,
+    /// Its owner gave a passkey a name.
+    #[strum(serialize = "passkey.renamed")]
+    PasskeyRenamed,
     #[strum(serialize = "passkey-login.started")]
     PasskeyLoginStarted,
     #[strum(serialize = "passkey-login.completed")]
@@ -322,6 +325,7 @@ impl EventType {
             | SignedOut
             | PasskeyCreated
             | PasskeyDeleted
+            | PasskeyRenamed
             | PasskeyLoginCompleted => Outcome::Success,
             PasswordLoginFailed
             | OidcLoginFailed

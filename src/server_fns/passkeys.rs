@@ -46,6 +46,16 @@ pub async fn passkey_delete_token() -> Result<String, AppError> {
     token_for(&session, ConnectTokenType::PasskeyDelete).await
 }
 
+/// A `passkey-rename` connect token: naming a passkey changes nothing about who can sign in,
+/// so any signed-in session may (no re-authentication).
+#[server(prefix = "/api", endpoint = "passkey_rename_token")]
+pub async fn passkey_rename_token() -> Result<String, AppError> {
+    use crate::connect::api::ConnectTokenType;
+    use crate::server::context::{require, Need};
+    let session = require(Need::Active)?;
+    token_for(&session, ConnectTokenType::PasskeyRename).await
+}
+
 /// A `passkey-login` connect token for whoever signs in with `email`.
 ///
 /// No account enumeration: an email without an account gets a token for a stand-in

@@ -29,6 +29,8 @@ pub enum ConnectTokenType {
     PasskeyDelete,
     PasskeyList,
     PasskeyLogin,
+    /// Renaming one of the user's passkeys (a Latchkey extension).
+    PasskeyRename,
 }
 
 #[derive(
@@ -279,11 +281,18 @@ pub struct Credential {
     pub created_ms: i64,
     /// `active` (a stored passkey is always active).
     pub status: String,
+    /// The name its owner gave it (a Latchkey extension; empty: none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
 }
 
 impl Credential {
-    /// The name people see (see [`crate::connect::aaguid::display_name`]).
+    /// The name people see: the one its owner gave it, else see
+    /// [`crate::connect::aaguid::display_name`].
     pub fn display_name(&self) -> String {
+        if !self.name.is_empty() {
+            return self.name.clone();
+        }
         crate::connect::aaguid::display_name(
             &self.aaguid_details.name,
             &self.source_browser,

@@ -317,6 +317,10 @@ pub struct ManageListRsp {
     /// extension; empty when the user has no passkeys yet).
     #[serde(rename = "webauthnUserID", default)]
     pub webauthn_user_id: String,
+    /// The account's name as authenticators show it (a Latchkey extension, for the Signal
+    /// API's `signalCurrentUserDetails`; empty when the user has no passkeys yet).
+    #[serde(rename = "webauthnUserName", default)]
+    pub webauthn_user_name: String,
     pub signal_all_accepted_credentials: bool,
 }
 
@@ -333,6 +337,46 @@ pub struct ManageDeleteReq {
 pub struct ManageDeleteRsp {
     #[serde(rename = "credentialID")]
     pub credential_id: String,
+}
+
+/// `manage/rename` (a Latchkey extension): gives one of the user's passkeys a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManageRenameReq {
+    /// A `passkey-rename` connect token.
+    pub connect_token: String,
+    /// The passkey's `id` (`cre-…`) or its WebAuthn `credentialID`.
+    #[serde(rename = "credentialID")]
+    pub credential_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManageRenameRsp {
+    #[serde(rename = "credentialID")]
+    pub credential_id: String,
+    /// The name as stored (trimmed).
+    pub name: String,
+}
+
+/// The most characters a passkey name may have.
+pub const MAX_PASSKEY_NAME_CHARS: usize = 64;
+
+/// A passkey name as typed → the name to store (trimmed), or what is wrong with it. The same
+/// rule runs in the browser (to say so at the field) and in the service (which decides).
+pub fn passkey_name(typed: &str) -> Result<String, &'static str> {
+    let name = typed.trim();
+    if name.is_empty() {
+        return Err("Enter a name for the passkey.");
+    }
+    if name.chars().count() > MAX_PASSKEY_NAME_CHARS {
+        return Err("Use at most 64 characters.");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("Use letters, digits, spaces and punctuation only.");
+    }
+    Ok(name.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ pub mod frontend {
     pub const MANAGE_INIT: &str = "/v2/connect/manage/init";
     pub const MANAGE_LIST: &str = "/v2/connect/manage/list";
     pub const MANAGE_DELETE: &str = "/v2/connect/manage/delete";
+    /// A Latchkey extension: rename one of the user's passkeys.
+    pub const MANAGE_RENAME: &str = "/v2/connect/manage/rename";
     pub const PROCESS_CLEAR: &str = "/v2/connect/process/clear";
     pub const EVENTS: &str = "/v2/connect/events";
     /// The frontend API's common prefix.

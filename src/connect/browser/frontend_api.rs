@@ -11,7 +11,8 @@ use crate::connect::api::paths::frontend;
 use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendStartReq, AppendStartRsp, ErrorRsp,
     InitReq, LoginFinishReq, LoginFinishRsp, LoginInitRsp, LoginStartReq, LoginStartRsp,
-    ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp,
+    ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp, ManageRenameReq,
+    ManageRenameRsp,
 };
 
 /// Why a frontend-API call failed; every variant leads the UI to its fallback.
@@ -157,6 +158,10 @@ impl FrontendApi {
 
     pub async fn manage_delete(&self, req: &ManageDeleteReq) -> Result<ManageDeleteRsp, ApiError> {
         self.post(frontend::MANAGE_DELETE, req).await
+    }
+
+    pub async fn manage_rename(&self, req: &ManageRenameReq) -> Result<ManageRenameRsp, ApiError> {
+        self.post(frontend::MANAGE_RENAME, req).await
     }
 
     async fn post<Req: Serialize, Rsp: DeserializeOwned>(

@@ -116,6 +116,15 @@ mod inert {
     ) -> bool {
         false
     }
+
+    pub fn signal_current_user_details(
+        _rp_id: &str,
+        _user_id: &str,
+        _name: &str,
+        _display_name: &str,
+    ) -> bool {
+        false
+    }
 }
 
 #[cfg(feature = "hydrate")]
@@ -375,6 +384,24 @@ mod browser {
                 ("rpId", rp_id.into()),
                 ("userId", user_id.into()),
                 ("allAcceptedCredentialIds", ids.into()),
+            ],
+        )
+    }
+
+    /// Tells the authenticator the account's current name (what its passkey picker shows).
+    pub fn signal_current_user_details(
+        rp_id: &str,
+        user_id: &str,
+        name: &str,
+        display_name: &str,
+    ) -> bool {
+        signal(
+            "signalCurrentUserDetails",
+            &[
+                ("rpId", rp_id.into()),
+                ("userId", user_id.into()),
+                ("name", name.into()),
+                ("displayName", display_name.into()),
             ],
         )
     }

@@ -1,16 +1,17 @@
 //! `ConnectPasskeyList`: the signed-in person's passkeys on `/passkeys`: list, create,
-//! delete (the logic is [`use_passkey_list`]).
+//! rename, delete (the logic is [`use_passkey_list`]).
 //!
-//! Focus follows the person: into the confirmation after "Delete", to the message after a
-//! deletion. Without JavaScript the list cannot be loaded; the page says so instead of
-//! "Loading…" forever.
+//! Focus follows the person: into the confirmation after "Delete", into "Passkey name" after
+//! "Rename", back to the button after "Cancel", to the message after a deletion or a rename.
+//! Without JavaScript the list cannot be loaded; the page says so instead of "Loading…"
+//! forever.
 
 use leptos::html;
 use leptos::prelude::*;
 
 use super::step_up::ConfirmItsYou;
 use super::{NoticeView, ProviderIcon};
-use crate::connect::api::PasskeyItem;
+use crate::connect::api::{PasskeyItem, MAX_PASSKEY_NAME_CHARS};
 use crate::connect::browser::environment::{format_date, when_in_words};
 use crate::connect::hooks::{use_passkey_list, Listing, UsePasskeyListReturn};
 use crate::routes::Page;
@@ -21,10 +22,11 @@ const NOTICE_ID: &str = "passkeys-notice";
 pub fn ConnectPasskeyList() -> impl IntoView {
     let manager = use_passkey_list();
     let notice = manager.notice;
-    // A message that follows a deletion takes the focus (the row and its buttons are gone).
-    let deleted = manager.deleted;
+    // A message that follows a deletion or a rename takes the focus (the row and its buttons
+    // are gone or redrawn).
+    let finished = manager.finished;
     Effect::new(move |_| {
-        if deleted.get() > 0 {
+        if finished.get() > 0 {
             request_animation_frame(|| focus_by_id(NOTICE_ID));
         }
     });
@@ -97,6 +99,7 @@ fn focus_by_id(id: &str) {
 fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView {
     let credential = item.credential;
     let name = credential.display_name();
+    let current_name = name.clone();
     let icon_light = credential.aaguid_details.icon_light.clone();
     let icon_dark = credential.aaguid_details.icon_dark.clone();
     let id = credential.id.clone();
@@ -122,16 +125,82 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
     let this_device = item.created_on_this_client;
     let label = format!("Passkey: {name}");
     let delete_button = NodeRef::<html::Button>::new();
+    let rename_button = NodeRef::<html::Button>::new();
     let confirm_button = NodeRef::<html::Button>::new();
-    // "Delete" opens the confirmation with the focus on its first button; Cancel returns it.
+    let name_field = NodeRef::<html::Input>::new();
+    // "Delete" opens the confirmation with the focus on its first button, "Rename" the form
+    // with the focus in the name; Cancel returns it.
     Effect::new(move |_| {
         if let Some(button) = confirm_button.get() {
             let _ = button.focus();
         }
     });
+    Effect::new(move |_| {
+        if let Some(field) = name_field.get() {
+            let _ = field.focus();
+            field.select();
+        }
+    });
+    let back_to = move |button: NodeRef<html::Button>| {
+        request_animation_frame(move || {
+            if let Some(button) = button.get_untracked() {
+                let _ = button.focus();
+            }
+        });
+    };
 
     let actions = move || {
         let busy = manager.busy;
+        if manager.renaming.get().as_deref() == Some(id.as_str()) {
+            let field_id = format!("passkey-name-{id}");
+            let error_id = format!("{field_id}-error");
+            let error = manager.name_error;
+            let save = {
+                let (manager, id) = (manager.clone(), id.clone());
+                move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    let typed = name_field
+                        .get_untracked()
+                        .map(|field| field.value())
+                        .unwrap_or_default();
+                    manager.rename(id.clone(), typed);
+                }
+            };
+            let cancel = {
+                let renaming = manager.renaming.clone();
+                move |_| {
+                    renaming.set(None);
+                    back_to(rename_button);
+                }
+            };
+            return view! {
+                <form class="rename stack" on:submit=save>
+                    <div class="field">
+                        <label for=field_id.clone()>"Passkey name"</label>
+                        <input
+                            id=field_id
+                            node_ref=name_field
+                            type="text"
+                            maxlength=MAX_PASSKEY_NAME_CHARS
+                            autocomplete="off"
+                            value=current_name.clone()
+                            aria-invalid=move || error.get().is_some().to_string()
+                            aria-describedby=error_id.clone()
+                        />
+                        <p class="field-error" id=error_id>{move || error.get()}</p>
+                    </div>
+                    <div class="actions">
+                        <button type="submit" class="primary" disabled=move || busy.get()>
+                            "Save"
+                        </button>
+                        <button type="button" class="secondary" on:click=cancel>
+                            "Cancel"
+                        </button>
+                    </div>
+                </form>
+            }
+            .into_any();
+        }
         if manager.confirming.get().as_deref() == Some(id.as_str()) {
             let confirm = {
                 let (manager, id) = (manager.clone(), id.clone());
@@ -142,11 +211,7 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
                 move |_| {
                     confirming.set(None);
                     // Back to the row's "Delete", once it is shown again.
-                    request_animation_frame(move || {
-                        if let Some(button) = delete_button.get_untracked() {
-                            let _ = button.focus();
-                        }
-                    });
+                    back_to(delete_button);
                 }
             };
             view! {
@@ -172,16 +237,31 @@ fn PasskeyRow(manager: UsePasskeyListReturn, item: PasskeyItem) -> impl IntoView
                 let (manager, id) = (manager.clone(), id.clone());
                 move |_| manager.ask_delete(id.clone())
             };
+            let rename = {
+                let (manager, id) = (manager.clone(), id.clone());
+                move |_| manager.ask_rename(id.clone())
+            };
             view! {
-                <button
-                    type="button"
-                    class="secondary"
-                    node_ref=delete_button
-                    disabled=move || busy.get()
-                    on:click=open
-                >
-                    "Delete"
-                </button>
+                <div class="actions">
+                    <button
+                        type="button"
+                        class="secondary"
+                        node_ref=rename_button
+                        disabled=move || busy.get()
+                        on:click=rename
+                    >
+                        "Rename"
+                    </button>
+                    <button
+                        type="button"
+                        class="secondary"
+                        node_ref=delete_button
+                        disabled=move || busy.get()
+                        on:click=open
+                    >
+                        "Delete"
+                    </button>
+                </div>
             }
             .into_any()
         }

@@ -1,11 +1,12 @@
-//! `use_passkey_list`: the signed-in person's passkeys: list, create, delete.
+//! `use_passkey_list`: the signed-in person's passkeys: list, create, rename, delete.
 //!
 //! Each action uses its own connect token from the app (`passkey-list` per load,
-//! `passkey-append` per creation through [`use_passkey_create`], `passkey-delete` per
-//! deletion). Creating and deleting need a login within the re-authentication window: when
-//! it has passed, [`use_step_up`] asks the person to confirm it is them, in place, and the
-//! action then goes on. After a deletion the browser's Signal API, where it exists, learns
-//! which passkeys the site still accepts.
+//! `passkey-append` per creation through [`use_passkey_create`], `passkey-rename` per rename,
+//! `passkey-delete` per deletion). Creating and deleting need a login within the
+//! re-authentication window: when it has passed, [`use_step_up`] asks the person to confirm
+//! it is them, in place, and the action then goes on. After a rename or a deletion the
+//! browser's Signal API, where it exists, learns which passkeys the site still accepts and
+//! the account's current name.
 //!
 //! SSR: the listing stays [`Listing::Loading`] and nothing runs before hydration.
 
@@ -18,12 +19,14 @@ use super::use_passkey_create::{
 };
 use super::use_step_up::{use_step_up, UseStepUpReturn};
 use super::Notice;
-use crate::connect::api::{ManageDeleteReq, ManageListReq, PasskeyItem};
+use crate::connect::api::{
+    passkey_name, ManageDeleteReq, ManageListReq, ManageRenameReq, PasskeyItem,
+};
 use crate::connect::browser::environment::{after_hydration, init_request, remember_client_handle};
 use crate::connect::browser::frontend_api::FrontendApi;
 use crate::connect::browser::webauthn;
 use crate::error::AppError;
-use crate::server_fns::passkeys::{passkey_delete_token, passkey_list_token};
+use crate::server_fns::passkeys::{passkey_delete_token, passkey_list_token, passkey_rename_token};
 
 pub const MSG_UNAVAILABLE: &str =
     "Your passkeys cannot be shown right now. Please try again later.";
@@ -34,6 +37,8 @@ pub const MSG_CREATE_FAILED: &str = "The passkey could not be created. Please tr
 pub const MSG_DELETE_FAILED: &str = "The passkey could not be deleted. Please try again.";
 pub const MSG_CREATED: &str = "Passkey created.";
 pub const MSG_DELETED: &str = "Passkey deleted.";
+pub const MSG_RENAMED: &str = "Passkey renamed.";
+pub const MSG_RENAME_FAILED: &str = "The passkey could not be renamed. Please try again.";
 
 /// What the list shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +57,12 @@ pub struct UsePasskeyListReturn {
     pub busy: Signal<bool>,
     /// The passkey whose delete confirmation is open (`cre-…`).
     pub confirming: ArcRwSignal<Option<String>>,
-    /// Counts finished deletion attempts (the page moves the focus to their message).
-    pub deleted: Signal<u32>,
+    /// Counts finished deletions and renames (the page moves the focus to their message).
+    pub finished: Signal<u32>,
+    /// The passkey whose rename form is open (`cre-…`).
+    pub renaming: ArcRwSignal<Option<String>>,
+    /// What is wrong with the name typed in the open rename form.
+    pub name_error: Signal<Option<String>>,
     /// "Create passkey" can be pressed.
     pub can_create: Signal<bool>,
     /// "Confirm it's you", when an action needs it.
@@ -88,6 +97,19 @@ impl UsePasskeyListReturn {
             .require(move || confirming.set(Some(id.clone())));
     }
 
+    /// "Rename": opens the rename form of `id` (closing any confirmation).
+    pub fn ask_rename(&self, id: String) {
+        self.manager.notice.set(None);
+        self.manager.name_error.set(None);
+        self.confirming.set(None);
+        self.renaming.set(Some(id));
+    }
+
+    /// "Save" in the rename form of `id`, with the name as typed.
+    pub fn rename(&self, id: String, typed: String) {
+        self.manager.rename(id, typed);
+    }
+
     /// "Delete passkey" in the confirmation of `id`.
     pub fn delete(&self, id: String) {
         self.manager.delete(id, self.step_up.clone());
@@ -100,10 +122,13 @@ pub fn use_passkey_list() -> UsePasskeyListReturn {
         notice: ArcRwSignal::new(None),
         busy: ArcRwSignal::new(false),
         confirming: ArcRwSignal::new(None),
-        deleted: ArcRwSignal::new(0),
+        finished: ArcRwSignal::new(0),
+        renaming: ArcRwSignal::new(None),
+        name_error: ArcRwSignal::new(None),
         api: ArcStoredValue::new(FrontendApi::new("")),
         rp_id: ArcStoredValue::new(String::new()),
         webauthn_user_id: ArcStoredValue::new(String::new()),
+        webauthn_user_name: ArcStoredValue::new(String::new()),
         signal_api: ArcStoredValue::new(false),
     };
     let step_up = use_step_up();
@@ -163,7 +188,9 @@ pub fn use_passkey_list() -> UsePasskeyListReturn {
         notice: manager.notice.clone().into(),
         busy: manager.busy.clone().into(),
         confirming: manager.confirming.clone(),
-        deleted: manager.deleted.clone().into(),
+        finished: manager.finished.clone().into(),
+        renaming: manager.renaming.clone(),
+        name_error: manager.name_error.clone().into(),
         can_create,
         step_up,
         manager,
@@ -192,11 +219,14 @@ struct Manager {
     notice: ArcRwSignal<Option<Notice>>,
     busy: ArcRwSignal<bool>,
     confirming: ArcRwSignal<Option<String>>,
-    deleted: ArcRwSignal<u32>,
+    finished: ArcRwSignal<u32>,
+    renaming: ArcRwSignal<Option<String>>,
+    name_error: ArcRwSignal<Option<String>>,
     /// The frontend-API process for listing and deleting (creating has its own).
     api: ArcStoredValue<FrontendApi>,
     rp_id: ArcStoredValue<String>,
     webauthn_user_id: ArcStoredValue<String>,
+    webauthn_user_name: ArcStoredValue<String>,
     signal_api: ArcStoredValue<bool>,
 }
 
@@ -230,6 +260,7 @@ impl Manager {
             Ok(list) => {
                 self.rp_id.set_value(list.rp_id);
                 self.webauthn_user_id.set_value(list.webauthn_user_id);
+                self.webauthn_user_name.set_value(list.webauthn_user_name);
                 self.listing.set(Listing::Loaded(list.passkeys));
             }
             Err(err) => self.unavailable(&err.to_string()),
@@ -263,9 +294,60 @@ impl Manager {
             this.load().await;
             this.notice.set(Some(notice));
             this.busy.set(false);
-            this.deleted.update(|n| *n += 1);
+            this.finished.update(|n| *n += 1);
             this.signal_accepted();
         });
+    }
+
+    fn rename(&self, id: String, typed: String) {
+        let name = match passkey_name(&typed) {
+            Ok(name) => name,
+            Err(problem) => return self.name_error.set(Some(problem.to_string())),
+        };
+        self.name_error.set(None);
+        self.notice.set(None);
+        self.busy.set(true);
+        let this = self.clone();
+        spawn_local(async move {
+            match this.rename_now(&id, &name).await {
+                Ok(()) => {
+                    this.renaming.set(None);
+                    this.load().await;
+                    this.notice.set(Some(Notice::Info(MSG_RENAMED.to_string())));
+                    this.finished.update(|n| *n += 1);
+                    this.signal_accepted();
+                }
+                Err(RenameRefused::Name(problem)) => this.name_error.set(Some(problem)),
+                Err(RenameRefused::Failed) => this
+                    .notice
+                    .set(Some(Notice::Error(MSG_RENAME_FAILED.to_string()))),
+            }
+            this.busy.set(false);
+        });
+    }
+
+    async fn rename_now(&self, id: &str, name: &str) -> Result<(), RenameRefused> {
+        let token = passkey_rename_token().await.map_err(|err| {
+            leptos::logging::warn!("no rename token: {err}");
+            RenameRefused::Failed
+        })?;
+        let req = ManageRenameReq {
+            connect_token: token,
+            credential_id: id.to_string(),
+            name: name.to_string(),
+        };
+        match self.api.get_value().manage_rename(&req).await {
+            Ok(_) => Ok(()),
+            // The service's rule is the browser's, so this is rare (an older page).
+            Err(err) if err.error_type() == Some("validation_error") => Err(RenameRefused::Name(
+                err.message()
+                    .unwrap_or_else(|| MSG_RENAME_FAILED.to_string()),
+            )),
+            Err(err) => {
+                leptos::logging::warn!("passkey rename failed: {err}");
+                Err(RenameRefused::Failed)
+            }
+        }
     }
 
     /// The outcome in words; `None` when the person must confirm it is them first.
@@ -292,7 +374,8 @@ impl Manager {
     }
 
     /// Tells the authenticator which of this user's passkeys the site still accepts, so a
-    /// deleted one disappears from the browser's passkey UI too.
+    /// deleted one disappears from the browser's passkey UI too, and the account's current
+    /// name.
     fn signal_accepted(&self) {
         if !self.signal_api.get_value() {
             return;
@@ -308,8 +391,21 @@ impl Manager {
             .iter()
             .map(|item| item.credential.credential_id.clone())
             .collect();
-        webauthn::signal_all_accepted_credentials(&self.rp_id.get_value(), &user, &ids);
+        let rp_id = self.rp_id.get_value();
+        webauthn::signal_all_accepted_credentials(&rp_id, &user, &ids);
+        let name = self.webauthn_user_name.get_value();
+        if !name.is_empty() {
+            webauthn::signal_current_user_details(&rp_id, &user, &name, &name);
+        }
     }
+}
+
+/// Why a rename did not happen.
+enum RenameRefused {
+    /// The name: what to say at the field.
+    Name(String),
+    /// Anything else: the page says to try again.
+    Failed,
 }
 
 #[cfg(test)]

@@ -237,6 +237,7 @@ impl ConnectService {
             created_os: process.os.clone(),
             created_client: process.client_hash.clone(),
             last_used_at: None,
+            name: String::new(),
             passkey,
         };
         self.insert_credential(&row).await?;

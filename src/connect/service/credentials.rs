@@ -33,10 +33,13 @@ pub struct CredentialRow {
     /// Hash of the client (browser) it was created on.
     pub created_client: String,
     pub last_used_at: Option<i64>,
+    /// What its owner called it ("Rename"); empty: named after its provider.
+    pub name: String,
 }
 
 const COLUMNS: &str = "id, user_id, credential_id, passkey, aaguid, transports, backup_eligible,
-    backup_state, sign_count, created_at, created_browser, created_os, created_client, last_used_at";
+    backup_state, sign_count, created_at, created_browser, created_os, created_client, last_used_at,
+    name";
 
 impl CredentialRow {
     fn from_row(row: &AnyRow) -> Result<Self, ConnectError> {
@@ -59,6 +62,7 @@ impl CredentialRow {
             created_os: row.try_get("created_os")?,
             created_client: row.try_get("created_client")?,
             last_used_at: row.try_get("last_used_at")?,
+            name: row.try_get("name")?,
         })
     }
 
@@ -74,6 +78,7 @@ impl CredentialRow {
             backup_state: self.backup_state,
             authenticator_aaguid: self.aaguid.clone(),
             aaguid_details: providers.details(&self.aaguid),
+            name: self.name.clone(),
             source_os: self.created_os.clone(),
             source_browser: self.created_browser.clone(),
             last_used: self.last_used_at.map(rfc3339).unwrap_or_default(),
@@ -189,6 +194,28 @@ impl ConnectService {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(id_or_credential_id)
+            .fetch_optional(self.store().pool())
+            .await?;
+        row.as_ref().map(CredentialRow::from_row).transpose()
+    }
+
+    /// Gives one of the user's passkeys a name (by its `cre-…` id or WebAuthn credential id);
+    /// `None` when the user has no such passkey.
+    pub async fn rename_credential_of(
+        &self,
+        user_id: &str,
+        id_or_credential_id: &str,
+        name: &str,
+    ) -> Result<Option<CredentialRow>, ConnectError> {
+        let sql = format!(
+            "UPDATE connect_credentials SET name = $3
+             WHERE user_id = $1 AND (id = $2 OR credential_id = $2)
+             RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(id_or_credential_id)
+            .bind(name)
             .fetch_optional(self.store().pool())
             .await?;
         row.as_ref().map(CredentialRow::from_row).transpose()

@@ -7,8 +7,9 @@ use super::credentials::{encode_credential_id, CredentialRow};
 use super::tokens::{paging, paging_of};
 use super::{ConnectError, ConnectService};
 use crate::connect::api::{
-    ConnectTokenType, CredentialList, Identifier, IdentifierList, InitReq, ListQuery,
-    ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp, PasskeyItem,
+    passkey_name, ConnectTokenType, CredentialList, Identifier, IdentifierList, InitReq, ListQuery,
+    ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp, ManageRenameReq,
+    ManageRenameRsp, PasskeyItem,
 };
 use crate::events::{Event, EventType};
 
@@ -44,15 +45,15 @@ impl ConnectService {
                 ConnectTokenType::PasskeyList,
             )
             .await?;
-        let (user_id, webauthn_user_id, credentials) =
+        let (user_id, webauthn_user_id, webauthn_user_name, credentials) =
             match self.user_by_identifier(&grant.identifier).await? {
                 Some(user) => {
                     let credentials = self.credentials_of(&user.id).await?;
                     let handle = encode_credential_id(user.webauthn_user_id.as_bytes());
-                    (user.id, handle, credentials)
+                    (user.id, handle, user.display_name, credentials)
                 }
                 // A user who never made a passkey has an empty list.
-                None => (String::new(), String::new(), Vec::new()),
+                None => (String::new(), String::new(), String::new(), Vec::new()),
             };
         let passkeys = credentials
             .iter()
@@ -76,7 +77,48 @@ impl ConnectService {
             rp_id: self.config().rp_id.clone(),
             user_id,
             webauthn_user_id,
+            webauthn_user_name,
             signal_all_accepted_credentials: true,
+        })
+    }
+
+    /// `POST /v2/connect/manage/rename` (a Latchkey extension): the name is checked with the
+    /// browser's own rule ([`passkey_name`]) and stored trimmed.
+    pub async fn manage_rename(
+        &self,
+        process_id: Option<&str>,
+        req: &ManageRenameReq,
+    ) -> Result<ManageRenameRsp, ConnectError> {
+        self.process(process_id).await?;
+        let name =
+            passkey_name(&req.name).map_err(|message| ConnectError::validation("name", message))?;
+        let grant = self
+            .consume_connect_token(
+                "connectToken",
+                &req.connect_token,
+                ConnectTokenType::PasskeyRename,
+            )
+            .await?;
+        let not_found = || ConnectError::not_found("this user has no such passkey");
+        let user = self
+            .user_by_identifier(&grant.identifier)
+            .await?
+            .ok_or_else(not_found)?;
+        let renamed = self
+            .rename_credential_of(&user.id, &req.credential_id, &name)
+            .await?
+            .ok_or_else(not_found)?;
+        tracing::info!(user = %user.id, credential = %renamed.id, "passkey renamed by its user");
+        self.record(
+            Event::new(EventType::PasskeyRenamed)
+                .with_account(&user.identifier)
+                .with_credential(&renamed.id)
+                .with_detail(&renamed.credential_id),
+        )
+        .await;
+        Ok(ManageRenameRsp {
+            credential_id: req.credential_id.clone(),
+            name,
         })
     }
 

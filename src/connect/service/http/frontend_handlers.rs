@@ -12,7 +12,7 @@ use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendStartReq, AppendStartRsp,
     EventCreateReq, InitReq, LoginFinishReq, LoginFinishRsp, LoginInitRsp, LoginStartReq,
     LoginStartRsp, ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp,
-    ProcessClearReq, ProcessClearRsp,
+    ManageRenameReq, ManageRenameRsp, ProcessClearReq, ProcessClearRsp,
 };
 use crate::connect::service::{ConnectError, ConnectService};
 
@@ -121,6 +121,17 @@ pub(super) async fn manage_delete(
 ) -> ApiResult<ManageDeleteRsp> {
     service
         .manage_delete(process_id(&headers), &req)
+        .await
+        .map(Json)
+}
+
+pub(super) async fn manage_rename(
+    State(service): State<ConnectService>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ManageRenameReq>,
+) -> ApiResult<ManageRenameRsp> {
+    service
+        .manage_rename(process_id(&headers), &req)
         .await
         .map(Json)
 }

@@ -109,6 +109,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
         .route(fp::MANAGE_INIT, post(front::manage_init))
         .route(fp::MANAGE_LIST, post(front::manage_list))
         .route(fp::MANAGE_DELETE, post(front::manage_delete))
+        .route(fp::MANAGE_RENAME, post(front::manage_rename))
         .route(fp::PROCESS_CLEAR, post(front::process_clear))
         .route(fp::EVENTS, post(front::events))
         // Before the layers, so that they wrap the 405 answers too (CORS preflights).
