@@ -162,6 +162,9 @@ export default defineConfig({
         ...serverEnv('target/e2e-intelligence', INTELLIGENCE_BASE_URL),
         LATCHKEY_ADMIN_EMAILS: INTELLIGENCE_OPERATOR,
         LATCHKEY_PASSKEY_STORAGE: 'synced',
+        // Names Chromium's virtual authenticator (AAGUID 01020304-0506-0708-0102-030405060708)
+        // "Test Authenticator", with its own light and dark icons.
+        LATCHKEY_PASSKEY_PROVIDERS_FILE: 'end2end/fixtures/passkey-providers.json',
         LATCHKEY_RELATED_ORIGINS: RELATED_ORIGIN,
       },
     },

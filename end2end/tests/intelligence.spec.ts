@@ -40,6 +40,17 @@ test.describe('the authenticator policy', () => {
 
   test('a passkey the policy refuses is not kept: the person reads why and tries another', async ({ page }) => {
     await recordSignalCalls(page);
+    // The ids of the credentials the browser creates, as the page receives them.
+    await page.addInitScript(() => {
+      const created: string[] = [];
+      (window as unknown as { __created: string[] }).__created = created;
+      const original = navigator.credentials.create.bind(navigator.credentials);
+      navigator.credentials.create = async (options) => {
+        const credential = await original(options);
+        if (credential) created.push(credential.id);
+        return credential;
+      };
+    });
     // A laptop's own authenticator: its passkeys stay on the device.
     const deviceBound = await VirtualAuthenticator.attach(page, { synced: false });
     const email = uniqueEmail('policy');
@@ -50,14 +61,16 @@ test.describe('the authenticator policy', () => {
     await expect(page.getByRole('alert')).toHaveText(SYNCED_ONLY);
     await expect(page).toHaveURL(pathIs('/append'));
     // The authenticator made a passkey the site did not keep: the page tells the browser
-    // the credential is unknown here, so its password manager can drop it.
-    const [made] = await deviceBound.credentials();
+    // the credential is unknown here, and Chromium drops it from the authenticator.
+    const made = await page.evaluate(() => (window as unknown as { __created: string[] }).__created);
+    expect(made).toHaveLength(1);
     await expect
       .poll(() => signalCalls(page))
       .toContainEqual({
         name: 'signalUnknownCredential',
-        options: { rpId: 'localhost', credentialId: base64url(made.credentialId) },
+        options: { rpId: 'localhost', credentialId: made[0] },
       });
+    await expect.poll(async () => (await deviceBound.credentials()).length).toBe(0);
     await keepScreenshots(page, 'append-refused-by-policy');
 
     // With a password manager's passkey (synced) the same step succeeds.
@@ -73,6 +86,27 @@ test.describe('the authenticator policy', () => {
 });
 
 test.describe('naming passkeys', () => {
+  test("a passkey shows its provider's name and icon, the dark icon in dark mode", async ({ page }) => {
+    const email = uniqueEmail('provider');
+    await signUpWithPasskey(page, email);
+    await page.goto('/passkeys');
+    const row = page.getByRole('listitem', { name: 'Passkey: Test Authenticator' });
+    await expect(row).toBeVisible();
+    const icon = row.locator('.provider-icon img');
+    // Decorative: the name beside it says what it is.
+    await expect(icon).toHaveAttribute('alt', '');
+    const light = await icon.getAttribute('src');
+    expect(light).toMatch(/^data:image\/svg\+xml;base64,/);
+    await expect.poll(() => icon.evaluate((img: HTMLImageElement) => img.currentSrc)).toBe(light);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect
+      .poll(() => icon.evaluate((img: HTMLImageElement) => img.currentSrc))
+      .not.toBe(light);
+    await keepScreenshots(page, 'passkey-with-provider-icon-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await keepScreenshots(page, 'passkey-with-provider-icon');
+  });
+
   test('a person renames a passkey; the browser learns the accepted passkeys and the account name', async ({
     page,
     authenticator,

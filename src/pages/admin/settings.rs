@@ -43,7 +43,7 @@ fn Policy(policy: PasskeyPolicy) -> impl IntoView {
         .into_any()
     };
     view! {
-        <section aria-labelledby="policy-heading" class="stack">
+        <section aria-labelledby="policy-heading" class="stack policy">
             <h2 id="policy-heading">"Passkey policy"</h2>
             <p class="muted">
                 "Set in the configuration (passkey-providers-allowed, passkey-providers-refused, "
