@@ -76,29 +76,33 @@ export function base64url(standard: string): string {
 }
 
 /** A page hook: the Signal API calls the page makes (`signalUnknownCredential`,
- * `signalAllAcceptedCredentials`, `signalCurrentUserDetails`) are recorded, then passed on
- * to the browser's own functions where it has them. Call before the page loads. */
+ * `signalAllAcceptedCredentials`, `signalCurrentUserDetails`) are recorded in the tab's
+ * sessionStorage (so they outlive page loads), then passed on to the browser's own functions
+ * where it has them. Call before the page loads. */
 export async function recordSignalCalls(page: Page) {
   await page.addInitScript(() => {
-    const calls: { name: string; options: unknown }[] = [];
-    (window as unknown as { __signalCalls: typeof calls }).__signalCalls = calls;
     const pkc = window.PublicKeyCredential as unknown as Record<string, unknown> | undefined;
     if (!pkc) return;
     for (const name of ['signalUnknownCredential', 'signalAllAcceptedCredentials', 'signalCurrentUserDetails']) {
       const original = pkc[name] as ((options: unknown) => Promise<void>) | undefined;
       pkc[name] = async (options: unknown) => {
-        calls.push({ name, options: JSON.parse(JSON.stringify(options)) });
+        const calls = JSON.parse(sessionStorage.getItem('signalCalls') ?? '[]');
+        calls.push({ name, options });
+        sessionStorage.setItem('signalCalls', JSON.stringify(calls));
         if (original) await original.call(pkc, options);
       };
     }
   });
 }
 
-/** The Signal API calls recorded so far (see recordSignalCalls). */
+/** The Signal API calls recorded so far in this tab (see recordSignalCalls). */
 export async function signalCalls(page: Page): Promise<{ name: string; options: Record<string, unknown> }[]> {
-  return page.evaluate(
-    () => (window as unknown as { __signalCalls?: { name: string; options: Record<string, unknown> }[] }).__signalCalls ?? [],
-  );
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem('signalCalls') ?? '[]'));
+}
+
+/** Forgets the Signal API calls recorded so far. */
+export async function clearSignalCalls(page: Page) {
+  await page.evaluate(() => sessionStorage.removeItem('signalCalls'));
 }
 
 type Fixtures = {

@@ -1,8 +1,10 @@
 import type { Page } from '@playwright/test';
 
 import {
+  PASSWORD,
   VirtualAuthenticator,
   base64url,
+  clearSignalCalls,
   createAccount,
   expect,
   expectAccessible,
@@ -11,6 +13,7 @@ import {
   pathIs,
   recordSignalCalls,
   signIn,
+  signOut,
   signUp,
   signalCalls,
   signUpWithPasskey,
@@ -156,6 +159,49 @@ test.describe('naming passkeys', () => {
     await renamed.getByRole('button', { name: 'Cancel' }).click();
     await expect(renamed.getByRole('button', { name: 'Rename' })).toBeFocused();
     await expect(page.getByRole('listitem', { name: 'Passkey: Work laptop' })).toBeVisible();
+  });
+});
+
+test.describe('keeping the password manager in step', () => {
+  test('after a passkey login and after a password login the browser learns the accepted passkeys', async ({
+    page,
+    authenticator,
+  }) => {
+    await recordSignalCalls(page);
+    const email = uniqueEmail('signals');
+    await signUpWithPasskey(page, email);
+    const [credential] = await authenticator!.credentials();
+    const expected = {
+      rpId: 'localhost',
+      userId: base64url(credential.userHandle!),
+      allAcceptedCredentialIds: [base64url(credential.credentialId)],
+    };
+    const user = { rpId: 'localhost', userId: expected.userId, name: email, displayName: email };
+
+    // A passkey login: the signals come with the login, before the page moves on.
+    await signOut(page);
+    await clearSignalCalls(page);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectDashboard(page, email);
+    expect(await signalCalls(page)).toEqual([
+      { name: 'signalAllAcceptedCredentials', options: expected },
+      { name: 'signalCurrentUserDetails', options: user },
+    ]);
+
+    // A password login: the append step signals the same (it offers nothing here, since
+    // this browser made the passkey).
+    await signOut(page);
+    await clearSignalCalls(page);
+    await page.goto(`/login?email=${encodeURIComponent(email)}`);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expectDashboard(page, email);
+    await expect
+      .poll(() => signalCalls(page))
+      .toEqual([
+        { name: 'signalAllAcceptedCredentials', options: expected },
+        { name: 'signalCurrentUserDetails', options: user },
+      ]);
   });
 });
 

@@ -169,6 +169,24 @@ pub struct LoginFinishRsp {
     pub passkey_operation: Option<PasskeyOperation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_operation_error: Option<FallbackOperationError>,
+    /// For the Signal API after the login (a Latchkey extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_details: Option<SignalDetails>,
+}
+
+/// What the browser's Signal API needs to keep a password manager in step with the service
+/// after a login (a Latchkey extension): the user's passkeys the site accepts and the
+/// account's name. Given only to the user the login (or the append token) is for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalDetails {
+    pub rp_id: String,
+    /// The WebAuthn user handle, base64url.
+    pub user_id: String,
+    /// Every WebAuthn credential id (base64url) of the user the service keeps.
+    pub all_accepted_credential_ids: Vec<String>,
+    /// The account's name as authenticators show it.
+    pub name: String,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,6 +252,9 @@ pub struct AppendStartRsp {
     /// Set when `attestationOptions` is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<AppendSkipReason>,
+    /// For the Signal API when the user already has passkeys (a Latchkey extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_details: Option<SignalDetails>,
 }
 
 impl AppendStartRsp {
@@ -248,6 +269,7 @@ impl AppendStartRsp {
             expires_ms: 0,
             custom_data: None,
             reason,
+            signal_details: None,
         }
     }
 }

@@ -117,6 +117,8 @@ mod inert {
         false
     }
 
+    pub fn signal_after_login(_details: &crate::connect::api::SignalDetails) {}
+
     pub fn signal_current_user_details(
         _rp_id: &str,
         _user_id: &str,
@@ -386,6 +388,21 @@ mod browser {
                 ("allAcceptedCredentialIds", ids.into()),
             ],
         )
+    }
+
+    /// Both signals after a login: the passkeys the site accepts, and the account's name.
+    pub fn signal_after_login(details: &crate::connect::api::SignalDetails) {
+        signal_all_accepted_credentials(
+            &details.rp_id,
+            &details.user_id,
+            &details.all_accepted_credential_ids,
+        );
+        signal_current_user_details(
+            &details.rp_id,
+            &details.user_id,
+            &details.name,
+            &details.name,
+        );
     }
 
     /// Tells the authenticator the account's current name (what its passkey picker shows).

@@ -210,15 +210,22 @@ impl Ceremony {
             situation: None,
         };
         match self.api.get_value().append_start(&req).await {
-            Ok(start) => match declined_reason(&start) {
-                Some(reason) => self.decline(&reason),
-                None => {
-                    self.after_hybrid
-                        .set(start.variant == AppendVariant::AfterHybrid);
-                    self.options.set_value(Some(start.attestation_options));
-                    self.state.set(CreateState::Ready);
+            Ok(start) => {
+                // The step after a login (not `/passkeys`, which signals after its own
+                // changes): the password manager learns which passkeys the site accepts.
+                if let (false, Some(details)) = (self.force, &start.signal_details) {
+                    webauthn::signal_after_login(details);
                 }
-            },
+                match declined_reason(&start) {
+                    Some(reason) => self.decline(&reason),
+                    None => {
+                        self.after_hybrid
+                            .set(start.variant == AppendVariant::AfterHybrid);
+                        self.options.set_value(Some(start.attestation_options));
+                        self.state.set(CreateState::Ready);
+                    }
+                }
+            }
             Err(err) => {
                 leptos::logging::warn!("passkey append start failed: {err}");
                 self.decline("service-unavailable")

@@ -740,7 +740,13 @@ impl Flow {
             }
         };
         match complete_passkey_login(finished.signed_passkey_data, self.next.clone()).await {
-            Ok(target) => self.leave_for(&target),
+            Ok(target) => {
+                // Signed in: the password manager learns which passkeys the site accepts.
+                if let Some(details) = &finished.signal_details {
+                    webauthn::signal_after_login(details);
+                }
+                self.leave_for(&target)
+            }
             Err(err) => {
                 let email = self.email.get_untracked();
                 self.fall_back(Some(&email), Some(Notice::Error(err.to_string())));

@@ -94,6 +94,13 @@ impl ConnectService {
             .ensure_user(&grant.identifier, &grant.display_name)
             .await?;
         let credentials = self.credentials_of(&user.id).await?;
+        // After a password login too, the browser's password manager learns which of the
+        // user's passkeys the site still accepts.
+        let signal_details = self.signal_details(&user, &credentials);
+        let skip = |reason| AppendStartRsp {
+            signal_details: signal_details.clone(),
+            ..skip(reason)
+        };
         let mut variant = AppendVariant::Default;
         if !forced {
             if credentials
@@ -150,6 +157,7 @@ impl ConnectService {
             expires_ms: expires_at * 1000,
             custom_data: None,
             reason: None,
+            signal_details,
         })
     }
 

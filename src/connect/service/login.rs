@@ -431,6 +431,7 @@ impl ConnectService {
         self.record_last_login(&process.client_hash, &user.id, cross_device)
             .await?;
         tracing::info!(user = %user.id, credential = %stored.id, cui = req.is_conditional_ui, "passkey login");
+        let signal_details = self.signal_details(&user, &self.credentials_of(&user.id).await?);
         self.record(
             Event::new(EventType::PasskeyLoginCompleted)
                 .with_account(&user.identifier)
@@ -449,6 +450,7 @@ impl ConnectService {
                 aaguid_details: Some(self.settings().providers.details(&stored.aaguid)),
             }),
             fallback_operation_error: None,
+            signal_details,
         })
     }
 

@@ -6,7 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use webauthn_rs::prelude::Uuid;
 
+use super::credentials::{encode_credential_id, CredentialRow};
 use super::{new_id, ConnectError, ConnectService};
+use crate::connect::api::SignalDetails;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
@@ -35,6 +37,28 @@ impl UserRow {
 }
 
 impl ConnectService {
+    /// What the browser's Signal API needs after a login of `user`: their passkeys and name;
+    /// `None` when they have none (an empty list would tell a password manager to drop every
+    /// passkey of the user).
+    pub(super) fn signal_details(
+        &self,
+        user: &UserRow,
+        credentials: &[CredentialRow],
+    ) -> Option<SignalDetails> {
+        if credentials.is_empty() {
+            return None;
+        }
+        Some(SignalDetails {
+            rp_id: self.config().rp_id.clone(),
+            user_id: encode_credential_id(user.webauthn_user_id.as_bytes()),
+            all_accepted_credential_ids: credentials
+                .iter()
+                .map(|c| c.credential_id.clone())
+                .collect(),
+            name: user.display_name.clone(),
+        })
+    }
+
     async fn user_where(&self, column: &str, value: &str) -> Result<Option<UserRow>, ConnectError> {
         // `column` is one of our own constant names below, never input.
         let sql = format!("SELECT {COLUMNS} FROM connect_users WHERE {column} = $1");
