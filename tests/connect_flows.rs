@@ -76,11 +76,17 @@ async fn append_login_verify_list_delete(db: Db) {
     // What the page hands the Signal API after the login: this user's passkeys and name.
     let signal = login.signal_details.clone().expect("signal details");
     assert_eq!(signal.rp_id, "localhost");
-    assert_eq!(signal.all_accepted_credential_ids, [credential.credential_id.clone()]);
+    assert_eq!(
+        signal.all_accepted_credential_ids,
+        vec![credential.credential_id.clone()]
+    );
     assert_eq!(signal.name, "acc_1@example.com");
     assert_eq!(
-        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &signal.user_id)
-            .unwrap(),
+        base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &signal.user_id
+        )
+        .unwrap(),
         auth.user_handle_of(&auth.newest_credential())
     );
     let token = claims(&login.signed_passkey_data);
@@ -284,7 +290,9 @@ async fn append_is_skipped_with_a_reason(db: Db) {
     // Skipped or not, the step after a login gets the Signal API's details of a user who has
     // passkeys (and none for a user without: see the first start above).
     assert_eq!(
-        again.signal_details.map(|d| d.all_accepted_credential_ids.len()),
+        again
+            .signal_details
+            .map(|d| d.all_accepted_credential_ids.len()),
         Some(1)
     );
     assert!(start.typed::<AppendStartRsp>().signal_details.is_none());

@@ -113,6 +113,32 @@ async fn passwords_are_limited_per_account_and_ip(db: Db) {
     assert!(!token.is_empty());
 }
 
+/// Failed passkey logins (started, then refused by the service) never count against the
+/// password: after more of them than the password limit allows, the right password still
+/// signs in.
+async fn passkey_failures_never_count_against_the_password(db: Db) {
+    let app = TestApp::start_with(db, &[("LATCHKEY_RATE_LIMIT_SIGN_IN_ACCOUNT_IP", "3/15m")]).await;
+    let email = unique_email();
+    let cookie = app.sign_up(&email, PASSWORD).await;
+    let mut auth = TestPasskey::for_origin(&app.origin);
+    enrol_passkey(&app, &mut auth, &cookie).await;
+    for _ in 0..5 {
+        let token = login_token(&app, &email).await;
+        let (front, process, start) = start_login(&app, &email, &token).await;
+        let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+        // A broken assertion (another challenge): the service refuses it.
+        let assertion = auth.login(&options, &Tweak::challenge(vec![9; 32]));
+        let finish = finish_login(&front, &process, &assertion).await;
+        assert_eq!(finish.status, 400, "{finish:?}");
+    }
+    let signed_in = app.sign_in(&email, PASSWORD).await;
+    assert!(
+        session_cookie(&signed_in).is_some(),
+        "{}",
+        signed_in.status()
+    );
+}
+
 /// Behind a trusted proxy each client is its own IP, and one account is still capped across
 /// all of them (the slower ceiling).
 async fn an_account_has_a_ceiling_across_ips(db: Db) {
@@ -462,6 +488,7 @@ async fn https_origins_get_hsts() {
 }
 
 on_both_databases!(
+    passkey_failures_never_count_against_the_password,
     sign_ups_are_limited_per_ip,
     passwords_are_limited_per_account_and_ip,
     an_account_has_a_ceiling_across_ips,

@@ -9,6 +9,7 @@ import {
   expect,
   expectAccessible,
   expectDashboard,
+  forgetBrowser,
   keepScreenshots,
   pathIs,
   recordSignalCalls,
@@ -21,6 +22,7 @@ import {
   statusWith,
   test,
   uniqueEmail,
+  waitForApp,
 } from './helpers';
 
 // Passkey intelligence and the authenticator policy, on an app configured to keep only
@@ -159,6 +161,56 @@ test.describe('naming passkeys', () => {
     await renamed.getByRole('button', { name: 'Cancel' }).click();
     await expect(renamed.getByRole('button', { name: 'Rename' })).toBeFocused();
     await expect(page.getByRole('listitem', { name: 'Passkey: Work laptop' })).toBeVisible();
+  });
+});
+
+test.describe('after failed passkey prompts, the password', () => {
+  test('a cancelled prompt offers "Try again" and "Use password instead"', async ({ page, authenticator }) => {
+    const email = uniqueEmail('cancelled');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+    await page.goto('/login');
+    await waitForApp(page);
+    await authenticator!.setUserVerified(false);
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+
+    await expect(statusWith(page, /cancelled/)).toBeVisible();
+    await expect(page.getByLabel('Password', { exact: true })).toHaveCount(0);
+    await keepScreenshots(page, 'login-cancelled-offer');
+    await page.getByRole('button', { name: 'Use password instead' }).click();
+    await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expectDashboard(page, email);
+  });
+
+  test('three failed prompts in a row open the password step by itself, the email kept', async ({
+    page,
+    authenticator,
+  }) => {
+    const email = uniqueEmail('three-times');
+    await signUpWithPasskey(page, email);
+    await forgetBrowser(page);
+    await page.goto('/login');
+    await waitForApp(page);
+    await authenticator!.setUserVerified(false);
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    for (let attempt = 2; attempt <= 3; attempt++) {
+      await expect(statusWith(page, /cancelled/)).toBeVisible();
+      await page.getByRole('button', { name: 'Try again' }).click();
+    }
+    await expect(statusWith(page, /did not work three times in a row/)).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Try again' })).toHaveCount(0);
+    await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
+    await expect(page.getByLabel('Password', { exact: true })).toBeFocused();
+    await keepScreenshots(page, 'login-three-failures');
+
+    // "Try again" worked each time: the fourth prompt, now verified, still signs in.
+    await authenticator!.setUserVerified(true);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectDashboard(page, email);
   });
 });
 

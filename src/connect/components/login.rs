@@ -63,6 +63,34 @@ pub fn ConnectLogin(
         }
     };
     let (notice, waiting, busy) = (login.notice, login.waiting, login.busy);
+    // After a cancelled prompt: the same request again, or the password.
+    let retry = {
+        let login = login.clone();
+        move || {
+            let (again, password) = (login.clone(), login.clone());
+            login.retry_offered.get().then(|| {
+                view! {
+                    <div class="actions retry" role="group" aria-label="After a cancelled passkey prompt">
+                        <button
+                            type="button"
+                            class="primary"
+                            disabled=move || busy.get()
+                            on:click=move |_| again.try_again()
+                        >
+                            "Try again"
+                        </button>
+                        <button
+                            type="button"
+                            class="secondary"
+                            on:click=move |_| password.use_password_instead()
+                        >
+                            "Use password instead"
+                        </button>
+                    </div>
+                }
+            })
+        }
+    };
     let passkey_option = login.passkey_option;
     let passkey_button = {
         let login = login.clone();
@@ -102,6 +130,7 @@ pub fn ConnectLogin(
             // Why the card looks as it does now (the password step after a fallback, say):
             // read before the fields.
             <NoticeView notice />
+            {retry}
             {one_tap}
             {form}
             <WaitingStatus waiting=Signal::derive(move || waiting.get().map(|w| w.in_words())) />

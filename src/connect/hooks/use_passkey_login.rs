@@ -146,6 +146,11 @@ impl Prepared {
 pub const MSG_SERVICE_DOWN: &str = "Passkeys are unavailable right now — use your password.";
 pub const MSG_FAILED: &str = "Passkey sign-in did not work this time — use your password.";
 pub const MSG_CANCELLED: &str = "Passkey sign-in was cancelled. Try again, or use your password.";
+pub const MSG_THREE_FAILURES: &str =
+    "Signing in with a passkey did not work three times in a row, so here is your password step.";
+/// Failed or cancelled passkey prompts in a row, on one page, before the password step opens
+/// by itself.
+pub const FAILURES_BEFORE_PASSWORD: u32 = 3;
 pub const MSG_NOT_ON_DEVICE: &str =
     "No passkey for this account was found on this device. Use your password, or try again \
      with the phone or security key that has your passkey.";
@@ -241,8 +246,11 @@ fn prepared_from(intent: Intent, answer: Result<(String, bool), String>) -> Prep
 /// What happens after the browser produced no credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum FailurePlan {
-    /// A soft error: say this, keep the passkey actions for a retry with a fresh challenge,
-    /// and open the password step for someone who named their account.
+    /// A cancelled prompt: a soft error offering "Try again" (the same request, with a fresh
+    /// challenge) and "Use password instead".
+    Offer(&'static str),
+    /// No passkey for this on this device: say so, keep the passkey button for another
+    /// device's passkey, and open the password step for someone who named their account.
     Retry {
         message: &'static str,
         open_password: bool,
@@ -253,17 +261,27 @@ enum FailurePlan {
 
 /// `expected_here`: the service expected a passkey on this browser. WebAuthn reports "the
 /// person cancelled" and "this device has no such passkey" with the same error; this is
-/// what tells them apart.
-fn plan_failure(intent: &Intent, err: &WebAuthnError, expected_here: bool) -> FailurePlan {
-    let open_password = intent.email().is_some();
+/// what tells them apart. `failures`: failed or cancelled prompts in a row on this page,
+/// this one included; at [`FAILURES_BEFORE_PASSWORD`] the password step opens by itself.
+fn plan_failure(
+    intent: &Intent,
+    err: &WebAuthnError,
+    expected_here: bool,
+    failures: u32,
+) -> FailurePlan {
+    if failures >= FAILURES_BEFORE_PASSWORD {
+        return FailurePlan::FallBack(MSG_THREE_FAILURES);
+    }
     match err {
+        WebAuthnError::Cancelled | WebAuthnError::Aborted if expected_here => {
+            FailurePlan::Offer(MSG_CANCELLED)
+        }
         WebAuthnError::Cancelled | WebAuthnError::Aborted => FailurePlan::Retry {
-            message: match (expected_here, intent) {
-                (true, _) => MSG_CANCELLED,
-                (false, Intent::Identifier { .. }) => MSG_NOT_ON_DEVICE,
-                (false, Intent::Discoverable) => MSG_NONE_ON_DEVICE,
+            message: match intent {
+                Intent::Identifier { .. } => MSG_NOT_ON_DEVICE,
+                Intent::Discoverable => MSG_NONE_ON_DEVICE,
             },
-            open_password,
+            open_password: intent.email().is_some(),
         },
         other => {
             leptos::logging::warn!("passkey login failed: {other}");
@@ -313,6 +331,8 @@ pub struct UsePasskeyLoginReturn {
     pub busy: Signal<bool>,
     /// The "Sign in with a passkey" option: hidden, offered, or disabled with a reason.
     pub passkey_option: Signal<PasskeyOption>,
+    /// After a cancelled prompt: offer "Try again" and "Use password instead".
+    pub retry_offered: Signal<bool>,
     flow: Flow,
 }
 
@@ -352,6 +372,20 @@ impl UsePasskeyLoginReturn {
     /// The email field changed (typed, autofilled): prepare its passkey request.
     pub fn email_changed(&self) {
         self.flow.email_changed();
+    }
+
+    /// "Try again" after a cancelled prompt: the same request, with a fresh challenge.
+    pub fn try_again(&self) {
+        if let Some(intent) = self.flow.offered_retry.get_untracked() {
+            self.flow.attempt(intent);
+        }
+    }
+
+    /// "Use password instead" after a cancelled prompt: the password step, the email kept.
+    pub fn use_password_instead(&self) {
+        let intent = self.flow.offered_retry.get_untracked();
+        let email = intent.as_ref().and_then(Intent::email).map(str::to_string);
+        self.flow.fall_back(email.as_deref(), None);
     }
 
     /// "Use another account": back to the email field, with conditional UI armed again.
@@ -408,6 +442,8 @@ pub fn use_passkey_login(options: UsePasskeyLoginOptions) -> UsePasskeyLoginRetu
         conditional_options: ArcStoredValue::new(None),
         queued: ArcStoredValue::new(None),
         loaded_ms: ArcStoredValue::new(0),
+        failures: ArcStoredValue::new(0),
+        offered_retry: ArcRwSignal::new(None),
     };
     after_hydration(flow.clone().start());
     on_cleanup(webauthn::abort_conditional);
@@ -427,6 +463,10 @@ pub fn use_passkey_login(options: UsePasskeyLoginOptions) -> UsePasskeyLoginRetu
         waiting: flow.waiting.clone().into(),
         busy,
         passkey_option,
+        retry_offered: {
+            let offered = flow.offered_retry.clone();
+            Signal::derive(move || offered.with(Option::is_some))
+        },
         flow,
     }
 }
@@ -458,6 +498,10 @@ struct Flow {
     /// A click that came before the service answered `init`.
     queued: ArcStoredValue<Option<Intent>>,
     loaded_ms: ArcStoredValue<i64>,
+    /// Failed or cancelled prompts in a row on this page.
+    failures: ArcStoredValue<u32>,
+    /// The request "Try again" repeats, while that is offered.
+    offered_retry: ArcRwSignal<Option<Intent>>,
 }
 
 impl Flow {
@@ -623,6 +667,7 @@ impl Flow {
     fn attempt(&self, intent: Intent) {
         self.notice.set(None);
         self.email_error.set(None);
+        self.offered_retry.set(None);
         let start_in_flight = self.starting.try_lock().is_none();
         let plan = self.prepared.with_value(|p| {
             plan_click(
@@ -686,7 +731,19 @@ impl Flow {
 
     /// The browser did not produce a credential.
     fn ceremony_failed(&self, intent: Intent, err: WebAuthnError, expected_here: bool) {
-        match plan_failure(&intent, &err, expected_here) {
+        let failures = self.failures.get_value() + 1;
+        self.failures.set_value(failures);
+        match plan_failure(&intent, &err, expected_here, failures) {
+            FailurePlan::Offer(message) => {
+                self.notice.set(Some(Notice::Info(message.to_string())));
+                self.offered_retry.set(Some(intent.clone()));
+                // A fresh challenge for "Try again", ready before the click (Safari needs
+                // the prompt inside it).
+                let flow = self.clone();
+                spawn_local(async move {
+                    flow.prepare(intent).await;
+                });
+            }
             FailurePlan::Retry {
                 message,
                 open_password,
@@ -769,6 +826,7 @@ impl Flow {
     /// The password step, the email carried over.
     fn fall_back(&self, email: Option<&str>, notice: Option<Notice>) {
         webauthn::abort_conditional();
+        self.offered_retry.set(None);
         if let Some(email) = email.filter(|e| !e.is_empty()) {
             self.email.set(email.to_string());
         }
@@ -974,7 +1032,8 @@ mod tests {
         );
     }
 
-    /// Every intent × browser error × whether the service expected the passkey here.
+    /// Every intent × browser error × whether the service expected the passkey here × how
+    /// many prompts failed in a row.
     #[test]
     fn failure_table() {
         let ada = for_email("ada@example.com");
@@ -982,61 +1041,101 @@ mod tests {
             message,
             open_password,
         };
+        let offer = FailurePlan::Offer(MSG_CANCELLED);
+        let three = FailurePlan::FallBack(MSG_THREE_FAILURES);
         let cases = [
             (
                 Intent::Discoverable,
                 WebAuthnError::Cancelled,
                 true,
-                retry(MSG_CANCELLED, false),
+                1,
+                offer.clone(),
             ),
             (
                 Intent::Discoverable,
                 WebAuthnError::Cancelled,
                 false,
+                1,
                 retry(MSG_NONE_ON_DEVICE, false),
             ),
             (
                 ada.clone(),
                 WebAuthnError::Cancelled,
                 true,
-                retry(MSG_CANCELLED, true),
+                1,
+                offer.clone(),
+            ),
+            (
+                ada.clone(),
+                WebAuthnError::Cancelled,
+                true,
+                2,
+                offer.clone(),
             ),
             (
                 ada.clone(),
                 WebAuthnError::Cancelled,
                 false,
+                1,
                 retry(MSG_NOT_ON_DEVICE, true),
             ),
-            (
-                ada.clone(),
-                WebAuthnError::Aborted,
-                true,
-                retry(MSG_CANCELLED, true),
-            ),
+            (ada.clone(), WebAuthnError::Aborted, true, 1, offer.clone()),
             (
                 ada.clone(),
                 WebAuthnError::NotSupported,
                 true,
+                1,
                 FailurePlan::FallBack(MSG_FAILED),
             ),
             (
                 ada.clone(),
                 WebAuthnError::Invalid("rp".into()),
                 false,
+                2,
                 FailurePlan::FallBack(MSG_FAILED),
             ),
             (
                 Intent::Discoverable,
                 WebAuthnError::Other("?".into()),
                 true,
+                1,
                 FailurePlan::FallBack(MSG_FAILED),
             ),
+            // The third failure in a row opens the password step, whatever it was.
+            (
+                ada.clone(),
+                WebAuthnError::Cancelled,
+                true,
+                3,
+                three.clone(),
+            ),
+            (
+                ada.clone(),
+                WebAuthnError::Cancelled,
+                false,
+                3,
+                three.clone(),
+            ),
+            (
+                Intent::Discoverable,
+                WebAuthnError::Cancelled,
+                true,
+                4,
+                three.clone(),
+            ),
+            (
+                ada.clone(),
+                WebAuthnError::Other("?".into()),
+                true,
+                3,
+                three,
+            ),
         ];
-        for (intent, err, expected_here, plan) in cases {
+        for (intent, err, expected_here, failures, plan) in cases {
             assert_eq!(
-                plan_failure(&intent, &err, expected_here),
+                plan_failure(&intent, &err, expected_here, failures),
                 plan,
-                "{intent:?} {err:?} {expected_here}"
+                "{intent:?} {err:?} {expected_here} {failures}"
             );
         }
     }
