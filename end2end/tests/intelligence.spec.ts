@@ -164,16 +164,23 @@ test.describe('naming passkeys', () => {
   });
 });
 
+/** A person with a passkey on this browser comes back, types their email, presses Continue
+ * and cancels the prompt (the authenticator does not verify them until told otherwise). */
+async function cancelPasskeyAtLogin(page: Page, authenticator: VirtualAuthenticator, prefix: string) {
+  const email = uniqueEmail(prefix);
+  await signUpWithPasskey(page, email);
+  await forgetBrowser(page);
+  await page.goto('/login');
+  await waitForApp(page);
+  await authenticator.setUserVerified(false);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByRole('button', { name: 'Continue', exact: true }).click();
+  return email;
+}
+
 test.describe('after failed passkey prompts, the password', () => {
   test('a cancelled prompt offers "Try again" and "Use password instead"', async ({ page, authenticator }) => {
-    const email = uniqueEmail('cancelled');
-    await signUpWithPasskey(page, email);
-    await forgetBrowser(page);
-    await page.goto('/login');
-    await waitForApp(page);
-    await authenticator!.setUserVerified(false);
-    await page.getByLabel('Email', { exact: true }).fill(email);
-    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    const email = await cancelPasskeyAtLogin(page, authenticator!, 'cancelled');
 
     await expect(statusWith(page, /cancelled/)).toBeVisible();
     await expect(page.getByLabel('Password', { exact: true })).toHaveCount(0);
@@ -189,14 +196,7 @@ test.describe('after failed passkey prompts, the password', () => {
     page,
     authenticator,
   }) => {
-    const email = uniqueEmail('three-times');
-    await signUpWithPasskey(page, email);
-    await forgetBrowser(page);
-    await page.goto('/login');
-    await waitForApp(page);
-    await authenticator!.setUserVerified(false);
-    await page.getByLabel('Email', { exact: true }).fill(email);
-    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    const email = await cancelPasskeyAtLogin(page, authenticator!, 'three-times');
     for (let attempt = 2; attempt <= 3; attempt++) {
       await expect(statusWith(page, /cancelled/)).toBeVisible();
       await page.getByRole('button', { name: 'Try again' }).click();

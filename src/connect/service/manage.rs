@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::credentials::{encode_credential_id, CredentialRow};
 use super::tokens::{paging, paging_of};
+use super::users::UserRow;
 use super::{ConnectError, ConnectService};
 use crate::connect::api::{
     passkey_name, ConnectTokenType, CredentialList, Identifier, IdentifierList, InitReq, ListQuery,
@@ -82,6 +83,21 @@ impl ConnectService {
         })
     }
 
+    /// The user a `connectToken` of `kind` is for (spending it); `not_found` when they never
+    /// made a passkey.
+    async fn token_owner(
+        &self,
+        token: &str,
+        kind: ConnectTokenType,
+    ) -> Result<UserRow, ConnectError> {
+        let grant = self
+            .consume_connect_token("connectToken", token, kind)
+            .await?;
+        self.user_by_identifier(&grant.identifier)
+            .await?
+            .ok_or_else(|| ConnectError::not_found("this user has no such passkey"))
+    }
+
     /// `POST /v2/connect/manage/rename` (a Latchkey extension): the name is checked with the
     /// browser's own rule ([`passkey_name`]) and stored trimmed.
     pub async fn manage_rename(
@@ -92,18 +108,10 @@ impl ConnectService {
         self.process(process_id).await?;
         let name =
             passkey_name(&req.name).map_err(|message| ConnectError::validation("name", message))?;
-        let grant = self
-            .consume_connect_token(
-                "connectToken",
-                &req.connect_token,
-                ConnectTokenType::PasskeyRename,
-            )
+        let user = self
+            .token_owner(&req.connect_token, ConnectTokenType::PasskeyRename)
             .await?;
         let not_found = || ConnectError::not_found("this user has no such passkey");
-        let user = self
-            .user_by_identifier(&grant.identifier)
-            .await?
-            .ok_or_else(not_found)?;
         let renamed = self
             .rename_credential_of(&user.id, &req.credential_id, &name)
             .await?
@@ -129,18 +137,10 @@ impl ConnectService {
         req: &ManageDeleteReq,
     ) -> Result<ManageDeleteRsp, ConnectError> {
         self.process(process_id).await?;
-        let grant = self
-            .consume_connect_token(
-                "connectToken",
-                &req.connect_token,
-                ConnectTokenType::PasskeyDelete,
-            )
+        let user = self
+            .token_owner(&req.connect_token, ConnectTokenType::PasskeyDelete)
             .await?;
         let not_found = || ConnectError::not_found("this user has no such passkey");
-        let user = self
-            .user_by_identifier(&grant.identifier)
-            .await?
-            .ok_or_else(not_found)?;
         let deleted = self
             .delete_credential_of(&user.id, &req.credential_id)
             .await?
