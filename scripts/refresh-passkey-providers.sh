@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Refreshes data/passkey-providers/aaguid.json from the community list of passkey provider
-# AAGUIDs (see data/passkey-providers/SOURCE.md):
+# Refreshes resources/passkey-providers/aaguid.json from the community list of passkey provider
+# AAGUIDs (see resources/passkey-providers/SOURCE.md):
 #
 #   scripts/refresh-passkey-providers.sh [URL]
 #
@@ -12,7 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 url="${1:-https://raw.githubusercontent.com/passkeydeveloper/passkey-authenticator-aaguids/main/aaguid.json}"
-target="$ROOT/data/passkey-providers/aaguid.json"
+target="$ROOT/resources/passkey-providers/aaguid.json"
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
 
@@ -36,7 +36,7 @@ print(f"{len(data)} providers")
 PY
 mv "$tmp" "$target"
 trap - EXIT
-echo "wrote $target; note the upstream commit in data/passkey-providers/SOURCE.md:"
+echo "wrote $target; note the upstream commit in resources/passkey-providers/SOURCE.md:"
 curl --fail --silent --max-time 30 \
   https://api.github.com/repos/passkeydeveloper/passkey-authenticator-aaguids/commits/main \
   | python3 -c 'import json,sys; c=json.load(sys.stdin); print(c["sha"], c["commit"]["committer"]["date"])' 2>/dev/null \

@@ -1,7 +1,7 @@
 //! Passkey providers by AAGUID: name and light and dark icon, from the community list of
-//! passkey provider AAGUIDs shipped in `data/passkey-providers/` (see its `SOURCE.md`, and
-//! `scripts/refresh-passkey-providers.sh` to update it), plus an operator's own file in the
-//! same format (`passkey-providers-file`), whose entries win.
+//! passkey provider AAGUIDs shipped in `resources/passkey-providers/` (see its `SOURCE.md`,
+//! and `scripts/refresh-passkey-providers.sh` to update it), plus an operator's own file in
+//! the same format (`passkey-providers-file`), whose entries win.
 //!
 //! Server only: the icons are data URIs that travel to the browser with the passkeys that use
 //! them (`aaguidDetails`), never inside the wasm. An AAGUID is what an authenticator says it
@@ -18,7 +18,7 @@ use crate::connect::aaguid::UNKNOWN_PROVIDER;
 use crate::connect::api::AaguidDetails;
 
 /// The community list as shipped.
-const SHIPPED_JSON: &str = include_str!("../../data/passkey-providers/aaguid.json");
+const SHIPPED_JSON: &str = include_str!("../../resources/passkey-providers/aaguid.json");
 
 /// The only icons kept: SVG as a base64 data URI, as the list's schema requires. Anything
 /// else (a URL, another type) is dropped, so a file cannot make pages load from elsewhere.
