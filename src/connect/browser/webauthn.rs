@@ -109,24 +109,7 @@ mod inert {
         false
     }
 
-    pub fn signal_all_accepted_credentials(
-        _rp_id: &str,
-        _user_id: &str,
-        _credential_ids: &[String],
-    ) -> bool {
-        false
-    }
-
-    pub fn signal_after_login(_details: &crate::connect::api::SignalDetails) {}
-
-    pub fn signal_current_user_details(
-        _rp_id: &str,
-        _user_id: &str,
-        _name: &str,
-        _display_name: &str,
-    ) -> bool {
-        false
-    }
+    pub fn signal_user_passkeys(_details: &crate::connect::api::SignalDetails) {}
 }
 
 #[cfg(feature = "hydrate")]
@@ -371,7 +354,7 @@ mod browser {
     }
 
     /// Tells the authenticator the full list of this user's credentials the server accepts.
-    pub fn signal_all_accepted_credentials(
+    fn signal_all_accepted_credentials(
         rp_id: &str,
         user_id: &str,
         credential_ids: &[String],
@@ -390,8 +373,9 @@ mod browser {
         )
     }
 
-    /// Both signals after a login: the passkeys the site accepts, and the account's name.
-    pub fn signal_after_login(details: &crate::connect::api::SignalDetails) {
+    /// Both signals, after a login or a change on `/passkeys`: the passkeys the site accepts,
+    /// and the account's name.
+    pub fn signal_user_passkeys(details: &crate::connect::api::SignalDetails) {
         signal_all_accepted_credentials(
             &details.rp_id,
             &details.user_id,
@@ -406,7 +390,7 @@ mod browser {
     }
 
     /// Tells the authenticator the account's current name (what its passkey picker shows).
-    pub fn signal_current_user_details(
+    fn signal_current_user_details(
         rp_id: &str,
         user_id: &str,
         name: &str,

@@ -214,7 +214,7 @@ impl Ceremony {
                 // The step after a login (not `/passkeys`, which signals after its own
                 // changes): the password manager learns which passkeys the site accepts.
                 if let (false, Some(details)) = (self.force, &start.signal_details) {
-                    webauthn::signal_after_login(details);
+                    webauthn::signal_user_passkeys(details);
                 }
                 match declined_reason(&start) {
                     Some(reason) => self.decline(&reason),

@@ -20,7 +20,7 @@ use super::use_passkey_create::{
 use super::use_step_up::{use_step_up, UseStepUpReturn};
 use super::Notice;
 use crate::connect::api::{
-    passkey_name, ManageDeleteReq, ManageListReq, ManageRenameReq, PasskeyItem,
+    passkey_name, ManageDeleteReq, ManageListReq, ManageRenameReq, PasskeyItem, SignalDetails,
 };
 use crate::connect::browser::environment::{after_hydration, init_request, remember_client_handle};
 use crate::connect::browser::frontend_api::FrontendApi;
@@ -387,16 +387,15 @@ impl Manager {
         if user.is_empty() {
             return;
         }
-        let ids: Vec<String> = items
-            .iter()
-            .map(|item| item.credential.credential_id.clone())
-            .collect();
-        let rp_id = self.rp_id.get_value();
-        webauthn::signal_all_accepted_credentials(&rp_id, &user, &ids);
-        let name = self.webauthn_user_name.get_value();
-        if !name.is_empty() {
-            webauthn::signal_current_user_details(&rp_id, &user, &name, &name);
-        }
+        webauthn::signal_user_passkeys(&SignalDetails {
+            rp_id: self.rp_id.get_value(),
+            user_id: user,
+            all_accepted_credential_ids: items
+                .iter()
+                .map(|item| item.credential.credential_id.clone())
+                .collect(),
+            name: self.webauthn_user_name.get_value(),
+        });
     }
 }
 

@@ -800,7 +800,7 @@ impl Flow {
             Ok(target) => {
                 // Signed in: the password manager learns which passkeys the site accepts.
                 if let Some(details) = &finished.signal_details {
-                    webauthn::signal_after_login(details);
+                    webauthn::signal_user_passkeys(details);
                 }
                 self.leave_for(&target)
             }
