@@ -4,6 +4,10 @@
 //! service) and `hydrate` (the same Leptos pages compiled to wasm for the browser). The
 //! architecture is described in docs/architecture.md.
 
+// Leptos views are nested types; the console's overview page is deep enough that computing
+// its layout passes the compiler's default query depth (128) in test builds.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod connect;
 pub mod console;

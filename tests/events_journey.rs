@@ -40,7 +40,10 @@ const JOURNEY: &[(Step, &[Recorded])] = &[
         Step::SignUp,
         &[(AccountCreated, None), (PasswordLoginSucceeded, None)],
     ),
-    (Step::AppendOffered, &[(AppendOffered, None)]),
+    (
+        Step::AppendOffered,
+        &[(AppendOffered, Some(Reason::Eligible))],
+    ),
     (
         Step::SkipAppend,
         &[(AppendSkipped, Some(Reason::UserSkipped))],
@@ -51,11 +54,19 @@ const JOURNEY: &[(Step, &[Recorded])] = &[
         &[(PasswordLoginFailed, Some(Reason::WrongCredentials))],
     ),
     (Step::RightPassword, &[(PasswordLoginSucceeded, None)]),
-    (Step::CreatePasskey, &[(PasskeyCreated, None)]),
+    (
+        Step::CreatePasskey,
+        &[
+            (PasskeyDecision, Some(Reason::Eligible)),
+            (PasskeyCreated, None),
+        ],
+    ),
     (
         Step::PasskeyLogin,
         &[
+            (PasskeyDecision, Some(Reason::ConditionalUi)),
             (PasskeyLoginStarted, Some(Reason::Identifier)),
+            (PasskeyDecision, Some(Reason::ExpectedElsewhere)),
             (PasskeyLoginCompleted, None),
             // This device's own passkey: the server passes the append step at once.
             (AppendSkipped, Some(Reason::PasskeyOnThisDevice)),
@@ -68,7 +79,9 @@ const JOURNEY: &[(Step, &[Recorded])] = &[
     (
         Step::PasskeyFromDeletedList,
         &[
+            (PasskeyDecision, Some(Reason::ConditionalUi)),
             (PasskeyLoginStarted, Some(Reason::Identifier)),
+            (PasskeyDecision, Some(Reason::ExpectedElsewhere)),
             (PasskeyDeleted, None),
             (PasskeyLoginFailed, Some(Reason::DeletedPasskey)),
         ],
@@ -76,6 +89,7 @@ const JOURNEY: &[(Step, &[Recorded])] = &[
     (
         Step::NoPasskeyLeft,
         &[
+            (PasskeyDecision, Some(Reason::ConditionalUi)),
             (PasskeyLoginStarted, Some(Reason::Identifier)),
             (PasskeyLoginFellBack, Some(Reason::NoPasskey)),
         ],
@@ -103,7 +117,10 @@ const JOURNEY: &[(Step, &[Recorded])] = &[
     (Step::Enable, &[(AccountEnabled, None)]),
     (
         Step::BrowserReportsCancel,
-        &[(PasskeyLoginFailed, Some(Reason::Cancelled))],
+        &[
+            (PasskeyDecision, Some(Reason::ConditionalUi)),
+            (PasskeyLoginFailed, Some(Reason::Cancelled)),
+        ],
     ),
 ];
 
@@ -234,7 +251,10 @@ fn names_an_account(e: &latchkey::events::Event) -> bool {
     let anonymous = matches!(
         e.event_type,
         RateLimitHit | PasskeyLoginStarted | PasskeyLoginFellBack
-    ) || matches!(e.reason, Some(Reason::Cancelled | Reason::DeletedPasskey));
+    ) || matches!(e.reason, Some(Reason::Cancelled | Reason::DeletedPasskey))
+        // The login page decides before anyone is known.
+        || (e.event_type == PasskeyDecision
+            && e.detail.as_deref().is_some_and(|d| d.starts_with("login page")));
     !anonymous
 }
 

@@ -214,6 +214,32 @@ test.describe('after failed passkey prompts, the password', () => {
   });
 });
 
+test.describe('passkey intelligence', () => {
+  test('two cancelled prompts pause passkey login on this browser: the next visit goes straight to the password', async ({
+    page,
+    authenticator,
+  }) => {
+    const email = await cancelPasskeyAtLogin(page, authenticator!, 'paused');
+    await expect(statusWith(page, /cancelled/)).toBeVisible();
+    // The second cancel, with the same passkey provider; the page tells the service.
+    const reported = page.waitForResponse((r) => r.url().includes('/v2/connect/events') && r.status() === 204);
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await reported;
+
+    // The next visit offers no passkey at all: Continue opens the password step at once.
+    await page.goto('/login');
+    await waitForApp(page);
+    await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toHaveCount(0);
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await expect(page.getByLabel('Password', { exact: true })).toBeFocused();
+    expect(await authenticator!.credentials()).toHaveLength(1);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expectDashboard(page, email);
+  });
+});
+
 test.describe('keeping the password manager in step', () => {
   test('after a passkey login and after a password login the browser learns the accepted passkeys', async ({
     page,

@@ -224,6 +224,13 @@ settings! {
         "`any`, `synced` (device-bound passkeys refused) or `device-bound` (synced ones refused)";
     RELATED_ORIGINS = "related-origins", Text(Unset),
         "comma-separated https origins of other sites that may use this RP ID (served at `/.well-known/webauthn`; at most 5 sites)";
+    PASSKEY_FAILURE_PAUSE_MINUTES = "passkey-failure-pause-minutes",
+        Number { default: 30, min: 0, max: 7 * 24 * 60 },
+        "after two failed or cancelled passkey logins in a row with one provider, a browser goes straight to the password for this long; 0 never pauses";
+    AUTOMATIC_UPGRADE = "automatic-upgrade", Flag(true),
+        "after a password login, browsers that can (conditional create) make a passkey without a dialog";
+    REQUIRE_USER_VERIFICATION = "require-user-verification", Flag(true),
+        "passkeys must verify the person (PIN, biometrics); off: presence (a touch) is enough";
     ENUMERATION_PROTECTION = "enumeration-protection", Text(Value("usability")),
         "`usability`, or `strict`: every email gets passkey options of one shape (decoys)";
     // ---- events

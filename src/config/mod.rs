@@ -99,6 +99,12 @@ pub struct ConnectServiceSettings {
     /// Other sites that may use this RP ID (`related-origins`): listed at
     /// `/.well-known/webauthn`, and accepted as WebAuthn and frontend-API origins.
     pub related_origins: Vec<Url>,
+    /// How long passkey login stays paused on a browser after repeated failures (0: never).
+    pub failure_pause: Duration,
+    /// After a password login, make a passkey with conditional create where the browser can.
+    pub automatic_upgrade: bool,
+    /// Passkeys must verify the person (`userVerification: required`), not only their presence.
+    pub require_user_verification: bool,
     /// Which new passkeys are kept (`passkey-providers-…`, `passkey-storage`).
     pub authenticator_policy: crate::connect::service::policy::AuthenticatorPolicy,
     /// Provider names and icons by AAGUID: the shipped list and `passkey-providers-file`.
@@ -355,6 +361,9 @@ fn connect_service_settings(
         process_lifetime: minutes(source.number(&CONNECT_PROCESS_LIFETIME_MINUTES)?),
         frontend_url,
         service_addr: addr(source, &CONNECT_SERVICE_ADDR)?,
+        failure_pause: minutes(source.number(&PASSKEY_FAILURE_PAUSE_MINUTES)?),
+        automatic_upgrade: source.flag(&AUTOMATIC_UPGRADE)?,
+        require_user_verification: source.flag(&REQUIRE_USER_VERIFICATION)?,
         authenticator_policy: authenticator_policy(source)?,
         providers: std::sync::Arc::new(match source.optional(&PASSKEY_PROVIDERS_FILE) {
             None => ProviderDirectory::shipped(),

@@ -3,6 +3,8 @@
 //! - [`api`]: the wire format of the passkey service (Corbado Connect's shapes), shared by
 //!   the server and the browser.
 //! - [`aaguid`]: how a passkey is named for people.
+//! - `decisions` (ssr): passkey intelligence: whether to offer a passkey and whether and how
+//!   to start a passkey login, each with a reason (pure, one table test per decision).
 //! - `providers` (ssr): passkey providers (name, icons) by AAGUID, from the community list.
 //! - [`browser`]: the browser bridge: WebAuthn through wasm-bindgen, the frontend-API client,
 //!   the client handle (inert on the server);
@@ -22,6 +24,8 @@ pub mod hooks;
 
 #[cfg(feature = "ssr")]
 pub mod backend_client;
+#[cfg(feature = "ssr")]
+pub mod decisions;
 #[cfg(feature = "ssr")]
 pub mod providers;
 #[cfg(feature = "ssr")]

@@ -57,6 +57,9 @@ pub enum EventType {
     /// Its owner gave a passkey a name.
     #[strum(serialize = "passkey.renamed")]
     PasskeyRenamed,
+    /// Passkey intelligence decided whether (and how) to offer passkeys; the reason says why.
+    #[strum(serialize = "passkey.decision")]
+    PasskeyDecision,
     #[strum(serialize = "passkey-login.started")]
     PasskeyLoginStarted,
     #[strum(serialize = "passkey-login.completed")]
@@ -120,6 +123,21 @@ pub enum Reason {
     NoPlatformAuthenticator,
     PasskeyOnThisDevice,
     ServiceError,
+    /// Offered: a device that can make a passkey, and none of the account's on it.
+    Eligible,
+    /// Offered as "Create a passkey on this device" after a login with a phone's passkey.
+    AfterHybrid,
+    /// Offered because the person pressed "Create passkey".
+    PersonAsked,
+    // Passkey intelligence: the login page and a login for an account.
+    /// Neither a platform authenticator nor a phone (hybrid): no passkey UI.
+    NoAuthenticator,
+    /// Passkey login paused on this browser after repeated failures.
+    PausedAfterFailures,
+    /// The account's passkey should be on this browser's own authenticator.
+    ExpectedHere,
+    /// The account's passkeys are on other devices (or nothing says where).
+    ExpectedElsewhere,
     // Creating a passkey.
     Cancelled,
     ExistsOnAuthenticator,
@@ -174,6 +192,13 @@ impl Reason {
             RolloutDenied => "not in the rollout share",
             NoPlatformAuthenticator => "this device cannot make a passkey",
             PasskeyOnThisDevice => "a passkey for this account is already on this device",
+            Eligible => "this device can make a passkey and holds none of the account's",
+            AfterHybrid => "the last login here used a passkey from another device (hybrid)",
+            PersonAsked => "the person asked for a passkey",
+            NoAuthenticator => "no platform authenticator and no phone (hybrid) on this browser",
+            PausedAfterFailures => "passkey login paused on this browser after repeated failures",
+            ExpectedHere => "a passkey of the account was made or last used on this browser",
+            ExpectedElsewhere => "the account's passkeys are on other devices",
             ServiceError => "the passkey service failed",
             Cancelled => "the person cancelled the passkey prompt",
             ExistsOnAuthenticator => "the authenticator already holds a passkey for this account",
@@ -333,10 +358,9 @@ impl EventType {
             | PasskeyLoginFailed
             | TokenRefused
             | RateLimitHit => Outcome::Failure,
-            SessionEnded | AppendOffered | AppendSkipped | PasskeyLoginStarted
-            | PasskeyLoginFellBack | SettingsChanged | AuditPruned | ClientReported => {
-                Outcome::Info
-            }
+            SessionEnded | AppendOffered | AppendSkipped | PasskeyDecision
+            | PasskeyLoginStarted | PasskeyLoginFellBack | SettingsChanged | AuditPruned
+            | ClientReported => Outcome::Info,
         }
     }
 }

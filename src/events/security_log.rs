@@ -130,9 +130,11 @@ pub fn ocsf_class(event_type: EventType) -> OcsfClass {
         PasskeysUnblocked => account(6, "Unlock"),
         PasskeyCreated => account(10, "MFA Factor Enable"),
         PasskeyDeleted => account(11, "MFA Factor Disable"),
-        AppendOffered | AppendSkipped | PasskeyCreationFailed | PasskeyRenamed => {
-            account(99, "Other")
-        }
+        AppendOffered
+        | AppendSkipped
+        | PasskeyDecision
+        | PasskeyCreationFailed
+        | PasskeyRenamed => account(99, "Other"),
         SettingsChanged => class(APPLICATION, LIFECYCLE, "Application Lifecycle", 8, "Update"),
         AuditPruned => class(APPLICATION, LIFECYCLE, "Application Lifecycle", 99, "Other"),
     }

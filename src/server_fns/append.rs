@@ -26,6 +26,7 @@ pub enum AppendOffer {
 /// with a redirect before anything is shown.
 #[server(prefix = "/api", endpoint = "append_decision")]
 pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
+    use crate::connect::decisions::{append_for_account, AccountAppendFacts, AppendDecision};
     use crate::events::{Event, EventType, Reason};
     use crate::server::context::{app, leave_append, record, require, Need};
     let app = app()?;
@@ -45,31 +46,33 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
         .passkeys_blocked(session.account_id(), now)
         .await
         .map_err(|err| AppError::internal("reading the passkey block", err))?;
-    let decision = if !live.passkeys_enabled {
-        AppendOffer::PasskeysOff
-    } else if blocked {
-        AppendOffer::Blocked
-    } else if preferences.opt_out
-        && !offer_again_due(preferences.opted_out_at, live.offer_again_after_days, now)
-    {
-        AppendOffer::OptedOut
-    } else if preferences.snoozed_until > now {
-        AppendOffer::Snoozed
-    } else {
-        record(
-            &app,
-            Event::new(EventType::AppendOffered).with_account(session.account_id()),
-        )
-        .await;
-        return Ok(AppendOffer::Offer);
+    let decision = append_for_account(&AccountAppendFacts {
+        passkeys_enabled: live.passkeys_enabled,
+        blocked,
+        opted_out: preferences.opt_out
+            && !offer_again_due(preferences.opted_out_at, live.offer_again_after_days, now),
+        snoozed: preferences.snoozed_until > now,
+    });
+    let reason = match decision {
+        AppendDecision::Offer { reason, .. } => {
+            record(
+                &app,
+                Event::new(EventType::AppendOffered)
+                    .with_account(session.account_id())
+                    .with_reason(reason),
+            )
+            .await;
+            return Ok(AppendOffer::Offer);
+        }
+        AppendDecision::Skip(reason) => reason,
+    };
+    let decision = match reason {
+        Reason::Blocked => AppendOffer::Blocked,
+        Reason::OptedOut => AppendOffer::OptedOut,
+        Reason::PasskeysOff => AppendOffer::PasskeysOff,
+        _ => AppendOffer::Snoozed,
     };
     tracing::info!(account = %session.account_id(), ?decision, "append step skipped itself");
-    let reason = match decision {
-        AppendOffer::OptedOut => Reason::OptedOut,
-        AppendOffer::Blocked => Reason::Blocked,
-        AppendOffer::PasskeysOff => Reason::PasskeysOff,
-        _ => Reason::Snoozed,
-    };
     record(
         &app,
         Event::new(EventType::AppendSkipped)

@@ -37,6 +37,11 @@ pub struct ClientInformation {
     pub webdriver: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_mode: Option<bool>,
+    /// Latchkey's addition: how many accounts the login page offers one-tap for (the
+    /// remembered accounts of this browser), so passkey intelligence can say why it chose
+    /// one-tap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remembered_accounts: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

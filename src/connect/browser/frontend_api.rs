@@ -10,9 +10,9 @@ use serde::Serialize;
 use crate::connect::api::paths::frontend;
 use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendStartReq, AppendStartRsp, ErrorRsp,
-    InitReq, LoginFinishReq, LoginFinishRsp, LoginInitRsp, LoginStartReq, LoginStartRsp,
-    ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp, ManageRenameReq,
-    ManageRenameRsp,
+    EventCreateReq, InitReq, LoginFinishReq, LoginFinishRsp, LoginInitRsp, LoginStartReq,
+    LoginStartRsp, ManageDeleteReq, ManageDeleteRsp, ManageInitRsp, ManageListReq, ManageListRsp,
+    ManageRenameReq, ManageRenameRsp,
 };
 
 /// Why a frontend-API call failed; every variant leads the UI to its fallback.
@@ -164,6 +164,12 @@ impl FrontendApi {
         self.post(frontend::MANAGE_RENAME, req).await
     }
 
+    /// `POST /v2/connect/events`: tells the service what happened in the browser (a cancelled
+    /// prompt counts towards pausing passkey login here).
+    pub async fn report_event(&self, req: &EventCreateReq) -> Result<(), ApiError> {
+        self.post(frontend::EVENTS, req).await
+    }
+
     async fn post<Req: Serialize, Rsp: DeserializeOwned>(
         &self,
         path: &str,
@@ -203,6 +209,11 @@ mod transport {
             let status = response.status();
             let error = response.json::<ErrorRsp>().await.ok();
             return Err(ApiError::Service { status, error });
+        }
+        // "204 No Content" answers `()`.
+        if response.status() == 204 {
+            return serde_json::from_value(serde_json::Value::Null)
+                .map_err(|err| ApiError::Decode(err.to_string()));
         }
         response
             .json::<Rsp>()

@@ -24,7 +24,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::Notice;
-use crate::connect::api::{LoginFinishReq, LoginSource, LoginStartReq};
+use crate::connect::api::{EventCreateReq, LoginFinishReq, LoginSource, LoginStartReq};
 use crate::connect::browser::environment::{
     after_hydration, credential_id_of, field_value, go_to, init_request, now_ms,
     remember_client_handle, rp_id_of, take_early_clicks, EarlyClick,
@@ -286,6 +286,18 @@ fn plan_failure(
         other => {
             leptos::logging::warn!("passkey login failed: {other}");
             FailurePlan::FallBack(MSG_FAILED)
+        }
+    }
+}
+
+/// The frontend-API event a failed prompt is reported as; `None` when the browser cannot do
+/// passkeys at all (nothing failed).
+fn failure_event(err: &WebAuthnError) -> Option<&'static str> {
+    match err {
+        WebAuthnError::Cancelled | WebAuthnError::Aborted => Some("login-explicit-abort"),
+        WebAuthnError::NotSupported => None,
+        WebAuthnError::AlreadyRegistered | WebAuthnError::Invalid(_) | WebAuthnError::Other(_) => {
+            Some("login-error")
         }
     }
 }
@@ -573,7 +585,12 @@ impl Flow {
         }
         self.loaded_ms.set_value(now_ms());
         let mut api = self.api.get_value();
-        let init = api.login_init(&init_request(capabilities)).await;
+        let mut req = init_request(capabilities);
+        req.client_information.remembered_accounts = Some(u32::from(matches!(
+            self.step.get_untracked(),
+            Step::OneTap(_)
+        )));
+        let init = api.login_init(&req).await;
         self.api.set_value(api);
         let init = match init {
             Ok(init) => init,
@@ -733,6 +750,9 @@ impl Flow {
     fn ceremony_failed(&self, intent: Intent, err: WebAuthnError, expected_here: bool) {
         let failures = self.failures.get_value() + 1;
         self.failures.set_value(failures);
+        // The report goes before a fresh start replaces the pending challenge: the service
+        // reads from it which passkeys (which provider) the failed prompt was for.
+        let report = failure_event(&err);
         match plan_failure(&intent, &err, expected_here, failures) {
             FailurePlan::Offer(message) => {
                 self.notice.set(Some(Notice::Info(message.to_string())));
@@ -741,6 +761,7 @@ impl Flow {
                 // the prompt inside it).
                 let flow = self.clone();
                 spawn_local(async move {
+                    flow.report(report).await;
                     flow.prepare(intent).await;
                 });
             }
@@ -756,12 +777,28 @@ impl Flow {
                 // A fresh challenge for the retry, ready before the next click.
                 let flow = self.clone();
                 spawn_local(async move {
+                    flow.report(report).await;
                     flow.prepare(Intent::Discoverable).await;
                 });
             }
             FailurePlan::FallBack(message) => {
+                let flow = self.clone();
+                spawn_local(async move { flow.report(report).await });
                 self.fall_back(intent.email(), Some(Notice::Info(message.to_string())))
             }
+        }
+    }
+
+    /// Tells the service about a failed prompt (best effort: nothing waits on it).
+    async fn report(&self, event_type: Option<&'static str>) {
+        let Some(event_type) = event_type else { return };
+        let req = EventCreateReq {
+            event_type: event_type.to_string(),
+            message: None,
+            challenge: None,
+        };
+        if let Err(err) = self.api.get_value().report_event(&req).await {
+            leptos::logging::warn!("reporting {event_type}: {err}");
         }
     }
 
@@ -1137,6 +1174,28 @@ mod tests {
                 plan,
                 "{intent:?} {err:?} {expected_here} {failures}"
             );
+        }
+    }
+
+    #[test]
+    fn failed_prompts_are_reported_as_corbado_names_them() {
+        assert_eq!(
+            failure_event(&WebAuthnError::Cancelled),
+            Some("login-explicit-abort")
+        );
+        assert_eq!(
+            failure_event(&WebAuthnError::Aborted),
+            Some("login-explicit-abort")
+        );
+        assert_eq!(
+            failure_event(&WebAuthnError::Other("x".into())),
+            Some("login-error")
+        );
+        assert_eq!(failure_event(&WebAuthnError::NotSupported), None);
+        // Every name is one the service accepts.
+        for err in [WebAuthnError::Cancelled, WebAuthnError::Invalid("x".into())] {
+            let name = failure_event(&err).unwrap();
+            assert!(crate::connect::api::EVENT_TYPES.contains(&name), "{name}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! Passkey enrolment (`/v2/connect/append/…`) for a user the backend vouched for with a
-//! `passkey-append` connect token. Start decides whether to offer a passkey at all (rollout,
-//! a passkey already made on this browser, no platform authenticator) and otherwise returns
+//! `passkey-append` connect token. Start asks passkey intelligence whether to offer a passkey
+//! at all (rollout, a passkey already on this browser, no platform authenticator) and returns
 //! creation options: discoverable credential required, user verification required, no
 //! attestation, every passkey of the user excluded. Finish lets webauthn-rs verify and stores
 //! the passkey; a credential id that already exists is refused.
@@ -11,6 +11,7 @@ use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyC
 use webauthn_rs_core::proto::{ResidentKeyRequirement, UserVerificationPolicy};
 
 use super::challenges::{Ceremony, Slot};
+use super::clients::LastLogin;
 use super::credentials::{encode_credential_id, CredentialRow};
 use super::login::{identifier_type, options_json, refused};
 use super::policy::NewPasskey;
@@ -19,7 +20,8 @@ use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendSkipReason, AppendStartReq,
     AppendStartRsp, AppendVariant, ConnectTokenType, InitReq, PasskeyOperation,
 };
-use crate::events::{Event, EventType};
+use crate::connect::decisions::{self, AppendDecision, Browser, BrowserAppendFacts};
+use crate::events::{Event, EventType, Reason};
 
 /// The AAGUID of an authenticator, from the authenticator data of a registration that
 /// webauthn-rs has already verified; all zeros when it sends none.
@@ -49,6 +51,15 @@ fn aaguid_of(registration: &RegisterPublicKeyCredential) -> Uuid {
 
 fn skip(reason: AppendSkipReason) -> AppendStartRsp {
     AppendStartRsp::without_offer(Some(reason))
+}
+
+/// A decision's reason as the append API names it.
+fn skip_reason(reason: Reason) -> AppendSkipReason {
+    match reason {
+        Reason::PasskeyOnThisDevice => AppendSkipReason::PasskeyOnThisClient,
+        Reason::NoPlatformAuthenticator => AppendSkipReason::NoPlatformAuthenticator,
+        _ => AppendSkipReason::RolloutDenied,
+    }
 }
 
 impl ConnectService {
@@ -83,13 +94,6 @@ impl ConnectService {
                 ConnectTokenType::PasskeyAppend,
             )
             .await?;
-        // An explicit "Create passkey" click skips the rollout and the heuristics below, but
-        // not the kill switch.
-        let forced = req.force_passkey_append.unwrap_or(false);
-        if !self.live_settings().current().passkeys_enabled || (!forced && !process.append_allowed)
-        {
-            return Ok(skip(AppendSkipReason::RolloutDenied));
-        }
         let user = self
             .ensure_user(&grant.identifier, &grant.display_name)
             .await?;
@@ -97,28 +101,41 @@ impl ConnectService {
         // After a password login too, the browser's password manager learns which of the
         // user's passkeys the site still accepts.
         let signal_details = self.signal_details(&user, &credentials);
-        let skip = |reason| AppendStartRsp {
-            signal_details: signal_details.clone(),
-            ..skip(reason)
-        };
-        let mut variant = AppendVariant::Default;
-        if !forced {
-            if credentials
+        let last = self.last_login_on(&process.client_hash).await?;
+        let decision = decisions::append_on_browser(&BrowserAppendFacts {
+            passkeys_enabled: self.live_settings().current().passkeys_enabled,
+            in_rollout: process.append_allowed,
+            person_asked: req.force_passkey_append.unwrap_or(false),
+            browser: Browser {
+                platform_authenticator: process.platform_authenticator,
+                ..Browser::default()
+            },
+            passkey_made_here: credentials
                 .iter()
-                .any(|c| c.created_client == process.client_hash)
-            {
-                return Ok(skip(AppendSkipReason::PasskeyOnThisClient));
+                .any(|c| c.created_client == process.client_hash),
+            last_login_here: LastLogin::as_seen_by(last.as_ref(), &user.id),
+            account_passkeys: credentials.len(),
+        });
+        self.record(
+            Event::new(EventType::PasskeyDecision)
+                .with_reason(decision.reason())
+                .with_process(&process.id_hash)
+                .with_account(&grant.identifier)
+                .with_detail(decision.describe()),
+        )
+        .await;
+        let variant = match decision {
+            AppendDecision::Offer {
+                after_hybrid: true, ..
+            } => AppendVariant::AfterHybrid,
+            AppendDecision::Offer { .. } => AppendVariant::Default,
+            AppendDecision::Skip(reason) => {
+                return Ok(AppendStartRsp {
+                    signal_details,
+                    ..skip(skip_reason(reason))
+                })
             }
-            if process.platform_authenticator == Some(false) {
-                return Ok(skip(AppendSkipReason::NoPlatformAuthenticator));
-            }
-            let last = self.last_login_on(&process.client_hash).await?;
-            if !credentials.is_empty()
-                && last.is_some_and(|last| last.user_id == user.id && last.cross_device)
-            {
-                variant = AppendVariant::AfterHybrid;
-            }
-        }
+        };
         let exclude: Vec<CredentialID> = credentials
             .iter()
             .map(|c| c.passkey.cred_id().clone())

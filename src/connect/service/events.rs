@@ -63,6 +63,12 @@ impl ConnectService {
             event = event.with_reason(reason);
         }
         self.record(event).await;
+        // A cancelled or failed prompt counts towards pausing passkey login on this browser.
+        if event_type == EventType::PasskeyLoginFailed {
+            let (provider, account) = self.pending_login_provider(&process).await?;
+            self.passkey_failed(&process, &provider, account.as_deref())
+                .await;
+        }
         Ok(())
     }
 

@@ -1,6 +1,6 @@
-//! Passkey login (`/v2/connect/login/…`): init (rollout decision and a conditional-UI
-//! challenge), start (identifier-first or one-tap with the user's passkeys, or identifier-less
-//! with a discoverable credential), finish (webauthn-rs verifies; the counter is written
+//! Passkey login (`/v2/connect/login/…`): init (passkey intelligence decides how the page
+//! may use passkeys; a conditional-UI challenge), start (identifier-first or one-tap with the
+//! user's passkeys, or identifier-less with a discoverable credential), finish (webauthn-rs verifies; the counter is written
 //! back with a compare-and-set; signed passkey data is issued).
 
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::challenges::{Ceremony, Slot, TakenChallenge};
+use super::clients::LastLogin;
 use super::credentials::{encode_credential_id, CredentialRow, LoginUpdate};
 use super::processes::ProcessRow;
 use super::signed_data::LoginProof;
@@ -22,6 +23,7 @@ use crate::connect::api::{
     ConnectTokenType, FallbackError, FallbackOperationError, InitReq, LoginFinishReq,
     LoginFinishRsp, LoginInitRsp, LoginSource, LoginStartReq, LoginStartRsp, PasskeyOperation,
 };
+use crate::connect::decisions::{self, AccountLogin, AccountLoginFacts, LastLoginHere};
 use crate::events::{Event, EventType, Reason};
 use webauthn_rs_core::proto::{AllowCredentials, AuthenticatorTransport};
 
@@ -120,10 +122,18 @@ impl ConnectService {
         user_agent: Option<&str>,
     ) -> Result<LoginInitRsp, ConnectError> {
         let created = self.create_process(req, user_agent).await?;
+        let decision = created.login;
+        self.record(
+            Event::new(EventType::PasskeyDecision)
+                .with_reason(decision.reason)
+                .with_process(&created.row.id_hash)
+                .with_detail(&decision.describe()),
+        )
+        .await;
         let mut flags = BTreeMap::new();
+        flags.insert("login-mode".to_string(), decision.mode.as_ref().to_string());
         let mut conditional_ui_challenge = String::new();
-        let cui_possible = req.client_information.is_conditional_mediation_available != Some(false);
-        if created.row.login_allowed && cui_possible {
+        if created.row.login_allowed && decision.conditional_ui {
             let (options, state) = self
                 .webauthn()
                 .start_discoverable_authentication()
@@ -169,8 +179,16 @@ impl ConnectService {
                 .with_process(&process.id_hash),
         )
         .await;
-        if !self.live_settings().current().passkeys_enabled || !process.login_allowed {
-            self.fell_back(&process, Reason::RolloutDenied).await;
+        // The login page's decision (taken at init) stands; the kill switch counts as it is now.
+        let page_refused = if !self.live_settings().current().passkeys_enabled {
+            Some(Reason::PasskeysOff)
+        } else if !process.login_allowed {
+            Some(process.login_refusal.unwrap_or(Reason::RolloutDenied))
+        } else {
+            None
+        };
+        if let Some(reason) = page_refused {
+            self.fell_back(&process, reason).await;
             return Ok(start_fallback(
                 typed,
                 FALLBACK_ROLLOUT_DENIED,
@@ -197,21 +215,50 @@ impl ConnectService {
             None => typed.to_string(),
         };
         let user = self.user_by_identifier(&identifier).await?;
-        let credentials = match &user {
-            Some(user) => self.credentials_of(&user.id).await?,
-            None => Vec::new(),
+        let (credentials, last_login_here) = match &user {
+            Some(user) => {
+                let last = self.last_login_on(&process.client_hash).await?;
+                (
+                    self.credentials_of(&user.id).await?,
+                    LastLogin::as_seen_by(last.as_ref(), &user.id),
+                )
+            }
+            None => (Vec::new(), LastLoginHere::Other),
         };
-        let (Some(user), false) = (user, credentials.is_empty()) else {
+        let decision = decisions::account_login(&AccountLoginFacts {
+            account_passkeys: credentials.len(),
+            passkey_made_here: credentials
+                .iter()
+                .any(|c| c.created_client == process.client_hash),
+            last_login_here,
+        });
+        let (
+            Some(user),
+            AccountLogin::Start {
+                expected_here,
+                cross_device,
+                ..
+            },
+        ) = (user, decision)
+        else {
             if self.settings().enumeration_protection == EnumerationProtection::Strict {
                 return self.start_decoy(&process, &identifier).await;
             }
-            self.fell_back(&process, Reason::NoPasskey).await;
+            self.fell_back(&process, decision.reason()).await;
             return Ok(start_fallback(
                 typed,
                 FALLBACK_NO_PASSKEY,
                 "no passkey is registered for this user",
             ));
         };
+        self.record(
+            Event::new(EventType::PasskeyDecision)
+                .with_reason(decision.reason())
+                .with_process(&process.id_hash)
+                .with_account(&user.identifier)
+                .with_detail(decision.describe()),
+        )
+        .await;
         let passkeys: Vec<_> = credentials.iter().map(|c| c.passkey.clone()).collect();
         let (options, state) = self
             .webauthn()
@@ -225,18 +272,9 @@ impl ConnectService {
             &state,
         )
         .await?;
-        // The passkey is expected on another device when the last passkey login on this
-        // browser came from one and none of the user's passkeys was created here.
-        let created_here = credentials
-            .iter()
-            .any(|c| c.created_client == process.client_hash);
-        let last = self.last_login_on(&process.client_hash).await?;
-        let last_here = last.filter(|last| last.user_id == user.id);
-        let is_cda = !created_here && last_here.as_ref().is_some_and(|last| last.cross_device);
-        let expected_here = created_here || last_here.is_some_and(|last| !last.cross_device);
         Ok(start_options(
             options_json(&options)?,
-            is_cda,
+            cross_device,
             expected_here,
         ))
     }
@@ -564,10 +602,13 @@ impl ConnectService {
             .with_credential(&stored.id)
             .with_process(&process.id_hash)
             .with_detail(&err.to_string());
-        if let Some(account) = self.account_of(&stored.user_id).await {
+        let account = self.account_of(&stored.user_id).await;
+        if let Some(account) = &account {
             event = event.with_account(account);
         }
         self.record(event).await;
+        self.passkey_failed(process, &stored.aaguid, account.as_deref())
+            .await;
         refused("assertionResponse", err)
     }
 
@@ -631,10 +672,13 @@ impl ConnectService {
             .with_credential(&stored.id)
             .with_process(&process.id_hash)
             .with_detail(detail);
-        if let Some(account) = self.account_of(&stored.user_id).await {
+        let account = self.account_of(&stored.user_id).await;
+        if let Some(account) = &account {
             event = event.with_account(account);
         }
         self.record(event).await;
+        self.passkey_failed(process, &stored.aaguid, account.as_deref())
+            .await;
         ConnectError::validation("assertionResponse", message)
     }
 }

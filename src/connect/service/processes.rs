@@ -8,6 +8,8 @@ use sqlx::Row;
 use super::clients::ClientRef;
 use super::{hash, ConnectError, ConnectService};
 use crate::connect::api::{ClientInformation, InitReq};
+use crate::connect::decisions::{self, Browser, LoginPageDecision, LoginPageFacts};
+use crate::events::Reason;
 use crate::store::flag;
 
 /// The longest process id we look up (ours are 43 characters).
@@ -18,6 +20,8 @@ pub struct ProcessRow {
     pub id_hash: String,
     pub client_hash: String,
     pub login_allowed: bool,
+    /// Why the login page offered no passkey login (when `login_allowed` is false).
+    pub login_refusal: Option<Reason>,
     pub append_allowed: bool,
     pub manage_allowed: bool,
     /// What the client said about a user-verifying platform authenticator: `Some(false)`
@@ -36,6 +40,10 @@ impl ProcessRow {
             id_hash: row.try_get("id_hash")?,
             client_hash: row.try_get("client_hash")?,
             login_allowed: row.try_get::<i64, _>("login_allowed")? != 0,
+            login_refusal: row
+                .try_get::<String, _>("login_refusal")?
+                .parse::<Reason>()
+                .ok(),
             append_allowed: row.try_get::<i64, _>("append_allowed")? != 0,
             manage_allowed: row.try_get::<i64, _>("manage_allowed")? != 0,
             platform_authenticator: match platform {
@@ -58,6 +66,24 @@ pub struct NewProcess {
     pub id: String,
     pub row: ProcessRow,
     pub client: ClientRef,
+    /// How the login page may use passkeys in this browser (for a login process).
+    pub login: LoginPageDecision,
+}
+
+/// What the browser said about itself, for passkey intelligence.
+fn browser_facts(info: &ClientInformation) -> Browser {
+    let capability = |name: &str| {
+        info.client_capabilities
+            .as_ref()
+            .and_then(|caps| caps.get(name).copied())
+    };
+    Browser {
+        platform_authenticator: platform_authenticator(info),
+        hybrid: capability("hybridTransport"),
+        conditional_mediation: info
+            .is_conditional_mediation_available
+            .or_else(|| capability("conditionalGet")),
+    }
 }
 
 fn platform_authenticator(info: &ClientInformation) -> Option<bool> {
@@ -82,16 +108,25 @@ impl ConnectService {
             .resolve_client(info.client_env_handle.as_deref())
             .await?;
         let decisions = self.rollout_for(&client.hash);
+        let now = self.now();
+        let login = decisions::login_page(&LoginPageFacts {
+            passkeys_enabled: self.live_settings().current().passkeys_enabled,
+            in_rollout: decisions.login,
+            browser: browser_facts(info),
+            paused: client.paused_until > now,
+            remembered_accounts: info.remembered_accounts.unwrap_or(0),
+        });
+        let login_allowed = login.mode != decisions::LoginMode::None;
         let (browser, os) = super::user_agent::describe(
             user_agent.unwrap_or_default(),
             info.java_script_high_entropy.as_ref(),
         );
-        let now = self.now();
         let id = crate::random::token(32);
         let row = ProcessRow {
             id_hash: hash(&id),
             client_hash: client.hash.clone(),
-            login_allowed: decisions.login,
+            login_allowed,
+            login_refusal: (!login_allowed).then_some(login.reason),
             append_allowed: decisions.append,
             manage_allowed: decisions.manage,
             platform_authenticator: platform_authenticator(info),
@@ -101,13 +136,19 @@ impl ConnectService {
             expires_at: now + self.settings().process_lifetime.as_secs() as i64,
         };
         sqlx::query(
-            "INSERT INTO connect_processes (id_hash, client_hash, login_allowed, append_allowed,
-                 manage_allowed, platform_authenticator, browser, os, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO connect_processes (id_hash, client_hash, login_allowed, login_refusal,
+                 append_allowed, manage_allowed, platform_authenticator, browser, os, created_at,
+                 expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&row.id_hash)
         .bind(&row.client_hash)
         .bind(flag(row.login_allowed))
+        .bind(
+            row.login_refusal
+                .map(|r| r.as_ref().to_string())
+                .unwrap_or_default(),
+        )
         .bind(flag(row.append_allowed))
         .bind(flag(row.manage_allowed))
         .bind(match row.platform_authenticator {
@@ -121,7 +162,12 @@ impl ConnectService {
         .bind(row.expires_at)
         .execute(self.store().pool())
         .await?;
-        Ok(NewProcess { id, row, client })
+        Ok(NewProcess {
+            id,
+            row,
+            client,
+            login,
+        })
     }
 
     /// The live process named by the `X-Corbado-Process-ID` header.
@@ -132,8 +178,8 @@ impl ConnectService {
             .filter(|id| !id.is_empty() && id.len() <= MAX_PROCESS_ID_LEN)
             .ok_or_else(missing)?;
         let row = sqlx::query(
-            "SELECT id_hash, client_hash, login_allowed, append_allowed, manage_allowed,
-                    platform_authenticator, browser, os, created_at, expires_at
+            "SELECT id_hash, client_hash, login_allowed, login_refusal, append_allowed,
+                    manage_allowed, platform_authenticator, browser, os, created_at, expires_at
              FROM connect_processes WHERE id_hash = $1",
         )
         .bind(hash(id))
