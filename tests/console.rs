@@ -389,6 +389,20 @@ async fn a_blocked_account_gets_no_passkey_login_or_offer(db: Db) {
     // The operator's account page shows the block; unblocking lets the passkey in again.
     let detail = account_page(&app, &id, &operator).await;
     assert_eq!(detail["passkeys_blocked"], "until unblocked");
+    // …and explains the decisions it led to, newest first.
+    let decisions = detail["decisions"].as_array().expect("decisions");
+    assert_eq!(decisions[0]["decision"], "append: no offer");
+    assert_eq!(decisions[0]["reason_code"], "blocked");
+    assert_eq!(
+        decisions[0]["reason"],
+        "an operator blocked this account's passkeys"
+    );
+    assert!(
+        decisions.iter().any(
+            |d| d["reason_code"] == "expected-elsewhere" || d["reason_code"] == "expected-here"
+        ),
+        "the earlier passkey login's decision: {decisions:?}"
+    );
     assert_eq!(detail["passkeys"].as_array().map(Vec::len), Some(1));
     call(
         &app,

@@ -4,7 +4,7 @@
 
 use super::access::OperatorRequest;
 use super::events::{minute_in_words, rows};
-use super::model::{AccountDetail, AccountLink, PasskeyRow, SessionRow};
+use super::model::{AccountDetail, AccountLink, DecisionRow, PasskeyRow, SessionRow};
 use crate::connect::backend_client::BackendError;
 use crate::error::AppError;
 use crate::events::{Event, EventFilter, EventType, Reason};
@@ -15,6 +15,8 @@ use crate::store::now;
 
 /// Events on an account page.
 const TIMELINE_LENGTH: u32 = 100;
+/// Passkey decisions on an account page.
+const DECISIONS_LENGTH: u32 = 10;
 /// The longest block an operator can give a number of days for (else: until unblocked).
 pub const MAX_BLOCK_DAYS: u32 = 3650;
 
@@ -84,6 +86,19 @@ pub async fn detail(op: &OperatorRequest, id: &str) -> Result<AccountDetail, App
         .list(&filter, None, TIMELINE_LENGTH)
         .await
         .map_err(|err| AppError::internal("reading the timeline", err))?;
+    let decisions = app
+        .events
+        .list(
+            &EventFilter {
+                account: Some(account.id.clone()),
+                types: DECISION_TYPES.to_vec(),
+                ..Default::default()
+            },
+            None,
+            DECISIONS_LENGTH,
+        )
+        .await
+        .map_err(|err| AppError::internal("reading the passkey decisions", err))?;
     Ok(AccountDetail {
         id: account.id.clone(),
         email: account.email.clone(),
@@ -93,8 +108,39 @@ pub async fn detail(op: &OperatorRequest, id: &str) -> Result<AccountDetail, App
         passkeys_blocked: block.map(|block| block_in_words(&block)),
         passkeys,
         sessions,
+        decisions: decisions.events.iter().map(decision_row).collect(),
         timeline: rows(&app.store, &timeline.events).await,
     })
+}
+
+/// The events that record a decision about offering passkeys (docs/intelligence.md).
+const DECISION_TYPES: [EventType; 4] = [
+    EventType::PasskeyDecision,
+    EventType::AppendOffered,
+    EventType::AppendSkipped,
+    EventType::PasskeyLoginFellBack,
+];
+
+fn decision_row(stored: &crate::events::StoredEvent) -> DecisionRow {
+    let event = &stored.event;
+    let decision = match event.event_type {
+        EventType::PasskeyDecision => event.detail.clone().unwrap_or_default(),
+        EventType::AppendOffered => "append: offer a passkey".to_string(),
+        EventType::AppendSkipped => "append: no offer".to_string(),
+        _ => "login: go to the password".to_string(),
+    };
+    DecisionRow {
+        time: super::events::time_in_words(stored.occurred_at),
+        decision,
+        reason: event
+            .reason
+            .map(|reason| reason.in_words().to_string())
+            .unwrap_or_else(|| "no reason recorded".to_string()),
+        reason_code: event
+            .reason
+            .map(|reason| reason.as_ref().to_string())
+            .unwrap_or_default(),
+    }
 }
 
 /// The account's passkey block, if one holds at `now`.

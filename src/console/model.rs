@@ -118,7 +118,21 @@ pub struct AccountDetail {
     /// None when the passkey service could not be reached (the page says so).
     pub passkeys: Option<Vec<PasskeyRow>>,
     pub sessions: Vec<SessionRow>,
+    /// What passkey intelligence decided for this account lately, newest first.
+    pub decisions: Vec<DecisionRow>,
     pub timeline: Vec<EventRow>,
+}
+
+/// One decision about offering passkeys to an account, explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRow {
+    /// `YYYY-MM-DD HH:MM:SS UTC`.
+    pub time: String,
+    /// What was decided ("append: offer a passkey", "login: go to the password", …).
+    pub decision: String,
+    /// Why, in words, and its code.
+    pub reason: String,
+    pub reason_code: String,
 }
 
 /// The Settings form: the values as typed (so a refused one is shown as it was).

@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::events::EventTable;
 use super::{Console, DataTable, Loaded};
 use crate::connect::components::ProviderIcon;
-use crate::console::model::{AccountDetail, EventRow, PasskeyRow, SessionRow};
+use crate::console::model::{AccountDetail, DecisionRow, EventRow, PasskeyRow, SessionRow};
 use crate::pages::FormError;
 use crate::routes::Page;
 use crate::server_fns::admin::{
@@ -84,6 +84,10 @@ fn Account(account: AccountDetail, actions: Actions) -> impl IntoView {
             <h2>"Passkeys"</h2>
             <Passkeys account_id=id.clone() passkeys=account.passkeys.clone() action=actions.delete />
             <Block account_id=id.clone() blocked=account.passkeys_blocked.clone() actions />
+        </section>
+        <section class="panel">
+            <h2>"Passkey decisions"</h2>
+            <Decisions decisions=account.decisions.clone() />
         </section>
         <section class="panel">
             <h2>"Sessions"</h2>
@@ -256,6 +260,34 @@ fn Disable(
             <FormError result=action.value().into() />
             <button type="submit" class=class>{label}</button>
         </ActionForm>
+    }
+    .into_any()
+}
+
+/// Why passkeys were (or were not) offered to this account lately, newest first.
+#[component]
+fn Decisions(decisions: Vec<DecisionRow>) -> impl IntoView {
+    if decisions.is_empty() {
+        return view! { <p class="muted">"No decision recorded yet."</p> }.into_any();
+    }
+    view! {
+        <ul class="decisions" aria-label="Passkey decisions">
+            {decisions
+                .into_iter()
+                .map(|row| {
+                    view! {
+                        <li>
+                            <span class="decision">{row.decision}</span>
+                            <span class="why">
+                                "because " {row.reason} " "
+                                <code>{row.reason_code}</code>
+                            </span>
+                            <span class="muted">{row.time}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
     .into_any()
 }
