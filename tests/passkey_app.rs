@@ -281,7 +281,7 @@ async fn the_login_hint_is_set_at_login_and_forgotten_on_request(db: Db) {
 
     let (_, page_info, _) = app.call_text("login_page", &[], Some(&hint)).await;
     let page_info: Value = serde_json::from_str(&page_info).expect("login page info");
-    assert_eq!(page_info["hint"], Value::String(email.clone()));
+    assert_eq!(page_info["remembered"], json!([email]));
     assert_eq!(page_info["classic"], Value::String("Password".into()));
     // The login page offers one-tap from the server-rendered HTML.
     let page = app.get("/login", Some(&hint)).await.text().await.unwrap();
@@ -296,7 +296,60 @@ async fn the_login_hint_is_set_at_login_and_forgotten_on_request(db: Db) {
         .expect("the one-tap button");
     assert!(!button.contains("disabled"), "{button}");
 
-    let res = app.call("forget_login_hint", &[], Some(&hint)).await;
+    // A second account signs in on this browser: both are offered, the latest first.
+    let second = unique_email();
+    app.sign_up(&second, PASSWORD).await;
+    let res = app
+        .call(
+            "sign_in",
+            &[
+                ("email", second.as_str()),
+                ("password", PASSWORD),
+                ("next", ""),
+            ],
+            Some(&hint),
+        )
+        .await;
+    let both = cookie_named(res.headers(), "latchkey_login_hint").expect("hint cookie");
+    let (_, page_info, _) = app.call_text("login_page", &[], Some(&both)).await;
+    let page_info: Value = serde_json::from_str(&page_info).expect("login page info");
+    assert_eq!(page_info["remembered"], json!([second, email]));
+    let page = app.get("/login", Some(&both)).await.text().await.unwrap();
+    let first_offer = page.find(&format!("Continue as {second}")).expect("second");
+    let second_offer = page.find(&format!("Continue as {email}")).expect("first");
+    assert!(first_offer < second_offer, "the latest first");
+    // "Use another account" without JavaScript: the email step, the accounts kept.
+    let page = app
+        .get("/login?account=other", Some(&both))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("Continue as"),
+        "no one-tap on the email step"
+    );
+    assert!(page.contains("id=\"login-email\""), "the email field");
+
+    // "Remove from this device", one account at a time.
+    let res = app
+        .call(
+            "forget_remembered_account",
+            &[("email", second.as_str())],
+            Some(&both),
+        )
+        .await;
+    let one = cookie_named(res.headers(), "latchkey_login_hint").expect("hint cookie");
+    let (_, page_info, _) = app.call_text("login_page", &[], Some(&one)).await;
+    let page_info: Value = serde_json::from_str(&page_info).expect("login page info");
+    assert_eq!(page_info["remembered"], json!([email]));
+    let res = app
+        .call(
+            "forget_remembered_account",
+            &[("email", email.as_str())],
+            Some(&one),
+        )
+        .await;
     assert_eq!(
         cookie_named(res.headers(), "latchkey_login_hint").as_deref(),
         Some("latchkey_login_hint=")

@@ -8,9 +8,11 @@ import {
   createAccount,
   createPasskeyAtAppend,
   expect,
+  expectAccessible,
   expectAppendLeftOnce,
   expectDashboard,
   forgetBrowser,
+  keepScreenshots,
   nextParam,
   pathIs,
   signIn,
@@ -294,13 +296,49 @@ test.describe('passkey login', () => {
     await expectDashboard(page, email);
   });
 
-  test('"Use another account" leaves one-tap for the email step', async ({ page }) => {
+  test('"Use another account" opens the email step; the account is still offered next time', async ({ page }) => {
     const email = uniqueEmail('another');
     await signUpWithPasskey(page, email);
     await signOut(page);
 
     await page.getByRole('button', { name: 'Use another account' }).click();
     await expect(page.getByLabel('Email', { exact: true })).toHaveValue('');
+    await page.reload();
+    await expect(page.getByRole('button', { name: `Continue as ${email}` })).toBeVisible();
+  });
+
+  test('two accounts on one browser: "Continue as …" for each, and "Remove from this device"', async ({ page }) => {
+    const first = uniqueEmail('first');
+    await signUpWithPasskey(page, first);
+    await signOut(page);
+    const second = uniqueEmail('second');
+    await signUpWithPasskey(page, second);
+    await signOut(page);
+
+    // Both are offered, the latest first.
+    const accounts = page.getByRole('list', { name: 'Accounts on this device' }).getByRole('listitem');
+    await expect(accounts).toHaveCount(2);
+    await expect(accounts.nth(0)).toHaveAccessibleName(second);
+    await expect(accounts.nth(1)).toHaveAccessibleName(first);
+    await expectAccessible(page);
+    await keepScreenshots(page, 'login-two-accounts');
+
+    // The older account signs in with one tap, and comes first next time.
+    await page.getByRole('button', { name: `Continue as ${first}` }).click();
+    await expectDashboard(page, first);
+    await signOut(page);
+    await expect(accounts.nth(0)).toHaveAccessibleName(first);
+
+    // One account is removed from this device; the other stays, also after a reload.
+    await page.getByRole('listitem', { name: second }).getByRole('button', { name: 'Remove from this device' }).click();
+    await expect(accounts).toHaveCount(1);
+    await page.reload();
+    await expect(accounts).toHaveCount(1);
+    await expect(page.getByRole('button', { name: `Continue as ${second}` })).toHaveCount(0);
+
+    // Without any left, the email step.
+    await page.getByRole('listitem', { name: first }).getByRole('button', { name: 'Remove from this device' }).click();
+    await expect(page.getByLabel('Email', { exact: true })).toBeVisible();
     await page.reload();
     await expect(page.getByRole('button', { name: /^Continue as/ })).toHaveCount(0);
   });

@@ -19,6 +19,9 @@ pub fn LoginPage() -> impl IntoView {
             .get("email")
             .filter(|email| !email.is_empty())
     };
+    // `?account=other` is "Use another account" without JavaScript: the email step, the
+    // remembered accounts kept for next time.
+    let other_account = move || query.read_untracked().get("account").as_deref() == Some("other");
     let info = Resource::new(|| (), |_| fetch_login_page());
 
     view! {
@@ -31,7 +34,11 @@ pub fn LoginPage() -> impl IntoView {
                             view! {
                                 <ConnectLogin
                                     next=next()
-                                    hint=info.hint
+                                    remembered=if other_account() {
+                                        Vec::new()
+                                    } else {
+                                        info.remembered
+                                    }
                                     email=email()
                                     classic=info.classic
                                 />

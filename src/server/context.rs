@@ -119,6 +119,15 @@ pub struct LoggedIn {
     pub cookies: Vec<HeaderValue>,
 }
 
+/// What the browser of a login brings along.
+pub struct LoggingInBrowser<'a> {
+    /// Its session before this login, if any (ended by it).
+    pub previous: Option<&'a Session>,
+    pub client: &'a Client,
+    /// The accounts its one-tap cookie already remembers.
+    pub remembered: &'a [String],
+}
+
 /// Turns an IdP identity into an app session: account upsert, fresh session id (the one the
 /// browser had, if any, is deleted), session and one-tap cookies. `provider` is what a login
 /// at an OpenID provider said about the provider's own session.
@@ -127,10 +136,14 @@ pub async fn start_app_session(
     identity: Identity,
     method: AuthMethod,
     provider: Option<&crate::idp::ProviderSession>,
-    previous: Option<&Session>,
+    browser: LoggingInBrowser<'_>,
     next: &str,
-    client: &Client,
 ) -> Result<LoggedIn, AppError> {
+    let LoggingInBrowser {
+        previous,
+        client,
+        remembered,
+    } = browser;
     let account = app
         .store
         .upsert_account(&identity.issuer, &identity.subject, &identity.email)
@@ -160,7 +173,7 @@ pub async fn start_app_session(
         target: crate::journey::target_after_login(Some(next)),
         cookies: vec![
             cookie,
-            crate::login_hint::remember(&account.email, app.config.is_https()),
+            crate::login_hint::remember(&account.email, remembered, app.config.is_https()),
         ],
     })
 }
@@ -179,9 +192,12 @@ pub async fn log_in(
         identity,
         method,
         None,
-        previous.as_ref(),
+        LoggingInBrowser {
+            previous: previous.as_ref(),
+            client: &request_client(),
+            remembered: &login_hint(app),
+        },
         next,
-        &request_client(),
     )
     .await?;
     for cookie in std::mem::take(&mut logged_in.cookies) {
@@ -210,8 +226,9 @@ pub async fn end_append(app: &AppState, session: &Session, next: &str) -> Result
     Ok(crate::journey::target_after_append(Some(next)))
 }
 
-/// The one-tap hint the request carries (see [`crate::login_hint`]).
-pub fn login_hint(app: &AppState) -> Option<String> {
+/// The accounts the request's one-tap cookie remembers (see [`crate::login_hint`]).
+pub fn login_hint(app: &AppState) -> Vec<String> {
     use_context::<Parts>()
-        .and_then(|parts| crate::login_hint::read(&parts.headers, app.config.is_https()))
+        .map(|parts| crate::login_hint::read(&parts.headers, app.config.is_https()))
+        .unwrap_or_default()
 }

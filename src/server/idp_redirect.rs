@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
-use super::context::start_app_session;
+use super::context::{start_app_session, LoggingInBrowser};
 use super::state::AppState;
 use crate::error::{AppError, RetryAfter};
 use crate::events::{Event, EventType, Reason};
@@ -112,9 +112,12 @@ pub async fn callback(
         login.identity,
         AuthMethod::Oidc,
         login.provider_session.as_ref(),
-        previous.as_ref(),
+        LoggingInBrowser {
+            previous: previous.as_ref(),
+            client: &client,
+            remembered: &crate::login_hint::read(&headers, app.config.is_https()),
+        },
         &login.next,
-        &client,
     )
     .await
     {

@@ -29,8 +29,8 @@ pub fn state_of(info: Option<&SessionInfo>) -> SessionState {
 /// What `/login` and `/signup` need before they render.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginPageInfo {
-    /// The one-tap email: whoever last signed in on this browser.
-    pub hint: Option<String>,
+    /// The one-tap accounts: the last ones signed in on this browser, the latest first.
+    pub remembered: Vec<String>,
     pub classic: ClassicLogin,
 }
 
@@ -156,18 +156,23 @@ pub async fn fetch_login_page() -> Result<LoginPageInfo, AppError> {
     use crate::server::context::{app, login_hint};
     let app = app()?;
     Ok(LoginPageInfo {
-        hint: login_hint(&app),
+        remembered: login_hint(&app),
         classic: app.idp.classic_login(),
     })
 }
 
-/// "Use another account": forgets the one-tap hint. (A plain form post is sent back to the
-/// page it came from, which then renders without the hint.)
-#[server(prefix = "/api", endpoint = "forget_login_hint")]
-pub async fn forget_login_hint() -> Result<(), AppError> {
-    use crate::server::context::{app, set_cookie};
+/// "Remove from this device": the one-tap list forgets `email`. (A plain form post is sent
+/// back to the page it came from, which then renders without it.)
+#[server(prefix = "/api", endpoint = "forget_remembered_account")]
+pub async fn forget_remembered_account(email: String) -> Result<(), AppError> {
+    use crate::server::context::{app, login_hint, set_cookie};
     let app = app()?;
-    set_cookie(crate::login_hint::forget(app.config.is_https()));
+    let remembered = login_hint(&app);
+    set_cookie(crate::login_hint::forget(
+        &email,
+        &remembered,
+        app.config.is_https(),
+    ));
     Ok(())
 }
 

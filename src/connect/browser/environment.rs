@@ -69,24 +69,30 @@ pub fn remember_client_handle(handle: Option<&str>) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EarlyClick {
     Continue,
-    OneTap,
+    /// "Continue as …" for the remembered account at this position.
+    OneTap(usize),
     Passkey,
 }
 
 impl EarlyClick {
     /// The `data-early` value of the button.
-    pub const fn name(self) -> &'static str {
+    pub fn name(self) -> String {
         match self {
-            Self::Continue => "continue",
-            Self::OneTap => "one-tap",
-            Self::Passkey => "passkey",
+            Self::Continue => "continue".into(),
+            Self::OneTap(position) => format!("one-tap-{position}"),
+            Self::Passkey => "passkey".into(),
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [Self::Continue, Self::OneTap, Self::Passkey]
-            .into_iter()
-            .find(|click| click.name() == name)
+        match name {
+            "continue" => Some(Self::Continue),
+            "passkey" => Some(Self::Passkey),
+            _ => name
+                .strip_prefix("one-tap-")
+                .and_then(|position| position.parse().ok())
+                .map(Self::OneTap),
+        }
     }
 }
 
@@ -305,6 +311,22 @@ mod tests {
             None
         );
         assert_eq!(info.client_capabilities, None);
+    }
+
+    #[test]
+    fn early_clicks_round_trip_through_their_names() {
+        for click in [
+            EarlyClick::Continue,
+            EarlyClick::Passkey,
+            EarlyClick::OneTap(0),
+            EarlyClick::OneTap(2),
+        ] {
+            assert_eq!(EarlyClick::from_name(&click.name()), Some(click));
+        }
+        assert_eq!(EarlyClick::OneTap(1).name(), "one-tap-1");
+        for unknown in ["", "one-tap", "one-tap-x", "one-tap--1", "other"] {
+            assert_eq!(EarlyClick::from_name(unknown), None, "{unknown}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! fallback; the decisions are [`use_passkey_login`]'s, this is the markup.
 //!
 //! Without JavaScript the same markup is a plain form: Continue and "Continue as <email>"
-//! post the email and the server answers with the password step; the passkey button, which
-//! cannot work there, is hidden (`needs-js`). Before hydration the buttons are live too:
+//! post the email and the server answers with the password step; "Remove from this device"
+//! posts too, and "Use another account" asks for `/login?account=other`; the passkey button,
+//! which cannot work there, is hidden (`needs-js`). Before hydration the buttons are live too:
 //! the page's early-click script keeps a click for the hook to replay.
 
 use leptos::html;
@@ -19,37 +20,37 @@ use crate::connect::hooks::{
 use crate::journey::with_next;
 use crate::pages::FieldError;
 use crate::routes::Page;
-use crate::server_fns::account::{ClassicLogin, ForgetLoginHint, SignIn};
+use crate::server_fns::account::{ClassicLogin, ForgetRememberedAccount, SignIn};
 
 const EMAIL_ERROR_ID: &str = "login-email-error";
 const PASSWORD_ERROR_ID: &str = "login-password-error";
 const PASSKEY_UNAVAILABLE_ID: &str = "passkey-unavailable";
 
-/// The sign-in card. `hint` is the one-tap email (see `crate::login_hint`); `email` the
-/// address carried over to the password step (`/login?email=…`); `classic` how the IdP's
-/// own login works.
+/// The sign-in card. `remembered` are the one-tap accounts, the latest first (see
+/// `crate::login_hint`); `email` the address carried over to the password step
+/// (`/login?email=…`); `classic` how the IdP's own login works.
 #[component]
 pub fn ConnectLogin(
     next: String,
-    hint: Option<String>,
+    remembered: Vec<String>,
     email: Option<String>,
     classic: ClassicLogin,
 ) -> impl IntoView {
     let signup_href = with_next(Page::Signup.path(), Some(&next));
     let login = use_passkey_login(UsePasskeyLoginOptions {
         next: next.clone(),
-        hint,
+        remembered,
         email,
     });
     let sign_in = ServerAction::<SignIn>::new();
-    let forget = ServerAction::<ForgetLoginHint>::new();
+    let forget = ServerAction::<ForgetRememberedAccount>::new();
 
     let step = login.step;
     let one_tap = {
         let (login, next) = (login.clone(), next.clone());
         move || match step.get() {
-            Step::OneTap(hint) => {
-                Some(view! { <OneTap login=login.clone() next=next.clone() hint forget /> })
+            Step::OneTap(accounts) => {
+                Some(view! { <OneTap login=login.clone() next=next.clone() accounts forget /> })
             }
             _ => None,
         }
@@ -272,48 +273,79 @@ fn EmailForm(
     }
 }
 
-/// "Continue as <email>" for whoever signed in last on this browser. A real form: without
-/// JavaScript (or before hydration, should the app never load) it posts the email and the
-/// server answers with the password step.
+/// "Continue as <email>" for each account remembered on this browser, the latest first, each
+/// with "Remove from this device"; then "Use another account". Real forms: without
+/// JavaScript (or before hydration, should the app never load) "Continue as" posts the email
+/// and the server answers with the password step.
 #[component]
 fn OneTap(
     login: UsePasskeyLoginReturn,
     next: String,
-    hint: String,
-    forget: ServerAction<ForgetLoginHint>,
+    accounts: Vec<String>,
+    forget: ServerAction<ForgetRememberedAccount>,
 ) -> impl IntoView {
     let sign_in_url = SignIn::url();
     let busy = login.busy;
-    let continue_as = {
-        let (login, hint) = (login.clone(), hint.clone());
-        move |ev: leptos::ev::MouseEvent| {
-            ev.prevent_default();
-            login.continue_as(&hint);
-        }
-    };
-    let other_account = move |ev: leptos::ev::MouseEvent| {
+    let items = accounts
+        .into_iter()
+        .enumerate()
+        .map(|(position, email)| {
+            let continue_as = {
+                let (login, email) = (login.clone(), email.clone());
+                move |ev: leptos::ev::MouseEvent| {
+                    ev.prevent_default();
+                    login.continue_as(&email);
+                }
+            };
+            let remove = {
+                let (login, email) = (login.clone(), email.clone());
+                move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    forget.dispatch(ForgetRememberedAccount {
+                        email: email.clone(),
+                    });
+                    login.forget_account(&email);
+                }
+            };
+            view! {
+                <li aria-label=email.clone()>
+                    <form method="post" action=sign_in_url class="stack">
+                        <input type="hidden" name="next" value=next.clone() />
+                        <input type="hidden" name="email" value=email.clone() />
+                        <button
+                            type="submit"
+                            class=if position == 0 { "primary" } else { "secondary" }
+                            data-early=EarlyClick::OneTap(position).name()
+                            disabled=move || busy.get()
+                            on:click=continue_as
+                        >
+                            {format!("Continue as {email}")}
+                        </button>
+                    </form>
+                    <form method="post" action=ForgetRememberedAccount::url() on:submit=remove>
+                        <input type="hidden" name="email" value=email.clone() />
+                        <button type="submit" class="link">
+                            "Remove from this device"
+                        </button>
+                    </form>
+                </li>
+            }
+        })
+        .collect_view();
+    let other_account = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        forget.dispatch(ForgetLoginHint {});
         login.use_another_account();
     };
     view! {
-        <form method="post" action=sign_in_url class="stack">
+        <ul class="remembered-accounts" aria-label="Accounts on this device">
+            {items}
+        </ul>
+        <form method="get" action=Page::Login.path() on:submit=other_account>
+            <input type="hidden" name="account" value="other" />
             <input type="hidden" name="next" value=next />
-            <input type="hidden" name="email" value=hint.clone() />
-            <button
-                type="submit"
-                class="primary"
-                data-early=EarlyClick::OneTap.name()
-                disabled=move || busy.get()
-                on:click=continue_as
-            >
-                {format!("Continue as {hint}")}
-            </button>
-        </form>
-        <ActionForm action=forget attr:class="stack">
-            <button type="submit" class="link" on:click=other_account>
+            <button type="submit" class="link">
                 "Use another account"
             </button>
-        </ActionForm>
+        </form>
     }
 }

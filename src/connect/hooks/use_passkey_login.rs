@@ -38,8 +38,9 @@ use crate::server_fns::passkeys::{complete_passkey_login, passkey_login_token};
 pub enum Step {
     /// Email → Continue.
     Identifier,
-    /// "Continue as <email>" / "Use another account".
-    OneTap(String),
+    /// "Continue as <email>" for each remembered account (the latest first), "Remove from this
+    /// device", "Use another account".
+    OneTap(Vec<String>),
     /// The IdP's classic login, email carried over.
     Password,
 }
@@ -164,12 +165,12 @@ pub const MSG_NO_EMAIL: &str = "Enter your email address.";
 // ------------------------------------------------------------------------------ decisions
 
 /// The first step shown: the password step when an email was carried over (`?email=`),
-/// one-tap for a remembered account, else the email field.
-pub fn initial_step(carried_email: Option<&str>, hint: Option<String>) -> Step {
-    match (carried_email, hint) {
-        (Some(_), _) => Step::Password,
-        (None, Some(hint)) => Step::OneTap(hint),
-        (None, None) => Step::Identifier,
+/// one-tap for the remembered accounts, else the email field.
+pub fn initial_step(carried_email: Option<&str>, remembered: Vec<String>) -> Step {
+    match carried_email {
+        Some(_) => Step::Password,
+        None if !remembered.is_empty() => Step::OneTap(remembered),
+        None => Step::Identifier,
     }
 }
 
@@ -321,8 +322,9 @@ pub struct UsePasskeyLoginOptions {
     /// Where the browser goes after the login (through the append step). Default: nowhere in
     /// particular (the dashboard).
     pub next: String,
-    /// The one-tap email: whoever last signed in on this browser. Default: none.
-    pub hint: Option<String>,
+    /// The one-tap accounts: the last ones signed in on this browser, the latest first.
+    /// Default: none.
+    pub remembered: Vec<String>,
     /// An email carried over to the password step (`/login?email=…`). Default: none.
     pub email: Option<String>,
 }
@@ -401,6 +403,35 @@ impl UsePasskeyLoginReturn {
     }
 
     /// "Use another account": back to the email field, with conditional UI armed again.
+    /// "Remove from this device" for one remembered account (the server forgets it too): the
+    /// others stay; without any, the email step.
+    pub fn forget_account(&self, email: &str) {
+        let Step::OneTap(mut accounts) = self.flow.step.get_untracked() else {
+            return;
+        };
+        accounts.retain(|account| account != email);
+        let Some(first) = accounts.first().cloned() else {
+            return self.use_another_account();
+        };
+        self.flow.step.set(Step::OneTap(accounts));
+        let intent = Intent::Identifier {
+            email: first,
+            one_tap: true,
+        };
+        if self
+            .flow
+            .prepared
+            .with_value(|p| p.as_ref().map(Prepared::intent) == Some(&intent))
+        {
+            return;
+        }
+        let flow = self.flow.clone();
+        spawn_local(async move {
+            flow.prepare(intent).await;
+        });
+    }
+
+    /// "Use another account": the email step. The remembered accounts stay for next time.
     pub fn use_another_account(&self) {
         let flow = self.flow.clone();
         webauthn::abort_conditional();
@@ -421,7 +452,7 @@ pub const EMAIL_FIELD_ID: &str = "login-email";
 /// Starts a login process after hydration, arms conditional UI and prepares the first
 /// intent; leaving the page stops the autofill request.
 pub fn use_passkey_login(options: UsePasskeyLoginOptions) -> UsePasskeyLoginReturn {
-    let step = initial_step(options.email.as_deref(), options.hint);
+    let step = initial_step(options.email.as_deref(), options.remembered);
     // What the person typed (or the browser autofilled) before the app was interactive wins
     // over the empty field of the server's page.
     let email = options
@@ -533,8 +564,8 @@ impl Flow {
                     self.step.get_untracked(),
                     typed_email(&self.email.get_untracked()),
                 ) {
-                    (Step::OneTap(email), _) => Intent::Identifier {
-                        email,
+                    (Step::OneTap(accounts), _) if !accounts.is_empty() => Intent::Identifier {
+                        email: accounts[0].clone(),
                         one_tap: true,
                     },
                     // An email typed before hydration: its passkeys are what Continue asks.
@@ -558,10 +589,14 @@ impl Flow {
     /// A click the page's early-click script kept from before hydration.
     fn replay(&self, click: EarlyClick) {
         match (click, self.step.get_untracked()) {
-            (EarlyClick::OneTap, Step::OneTap(email)) => self.attempt(Intent::Identifier {
-                email,
-                one_tap: true,
-            }),
+            (EarlyClick::OneTap(position), Step::OneTap(accounts)) => {
+                if let Some(email) = accounts.get(position) {
+                    self.attempt(Intent::Identifier {
+                        email: email.clone(),
+                        one_tap: true,
+                    })
+                }
+            }
             (EarlyClick::Passkey, _) => self.attempt(Intent::Discoverable),
             (EarlyClick::Continue, Step::Identifier) => {
                 match typed_email(&self.email.get_untracked()) {
@@ -920,15 +955,10 @@ mod tests {
 
     #[test]
     fn the_first_step_follows_what_the_page_knows() {
-        assert_eq!(
-            initial_step(Some("a@b.c"), Some("x@y.z".into())),
-            Step::Password
-        );
-        assert_eq!(
-            initial_step(None, Some("x@y.z".into())),
-            Step::OneTap("x@y.z".into())
-        );
-        assert_eq!(initial_step(None, None), Step::Identifier);
+        let two = vec!["x@y.z".to_string(), "v@w.x".to_string()];
+        assert_eq!(initial_step(Some("a@b.c"), two.clone()), Step::Password);
+        assert_eq!(initial_step(None, two.clone()), Step::OneTap(two));
+        assert_eq!(initial_step(None, Vec::new()), Step::Identifier);
     }
 
     #[test]
