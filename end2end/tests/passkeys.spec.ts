@@ -320,7 +320,7 @@ test.describe('passkey login', () => {
     await expect(accounts).toHaveCount(2);
     await expect(accounts.nth(0)).toHaveAccessibleName(second);
     await expect(accounts.nth(1)).toHaveAccessibleName(first);
-    await expectAccessible(page);
+    await expectAccessible(page, 'the one-tap view with two accounts');
     await keepScreenshots(page, 'login-two-accounts');
 
     // The older account signs in with one tap, and comes first next time.
