@@ -23,6 +23,8 @@ pub struct Browser {
     pub hybrid: Option<bool>,
     /// Passkeys in the Email field's autofill (conditional mediation).
     pub conditional_mediation: Option<bool>,
+    /// A passkey made without a dialog after a password login (conditional create).
+    pub conditional_create: Option<bool>,
 }
 
 impl Browser {
@@ -187,19 +189,28 @@ pub fn account_login(facts: &AccountLoginFacts) -> AccountLogin {
 /// The offer of a passkey on the append step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendDecision {
-    /// Offer one. `after_hybrid`: word it as "Create a passkey on this device".
+    /// Offer one. `after_hybrid`: word it as "Create a passkey on this device"; `automatic`:
+    /// first let the password manager make one without a dialog (conditional create).
     Offer {
         after_hybrid: bool,
+        automatic: bool,
         reason: Reason,
     },
     Skip(Reason),
 }
 
 impl AppendDecision {
-    const ELIGIBLE: Self = Self::Offer {
-        after_hybrid: false,
-        reason: Reason::Eligible,
-    };
+    #[cfg(test)]
+    const ELIGIBLE: Self = Self::eligible(false);
+
+    /// An offer, with the automatic upgrade first when `automatic`.
+    const fn eligible(automatic: bool) -> Self {
+        Self::Offer {
+            after_hybrid: false,
+            automatic,
+            reason: Reason::Eligible,
+        }
+    }
 
     pub fn reason(&self) -> Reason {
         match self {
@@ -212,6 +223,9 @@ impl AppendDecision {
             Self::Offer {
                 after_hybrid: true, ..
             } => "append: offer a passkey on this device",
+            Self::Offer {
+                automatic: true, ..
+            } => "append: offer a passkey, made without a dialog where the browser can",
             Self::Offer { .. } => "append: offer a passkey",
             Self::Skip(_) => "append: no offer",
         }
@@ -228,6 +242,11 @@ pub struct AccountAppendFacts {
     pub opted_out: bool,
     /// The person chose "Skip" recently.
     pub snoozed: bool,
+    /// The `automatic-upgrade` setting.
+    pub automatic_upgrade: bool,
+    /// This login was a password typed on our own page (the builtin IdP): the browser's
+    /// password manager just filled it, so it may make a passkey without a dialog.
+    pub password_login: bool,
 }
 
 /// The app's half of the append decision (before the page is shown).
@@ -241,7 +260,7 @@ pub fn append_for_account(facts: &AccountAppendFacts) -> AppendDecision {
     } else if facts.snoozed {
         AppendDecision::Skip(Reason::Snoozed)
     } else {
-        AppendDecision::ELIGIBLE
+        AppendDecision::eligible(facts.automatic_upgrade && facts.password_login)
     }
 }
 
@@ -257,6 +276,8 @@ pub struct BrowserAppendFacts {
     pub passkey_made_here: bool,
     pub last_login_here: LastLoginHere,
     pub account_passkeys: usize,
+    /// The `automatic-upgrade` setting.
+    pub automatic_upgrade: bool,
 }
 
 /// The service's half of the append decision (when the step starts in the browser).
@@ -267,6 +288,7 @@ pub fn append_on_browser(facts: &BrowserAppendFacts) -> AppendDecision {
     if facts.person_asked {
         return AppendDecision::Offer {
             after_hybrid: false,
+            automatic: false,
             reason: Reason::PersonAsked,
         };
     }
@@ -284,10 +306,13 @@ pub fn append_on_browser(facts: &BrowserAppendFacts) -> AppendDecision {
     {
         return AppendDecision::Offer {
             after_hybrid: true,
+            automatic: false,
             reason: Reason::AfterHybrid,
         };
     }
-    AppendDecision::ELIGIBLE
+    AppendDecision::eligible(
+        facts.automatic_upgrade && facts.browser.conditional_create == Some(true),
+    )
 }
 
 /// Failed or cancelled passkey logins in a row on one browser.
@@ -338,21 +363,25 @@ mod tests {
         platform_authenticator: Some(true),
         hybrid: Some(true),
         conditional_mediation: Some(true),
+        conditional_create: Some(true),
     };
     const SAID_NOTHING: Browser = Browser {
         platform_authenticator: None,
         hybrid: None,
         conditional_mediation: None,
+        conditional_create: None,
     };
     const PHONE_ONLY: Browser = Browser {
         platform_authenticator: Some(false),
         hybrid: Some(true),
         conditional_mediation: Some(false),
+        conditional_create: Some(false),
     };
     const NOTHING: Browser = Browser {
         platform_authenticator: Some(false),
         hybrid: Some(false),
         conditional_mediation: Some(true),
+        conditional_create: Some(false),
     };
 
     fn page(browser: Browser) -> LoginPageFacts {
@@ -464,7 +493,10 @@ mod tests {
             blocked,
             opted_out,
             snoozed,
+            automatic_upgrade: true,
+            password_login: true,
         };
+        let fresh_account = account(true, false, false, false);
         let account_cases = [
             (
                 account(false, true, true, true),
@@ -482,7 +514,22 @@ mod tests {
                 account(true, false, false, true),
                 AppendDecision::Skip(Snoozed),
             ),
-            (account(true, false, false, false), AppendDecision::ELIGIBLE),
+            (fresh_account, AppendDecision::eligible(true)),
+            // After a passkey or provider login, or with the setting off: no automatic try.
+            (
+                AccountAppendFacts {
+                    password_login: false,
+                    ..fresh_account
+                },
+                AppendDecision::ELIGIBLE,
+            ),
+            (
+                AccountAppendFacts {
+                    automatic_upgrade: false,
+                    ..fresh_account
+                },
+                AppendDecision::ELIGIBLE,
+            ),
         ];
         for (facts, expected) in account_cases {
             assert_eq!(append_for_account(&facts), expected, "{facts:?}");
@@ -497,13 +544,16 @@ mod tests {
             passkey_made_here: false,
             last_login_here: Other,
             account_passkeys: 0,
+            automatic_upgrade: true,
         };
         let after_hybrid = AppendDecision::Offer {
             after_hybrid: true,
+            automatic: false,
             reason: AfterHybrid,
         };
         let asked = AppendDecision::Offer {
             after_hybrid: false,
+            automatic: false,
             reason: PersonAsked,
         };
         let browser_cases = [
@@ -569,11 +619,20 @@ mod tests {
                     last_login_here: ThisAccountFromAnotherDevice,
                     ..fresh
                 },
+                AppendDecision::eligible(true),
+            ),
+            (fresh, AppendDecision::eligible(true)),
+            // No conditional create said, or the setting off: the offer alone.
+            (
+                BrowserAppendFacts {
+                    browser: SAID_NOTHING,
+                    ..fresh
+                },
                 AppendDecision::ELIGIBLE,
             ),
             (
                 BrowserAppendFacts {
-                    browser: SAID_NOTHING,
+                    automatic_upgrade: false,
                     ..fresh
                 },
                 AppendDecision::ELIGIBLE,

@@ -129,6 +129,9 @@ pub enum Reason {
     AfterHybrid,
     /// Offered because the person pressed "Create passkey".
     PersonAsked,
+    /// Made without a dialog by the password manager after a password login (conditional
+    /// create: the automatic upgrade).
+    Automatic,
     // Passkey intelligence: the login page and a login for an account.
     /// Neither a platform authenticator nor a phone (hybrid): no passkey UI.
     NoAuthenticator,
@@ -195,6 +198,7 @@ impl Reason {
             Eligible => "this device can make a passkey and holds none of the account's",
             AfterHybrid => "the last login here used a passkey from another device (hybrid)",
             PersonAsked => "the person asked for a passkey",
+            Automatic => "made without a dialog after a password login (automatic upgrade)",
             NoAuthenticator => "no platform authenticator and no phone (hybrid) on this browser",
             PausedAfterFailures => "passkey login paused on this browser after repeated failures",
             ExpectedHere => "a passkey of the account was made or last used on this browser",

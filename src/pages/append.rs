@@ -27,7 +27,9 @@ pub fn AppendPage() -> impl IntoView {
                         decision
                             .get()
                             .map(|decision| match decision {
-                                Ok(AppendOffer::Offer) => view! { <ConnectAppend next=next() /> }.into_any(),
+                                Ok(AppendOffer::Offer { automatic_upgrade }) => {
+                                    view! { <ConnectAppend next=next() automatic_upgrade /> }.into_any()
+                                }
                                 Ok(_) => view! { <p class="muted">"Continuing…"</p> }.into_any(),
                                 Err(err) => view! { <p class="alert" role="alert">{err.to_string()}</p> }.into_any(),
                             })

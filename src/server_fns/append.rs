@@ -10,7 +10,10 @@ use crate::error::AppError;
 /// still decline (rollout, a passkey already on this browser, no platform authenticator).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppendOffer {
-    Offer,
+    /// Offer a passkey. `automatic_upgrade`: this login was a password our page took, so
+    /// where the browser can, its password manager may make the passkey without a dialog
+    /// first (conditional create).
+    Offer { automatic_upgrade: bool },
     /// The person chose "Don't ask again".
     OptedOut,
     /// The person skipped recently (`append-snooze-hours`).
@@ -31,8 +34,12 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
     use crate::server::context::{app, leave_append, record, require, Need};
     let app = app()?;
     let session = require(Need::SignedIn)?;
+    let password_login = session.auth_method() == crate::session::AuthMethod::Password.as_ref();
+    let automatic_upgrade = app.config.connect_service.automatic_upgrade;
     if !session.append_pending() {
-        return Ok(AppendOffer::Offer);
+        return Ok(AppendOffer::Offer {
+            automatic_upgrade: false,
+        });
     }
     let preferences = app
         .store
@@ -52,9 +59,13 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
         opted_out: preferences.opt_out
             && !offer_again_due(preferences.opted_out_at, live.offer_again_after_days, now),
         snoozed: preferences.snoozed_until > now,
+        automatic_upgrade,
+        password_login,
     });
     let reason = match decision {
-        AppendDecision::Offer { reason, .. } => {
+        AppendDecision::Offer {
+            reason, automatic, ..
+        } => {
             record(
                 &app,
                 Event::new(EventType::AppendOffered)
@@ -62,7 +73,9 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
                     .with_reason(reason),
             )
             .await;
-            return Ok(AppendOffer::Offer);
+            return Ok(AppendOffer::Offer {
+                automatic_upgrade: automatic,
+            });
         }
         AppendDecision::Skip(reason) => reason,
     };

@@ -260,6 +260,11 @@ pub struct AppendStartRsp {
     /// For the Signal API when the user already has passkeys (a Latchkey extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal_details: Option<SignalDetails>,
+    /// With `conditionalAppend`: the options of the silent conditional create, a ceremony of
+    /// its own beside `attestationOptions` (a Latchkey extension; finish it with
+    /// `completionType` `conditional`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub conditional_attestation_options: String,
 }
 
 impl AppendStartRsp {
@@ -275,6 +280,7 @@ impl AppendStartRsp {
             custom_data: None,
             reason,
             signal_details: None,
+            conditional_attestation_options: String::new(),
         }
     }
 }

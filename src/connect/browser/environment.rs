@@ -42,6 +42,10 @@ pub fn init_request(capabilities: Capabilities) -> InitReq {
         "signalUnknownCredential".to_string(),
         capabilities.signal_api,
     );
+    reported.insert(
+        "conditionalCreate".to_string(),
+        capabilities.conditional_create,
+    );
     InitReq {
         client_information: ClientInformation {
             client_env_handle: browser::load(CLIENT_HANDLE_KEY),
@@ -290,6 +294,7 @@ mod tests {
             conditional_mediation: false,
             hybrid_transport: false,
             signal_api: true,
+            conditional_create: true,
         });
         let info = &req.client_information;
         assert_eq!(
@@ -299,6 +304,7 @@ mod tests {
         assert_eq!(info.is_conditional_mediation_available, Some(false));
         let reported = info.client_capabilities.as_ref().unwrap();
         assert!(reported["signalUnknownCredential"]);
+        assert!(reported["conditionalCreate"]);
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct Capabilities {
     pub hybrid_transport: bool,
     /// `PublicKeyCredential.signalUnknownCredential` exists.
     pub signal_api: bool,
+    /// A passkey can be made without a dialog after a password login (conditional create).
+    pub conditional_create: bool,
 }
 
 /// How a `get` request is shown.
@@ -93,6 +95,12 @@ mod inert {
     }
 
     pub fn create(_options: &str) -> impl Future<Output = Result<String, WebAuthnError>> {
+        std::future::ready(Err(WebAuthnError::NotSupported))
+    }
+
+    pub fn create_conditional(
+        _options: &str,
+    ) -> impl Future<Output = Result<String, WebAuthnError>> {
         std::future::ready(Err(WebAuthnError::NotSupported))
     }
 
@@ -176,6 +184,7 @@ mod browser {
                 conditional_mediation: flag("conditionalGet"),
                 hybrid_transport: flag("hybridTransport"),
                 signal_api: has("signalUnknownCredential"),
+                conditional_create: flag("conditionalCreate"),
             };
         }
         Capabilities {
@@ -186,6 +195,7 @@ mod browser {
                 && static_bool("isConditionalMediationAvailable").await,
             hybrid_transport: false,
             signal_api: has("signalUnknownCredential"),
+            conditional_create: false,
         }
     }
 
@@ -260,13 +270,14 @@ mod browser {
     }
 
     thread_local! {
-        /// The page's pending conditional-UI request, if any (a page has at most one).
+        /// The page's pending conditional request (autofill, or the automatic upgrade's
+        /// create), if any: a page has at most one.
         static CONDITIONAL: std::cell::RefCell<Option<AbortController>> =
             const { std::cell::RefCell::new(None) };
     }
 
-    /// Stops the pending conditional-UI request. Browsers run one WebAuthn request at a
-    /// time, so [`create`] and modal [`get`] call this first.
+    /// Stops the pending conditional request. Browsers run one WebAuthn request at a time,
+    /// so [`create`] and modal [`get`] call this first.
     pub fn abort_conditional() {
         if let Some(controller) = CONDITIONAL.with(|slot| slot.borrow_mut().take()) {
             controller.abort();
@@ -279,11 +290,30 @@ mod browser {
         settle(start_create(options))
     }
 
+    /// Starts a conditional create (`mediation: "conditional"`): the password manager makes
+    /// the passkey without a dialog if it just filled this account's password, else the
+    /// request fails or stays pending. Abortable through [`abort_conditional`].
+    pub fn create_conditional(
+        options: &str,
+    ) -> impl Future<Output = Result<String, WebAuthnError>> {
+        settle(start_create_with(options, Mediation::Conditional))
+    }
+
     fn start_create(options: &str) -> Result<Promise, WebAuthnError> {
+        start_create_with(options, Mediation::Modal)
+    }
+
+    fn start_create_with(options: &str, mediation: Mediation) -> Result<Promise, WebAuthnError> {
         let public_key = parse_options("parseCreationOptionsFromJSON", options)?;
         abort_conditional();
         let request = Object::new();
         set(&request, "publicKey", &public_key)?;
+        if mediation == Mediation::Conditional {
+            let controller = AbortController::new().map_err(classify)?;
+            set(&request, "signal", controller.signal().as_ref())?;
+            set(&request, "mediation", &"conditional".into())?;
+            CONDITIONAL.with(|slot| *slot.borrow_mut() = Some(controller));
+        }
         credentials()?
             .create_with_options(request.unchecked_ref())
             .map_err(classify)

@@ -45,7 +45,13 @@ fn after(outcome: &CreateOutcome) -> Result<(AppendOutcome, String), String> {
 }
 
 #[component]
-pub fn ConnectAppend(next: String) -> impl IntoView {
+pub fn ConnectAppend(
+    next: String,
+    /// Let the password manager make the passkey without a dialog first, where the browser
+    /// can (conditional create); the offer is shown meanwhile.
+    #[prop(optional)]
+    automatic_upgrade: bool,
+) -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let leaving = RwSignal::new(false);
     let on_outcome = {
@@ -65,7 +71,11 @@ pub fn ConnectAppend(next: String) -> impl IntoView {
             Err(message) => notice.set(Some(message)),
         }
     };
-    let ceremony = use_passkey_create(UsePasskeyCreateOptions::default().on_outcome(on_outcome));
+    let ceremony = use_passkey_create(
+        UsePasskeyCreateOptions::default()
+            .automatic_upgrade(automatic_upgrade)
+            .on_outcome(on_outcome),
+    );
 
     let skip = ServerAction::<FinishAppend>::new();
     let state = ceremony.state;

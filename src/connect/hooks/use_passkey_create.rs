@@ -70,6 +70,10 @@ pub struct UsePasskeyCreateOptions {
     /// Ask for options even where the service would not offer a passkey unasked (the person
     /// asked, on `/passkeys`). Default `false`: the service decides (the append step).
     pub force: bool,
+    /// The automatic upgrade: where the browser can and the service agrees, first let the
+    /// password manager make the passkey without a dialog (conditional create), while the
+    /// offer is shown. Default `false`.
+    pub automatic_upgrade: bool,
     /// Called with every outcome, after the state has changed. Default: does nothing.
     pub on_outcome: OnOutcome,
 }
@@ -78,6 +82,7 @@ impl Default for UsePasskeyCreateOptions {
     fn default() -> Self {
         Self {
             force: false,
+            automatic_upgrade: false,
             on_outcome: Arc::new(|_| {}),
         }
     }
@@ -86,6 +91,11 @@ impl Default for UsePasskeyCreateOptions {
 impl UsePasskeyCreateOptions {
     pub fn force(mut self, force: bool) -> Self {
         self.force = force;
+        self
+    }
+
+    pub fn automatic_upgrade(mut self, automatic_upgrade: bool) -> Self {
+        self.automatic_upgrade = automatic_upgrade;
         self
     }
 
@@ -136,6 +146,7 @@ impl UsePasskeyCreateReturn {
 pub fn use_passkey_create(options: UsePasskeyCreateOptions) -> UsePasskeyCreateReturn {
     let ceremony = Ceremony {
         force: options.force,
+        automatic_upgrade: ArcStoredValue::new(options.automatic_upgrade),
         on_outcome: options.on_outcome,
         state: ArcRwSignal::new(CreateState::Checking),
         after_hybrid: ArcRwSignal::new(false),
@@ -156,6 +167,8 @@ pub fn use_passkey_create(options: UsePasskeyCreateOptions) -> UsePasskeyCreateR
 #[derive(Clone)]
 struct Ceremony {
     force: bool,
+    /// Still to try the automatic upgrade (once per page, and only if the browser can).
+    automatic_upgrade: ArcStoredValue<bool>,
     on_outcome: OnOutcome,
     state: ArcRwSignal<CreateState>,
     after_hybrid: ArcRwSignal<bool>,
@@ -171,6 +184,9 @@ impl Ceremony {
         let capabilities = webauthn::capabilities().await;
         if !capabilities.webauthn {
             return self.decline("browser-not-capable");
+        }
+        if !capabilities.conditional_create {
+            self.automatic_upgrade.set_value(false);
         }
         let mut api = self.api.get_value();
         let init = api.append_init(&init_request(capabilities)).await;
@@ -209,6 +225,8 @@ impl Ceremony {
             force_passkey_append: self.force.then_some(true),
             situation: None,
         };
+        // (Without a request for it the service still says whether it would; the browser's
+        // capability and the kind of login decide whether it is tried.)
         match self.api.get_value().append_start(&req).await {
             Ok(start) => {
                 // The step after a login (not `/passkeys`, which signals after its own
@@ -223,6 +241,13 @@ impl Ceremony {
                             .set(start.variant == AppendVariant::AfterHybrid);
                         self.options.set_value(Some(start.attestation_options));
                         self.state.set(CreateState::Ready);
+                        if start.conditional_append
+                            && !start.conditional_attestation_options.is_empty()
+                            && self.automatic_upgrade.get_value()
+                        {
+                            self.automatic_upgrade.set_value(false);
+                            self.try_automatic(start.conditional_attestation_options);
+                        }
                     }
                 }
             }
@@ -250,11 +275,44 @@ impl Ceremony {
         });
     }
 
+    /// The automatic upgrade: a conditional create in the background while the offer is
+    /// shown. A passkey made this way finishes the step like a click would; anything else
+    /// (the browser declines, the person clicks "Create passkey" first) leaves the offer as it
+    /// is, without a word.
+    fn try_automatic(&self, options: String) {
+        let credential = webauthn::create_conditional(&options);
+        let this = self.clone();
+        spawn_local(async move {
+            let credential = match credential.await {
+                Ok(credential) => credential,
+                Err(err) => {
+                    leptos::logging::log!("no automatic passkey: {err}");
+                    return;
+                }
+            };
+            this.options.set_value(None);
+            this.state.set(CreateState::Working);
+            let outcome = this
+                .finish_as(&options, credential, Some(COMPLETION_CONDITIONAL))
+                .await;
+            this.report(outcome).await;
+        });
+    }
+
     async fn finish(&self, options: &str, credential: String) -> CreateOutcome {
+        self.finish_as(options, credential, None).await
+    }
+
+    async fn finish_as(
+        &self,
+        options: &str,
+        credential: String,
+        completion_type: Option<&str>,
+    ) -> CreateOutcome {
         let made = made_credential(options, &credential);
         let req = AppendFinishReq {
             attestation_response: credential,
-            completion_type: None,
+            completion_type: completion_type.map(str::to_string),
             custom_data: None,
         };
         match self.api.get_value().append_finish(&req).await {
@@ -292,6 +350,9 @@ impl Ceremony {
         (self.on_outcome)(CreateOutcome::Declined(reason.to_string()));
     }
 }
+
+/// `completionType` of a passkey the automatic upgrade made (conditional create).
+const COMPLETION_CONDITIONAL: &str = "conditional";
 
 /// The service's error type for a passkey its authenticator policy refused.
 const POLICY_REFUSED: &str = "policy_refused";

@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 
 use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
-use webauthn_rs_core::proto::{ResidentKeyRequirement, UserVerificationPolicy};
+use webauthn_rs_core::proto::{RegistrationState, ResidentKeyRequirement, UserVerificationPolicy};
 
 use super::challenges::{Ceremony, Slot};
 use super::clients::LastLogin;
+use super::conditional_create;
 use super::credentials::{encode_credential_id, CredentialRow};
 use super::login::{identifier_type, options_json, refused};
 use super::policy::NewPasskey;
@@ -48,6 +49,9 @@ fn aaguid_of(registration: &RegisterPublicKeyCredential) -> Uuid {
         .map(|acd| Uuid::from_bytes(acd.aaguid))
         .unwrap_or(zero)
 }
+
+/// `completionType` of a passkey the automatic upgrade made (conditional create).
+pub const COMPLETION_CONDITIONAL: &str = "conditional";
 
 fn skip(reason: AppendSkipReason) -> AppendStartRsp {
     AppendStartRsp::without_offer(Some(reason))
@@ -108,6 +112,7 @@ impl ConnectService {
             person_asked: req.force_passkey_append.unwrap_or(false),
             browser: Browser {
                 platform_authenticator: process.platform_authenticator,
+                conditional_create: Some(process.conditional_create),
                 ..Browser::default()
             },
             passkey_made_here: credentials
@@ -115,6 +120,7 @@ impl ConnectService {
                 .any(|c| c.created_client == process.client_hash),
             last_login_here: LastLogin::as_seen_by(last.as_ref(), &user.id),
             account_passkeys: credentials.len(),
+            automatic_upgrade: self.settings().automatic_upgrade,
         });
         self.record(
             Event::new(EventType::PasskeyDecision)
@@ -124,11 +130,19 @@ impl ConnectService {
                 .with_detail(decision.describe()),
         )
         .await;
-        let variant = match decision {
+        let (variant, automatic) = match decision {
             AppendDecision::Offer {
-                after_hybrid: true, ..
-            } => AppendVariant::AfterHybrid,
-            AppendDecision::Offer { .. } => AppendVariant::Default,
+                after_hybrid,
+                automatic,
+                ..
+            } => (
+                if after_hybrid {
+                    AppendVariant::AfterHybrid
+                } else {
+                    AppendVariant::Default
+                },
+                automatic,
+            ),
             AppendDecision::Skip(reason) => {
                 return Ok(AppendStartRsp {
                     signal_details,
@@ -146,7 +160,7 @@ impl ConnectService {
                 user.webauthn_user_id,
                 &user.display_name,
                 &user.display_name,
-                Some(exclude),
+                Some(exclude.clone()),
             )
             .map_err(|err| ConnectError::internal("starting a passkey registration", err))?;
         // webauthn-rs asks for residentKey "discouraged"; conditional UI, one-tap and the
@@ -165,12 +179,35 @@ impl ConnectService {
                 &state,
             )
             .await?;
+        // The automatic upgrade gets a challenge of its own: its ceremony accepts what the
+        // offer's must not (no presence, no verification).
+        let conditional_attestation_options = if automatic {
+            let (options, state) = conditional_create::start(
+                self.webauthn_core(),
+                user.webauthn_user_id,
+                &user.display_name,
+                exclude,
+            )
+            .map_err(|err| ConnectError::internal("starting a conditional create", err))?;
+            self.put_challenge(
+                &process.id_hash,
+                Slot::AppendConditional,
+                Ceremony::Registration,
+                Some(&user.id),
+                &state,
+            )
+            .await?;
+            options_json(&options)?
+        } else {
+            String::new()
+        };
         Ok(AppendStartRsp {
             attestation_options: options_json(&options)?,
             variant,
             is_restricted_browser: false,
             auto_append: false,
-            conditional_append: false,
+            conditional_append: automatic,
+            conditional_attestation_options,
             expires_ms: expires_at * 1000,
             custom_data: None,
             reason: None,
@@ -190,8 +227,14 @@ impl ConnectService {
             serde_json::from_str(&req.attestation_response).map_err(|err| {
                 ConnectError::validation(FIELD, format!("is not a PublicKeyCredential: {err}"))
             })?;
+        let automatic = req.completion_type.as_deref() == Some(COMPLETION_CONDITIONAL);
+        let slot = if automatic {
+            Slot::AppendConditional
+        } else {
+            Slot::Append
+        };
         let challenge = self
-            .take_challenge(&process.id_hash, Slot::Append)
+            .take_challenge(&process.id_hash, slot)
             .await?
             .ok_or_else(|| {
                 ConnectError::validation(
@@ -200,12 +243,17 @@ impl ConnectService {
                      finished, or was never started)",
                 )
             })?;
-        let state: PasskeyRegistration = serde_json::from_str(&challenge.state)
-            .map_err(|err| ConnectError::internal("stored registration state", err))?;
-        let passkey = self
-            .webauthn()
-            .finish_passkey_registration(&registration, &state)
-            .map_err(|err| refused(FIELD, &err))?;
+        let passkey = if automatic {
+            let state: RegistrationState = serde_json::from_str(&challenge.state)
+                .map_err(|err| ConnectError::internal("stored registration state", err))?;
+            conditional_create::finish(self.webauthn_core(), &registration, &state)?
+        } else {
+            let state: PasskeyRegistration = serde_json::from_str(&challenge.state)
+                .map_err(|err| ConnectError::internal("stored registration state", err))?;
+            self.webauthn()
+                .finish_passkey_registration(&registration, &state)
+                .map_err(|err| refused(FIELD, &err))?
+        };
         let user_id = challenge.user_id.as_deref().unwrap_or_default();
         let user = self
             .user_by_id(user_id)
@@ -266,15 +314,16 @@ impl ConnectService {
             passkey,
         };
         self.insert_credential(&row).await?;
-        tracing::info!(user = %user.id, credential = %row.id, "passkey created");
-        self.record(
-            Event::new(EventType::PasskeyCreated)
-                .with_account(&user.identifier)
-                .with_credential(&row.id)
-                .with_process(&process.id_hash)
-                .with_detail(&row.credential_id),
-        )
-        .await;
+        tracing::info!(user = %user.id, credential = %row.id, automatic, "passkey created");
+        let mut created = Event::new(EventType::PasskeyCreated)
+            .with_account(&user.identifier)
+            .with_credential(&row.id)
+            .with_process(&process.id_hash)
+            .with_detail(&row.credential_id);
+        if automatic {
+            created = created.with_reason(Reason::Automatic);
+        }
+        self.record(created).await;
         Ok(AppendFinishRsp {
             passkey_operation: PasskeyOperation {
                 operation_type: "append".to_string(),

@@ -13,6 +13,8 @@ use super::{new_id, ConnectError, ConnectService, CHALLENGE_LIFETIME_SECS};
 #[strum(serialize_all = "kebab-case")]
 pub enum Slot {
     Append,
+    /// The automatic upgrade's conditional create, beside the offer's own challenge.
+    AppendConditional,
     /// Identifier-first, one-tap, or the explicit identifier-less button.
     Login,
     /// Conditional UI (autofill), offered by login init.

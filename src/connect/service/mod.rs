@@ -11,6 +11,7 @@
 pub mod append;
 pub mod challenges;
 pub mod clients;
+pub mod conditional_create;
 pub mod credentials;
 pub mod error;
 pub mod events;
@@ -148,6 +149,9 @@ pub struct ConnectService {
 struct Inner {
     store: Store,
     webauthn: Webauthn,
+    /// The same relying party, for the one ceremony webauthn-rs's passkey API does not cover:
+    /// conditional create ([`conditional_create`]).
+    webauthn_core: webauthn_rs_core::WebauthnCore,
     signer: Signer,
     config: ServiceConfig,
     clock: Clock,
@@ -199,6 +203,16 @@ impl ConnectService {
             .timeout(Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64))
             .build()
             .map_err(webauthn_error)?;
+        let webauthn_core = webauthn_rs_core::WebauthnCore::new_unsafe_experts_only(
+            &config.rp_name,
+            &config.rp_id,
+            std::iter::once(config.public_origin.clone())
+                .chain(config.settings.related_origins.iter().cloned())
+                .collect(),
+            Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64),
+            Some(false),
+            Some(false),
+        );
         let limiter = Limiter::new(config.protection.rate_limits.clone(), &store).await?;
         let live = LiveSettings::open(
             store.clone(),
@@ -214,6 +228,7 @@ impl ConnectService {
             inner: Arc::new(Inner {
                 store,
                 webauthn,
+                webauthn_core,
                 signer,
                 config,
                 clock: Clock::default(),
@@ -257,6 +272,10 @@ impl ConnectService {
 
     fn webauthn(&self) -> &Webauthn {
         &self.inner.webauthn
+    }
+
+    fn webauthn_core(&self) -> &webauthn_rs_core::WebauthnCore {
+        &self.inner.webauthn_core
     }
 
     fn settings(&self) -> &ConnectServiceSettings {

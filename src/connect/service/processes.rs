@@ -27,6 +27,8 @@ pub struct ProcessRow {
     /// What the client said about a user-verifying platform authenticator: `Some(false)`
     /// only when it said there is none.
     pub platform_authenticator: Option<bool>,
+    /// The client said it can do conditional create (`getClientCapabilities`).
+    pub conditional_create: bool,
     pub browser: String,
     pub os: String,
     pub created_at: i64,
@@ -51,6 +53,7 @@ impl ProcessRow {
                 1 => Some(true),
                 _ => None,
             },
+            conditional_create: row.try_get::<i64, _>("conditional_create")? != 0,
             browser: row.try_get("browser")?,
             os: row.try_get("os")?,
             created_at: row.try_get("created_at")?,
@@ -83,6 +86,7 @@ fn browser_facts(info: &ClientInformation) -> Browser {
         conditional_mediation: info
             .is_conditional_mediation_available
             .or_else(|| capability("conditionalGet")),
+        conditional_create: capability("conditionalCreate"),
     }
 }
 
@@ -109,15 +113,16 @@ impl ConnectService {
             .await?;
         let decisions = self.rollout_for(&client.hash);
         let now = self.now();
+        let browser = browser_facts(info);
         let login = decisions::login_page(&LoginPageFacts {
             passkeys_enabled: self.live_settings().current().passkeys_enabled,
             in_rollout: decisions.login,
-            browser: browser_facts(info),
+            browser,
             paused: client.paused_until > now,
             remembered_accounts: info.remembered_accounts.unwrap_or(0),
         });
         let login_allowed = login.mode != decisions::LoginMode::None;
-        let (browser, os) = super::user_agent::describe(
+        let (browser_name, os) = super::user_agent::describe(
             user_agent.unwrap_or_default(),
             info.java_script_high_entropy.as_ref(),
         );
@@ -130,16 +135,17 @@ impl ConnectService {
             append_allowed: decisions.append,
             manage_allowed: decisions.manage,
             platform_authenticator: platform_authenticator(info),
-            browser,
+            conditional_create: browser.conditional_create == Some(true),
+            browser: browser_name,
             os,
             created_at: now,
             expires_at: now + self.settings().process_lifetime.as_secs() as i64,
         };
         sqlx::query(
             "INSERT INTO connect_processes (id_hash, client_hash, login_allowed, login_refusal,
-                 append_allowed, manage_allowed, platform_authenticator, browser, os, created_at,
-                 expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 append_allowed, manage_allowed, platform_authenticator, conditional_create,
+                 browser, os, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&row.id_hash)
         .bind(&row.client_hash)
@@ -156,6 +162,7 @@ impl ConnectService {
             Some(true) => 1,
             None => -1,
         })
+        .bind(flag(row.conditional_create))
         .bind(&row.browser)
         .bind(&row.os)
         .bind(row.created_at)
@@ -179,7 +186,8 @@ impl ConnectService {
             .ok_or_else(missing)?;
         let row = sqlx::query(
             "SELECT id_hash, client_hash, login_allowed, login_refusal, append_allowed,
-                    manage_allowed, platform_authenticator, browser, os, created_at, expires_at
+                    manage_allowed, platform_authenticator, conditional_create, browser, os,
+                    created_at, expires_at
              FROM connect_processes WHERE id_hash = $1",
         )
         .bind(hash(id))
