@@ -1,12 +1,13 @@
 //! Passkey intelligence through the frontend API, on SQLite and PostgreSQL: what the login
-//! page offers a browser (and the `passkey.decision` event saying why), and how failed
-//! passkey prompts pause passkey login on one browser. The rules themselves are the table
+//! page offers a browser (and the `passkey.decision` event saying why), how failed passkey
+//! prompts pause passkey login on one browser, and the automatic passkey upgrade. The rules themselves are the table
 //! tests of `connect::decisions`; these check that the service feeds them the right facts.
 
 mod support;
 
 use std::time::Duration;
 
+use latchkey::connect::api::paths::frontend;
 use latchkey::events::{EventType, Reason};
 use serde_json::{json, Value};
 use support::{client_info, Db, TestPasskey, TestService, Transport, Tweak};
@@ -256,10 +257,153 @@ async fn append_decisions_name_the_account_and_the_reason(db: Db) {
     );
 }
 
+/// A registration as a password manager answers a conditional create through a browser:
+/// attestation "none" (browsers drop any other statement when the options ask for none, as
+/// ours do) and neither the user present nor the user verified flag set.
+fn without_presence(response: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use serde_cbor_2::Value as Cbor;
+    let mut json: Value = serde_json::from_str(response).unwrap();
+    let encoded = json["response"]["attestationObject"].as_str().unwrap();
+    let Cbor::Map(mut object) =
+        serde_cbor_2::from_slice(&URL_SAFE_NO_PAD.decode(encoded).unwrap()).unwrap()
+    else {
+        panic!("not a map")
+    };
+    match object.get_mut(&Cbor::Text("authData".into())) {
+        Some(Cbor::Bytes(data)) => data[32] &= !0x05,
+        other => panic!("{other:?}"),
+    }
+    object.insert(Cbor::Text("fmt".into()), Cbor::Text("none".into()));
+    object.insert(Cbor::Text("attStmt".into()), Cbor::Map(Default::default()));
+    let bytes = serde_cbor_2::to_vec(&Cbor::Map(object)).unwrap();
+    json["response"]["attestationObject"] = json!(URL_SAFE_NO_PAD.encode(bytes));
+    json.to_string()
+}
+
+fn can_create_conditionally(handle: &str) -> Value {
+    let mut client = client_info(Some(handle));
+    client["clientCapabilities"] = json!({ "conditionalCreate": true });
+    client
+}
+
+async fn finish(svc: &TestService, process: &str, response: &str, completion: Option<&str>) -> u16 {
+    let mut body = json!({ "attestationResponse": response });
+    if let Some(completion) = completion {
+        body["completionType"] = json!(completion);
+    }
+    svc.front
+        .post(frontend::APPEND_FINISH, Some(process), &body)
+        .await
+        .status
+}
+
+async fn the_automatic_upgrade_makes_a_passkey_without_a_dialog(db: Db) {
+    let svc = TestService::start(db).await;
+    let (process, start) = svc
+        .append_start("acc_u", &can_create_conditionally("ceh1_auto"), false)
+        .await;
+    let start = start.ok().clone();
+    assert_eq!(start["conditionalAppend"], true);
+    let conditional = start["conditionalAttestationOptions"].as_str().unwrap();
+    let modal = start["attestationOptions"].as_str().unwrap();
+    let (conditional_options, modal_options): (Value, Value) = (
+        serde_json::from_str(conditional).unwrap(),
+        serde_json::from_str(modal).unwrap(),
+    );
+    // Two ceremonies: the silent one asks for no verification, the offer's does.
+    let selection = |options: &Value| options["publicKey"]["authenticatorSelection"].clone();
+    assert_eq!(
+        selection(&conditional_options)["userVerification"],
+        "preferred"
+    );
+    assert_eq!(selection(&conditional_options)["residentKey"], "required");
+    assert_eq!(selection(&modal_options)["userVerification"], "required");
+    assert_ne!(
+        conditional_options["publicKey"]["challenge"],
+        modal_options["publicKey"]["challenge"]
+    );
+    assert_eq!(conditional_options["publicKey"]["attestation"], "none");
+
+    // The offer's ceremony refuses a passkey made without the person present…
+    let mut other = TestPasskey::new();
+    let absent = without_presence(&other.register(modal));
+    assert_eq!(finish(&svc, &process, &absent, None).await, 400);
+    // …the automatic one keeps it, once.
+    let mut auth = TestPasskey::new();
+    let silent = without_presence(&auth.register(conditional));
+    assert_eq!(
+        finish(&svc, &process, &silent, Some("conditional")).await,
+        200
+    );
+    assert_eq!(
+        finish(&svc, &process, &silent, Some("conditional")).await,
+        400
+    );
+    let created = svc
+        .events(EventType::PasskeyCreated, Some(Reason::Automatic))
+        .await;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].event.account.as_deref(), Some("acc_u"));
+    // It signs in like any passkey (with verification, as every login asks).
+    let (login, start) = svc
+        .login_start("acc_u", &client_info(Some("ceh1_auto")))
+        .await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let assertion = auth.login(&options, &Tweak::default());
+    svc.login_finish(&login, &assertion, false).await.ok();
+}
+
+async fn the_automatic_upgrade_is_offered_only_where_it_can_work(db: Db) {
+    let svc = TestService::start(db).await;
+    let offered = |start: &Value| {
+        (
+            start["conditionalAppend"].as_bool().unwrap(),
+            start["conditionalAttestationOptions"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty(),
+        )
+    };
+    // A browser that did not say it can.
+    let (_, start) = svc
+        .append_start("acc_o", &client_info(Some("ceh1_plain")), false)
+        .await;
+    assert_eq!(offered(start.ok()), (false, true));
+    // "Create passkey" asked for explicitly (on /passkeys): the modal ceremony only.
+    let (_, start) = svc
+        .append_start("acc_o", &can_create_conditionally("ceh1_asked"), true)
+        .await;
+    assert_eq!(offered(start.ok()), (false, true));
+    // A conditional finish with nothing pending for it.
+    let (process, start) = svc
+        .append_start("acc_o", &client_info(Some("ceh1_plain2")), false)
+        .await;
+    let mut auth = TestPasskey::new();
+    let response = auth.register(start.ok()["attestationOptions"].as_str().unwrap());
+    assert_eq!(
+        finish(&svc, &process, &response, Some("conditional")).await,
+        400
+    );
+
+    // The setting off.
+    let off = TestService::start_with(db, Transport::InProcess, |settings| {
+        settings.automatic_upgrade = false;
+    })
+    .await;
+    let (_, start) = off
+        .append_start("acc_o", &can_create_conditionally("ceh1_off"), false)
+        .await;
+    assert_eq!(offered(start.ok()), (false, true));
+}
+
 on_both_databases!(
     the_login_page_offers_what_the_browser_can_use,
     two_failures_with_one_provider_pause_passkey_login_on_that_browser,
     a_new_provider_or_a_passkey_that_works_starts_counting_again,
     a_pause_of_zero_never_pauses,
     append_decisions_name_the_account_and_the_reason,
+    the_automatic_upgrade_makes_a_passkey_without_a_dialog,
+    the_automatic_upgrade_is_offered_only_where_it_can_work,
 );
