@@ -105,6 +105,46 @@ export async function clearSignalCalls(page: Page) {
   await page.evaluate(() => sessionStorage.removeItem('signalCalls'));
 }
 
+/** What a page asked `navigator.credentials.create` for (see recordCreateCalls). */
+export type CreateCall = {
+  mediation: string | null;
+  userName: string | null;
+  userVerification: string | null;
+  residentKey: string | null;
+  attestation: string | null;
+  challenge: string;
+};
+
+/** A page hook: each `navigator.credentials.create` call's mediation and main options are
+ * recorded in the tab's sessionStorage, then passed on to the browser. Call before the page
+ * loads. */
+export async function recordCreateCalls(page: Page) {
+  await page.addInitScript(() => {
+    const container = navigator.credentials;
+    const original = container.create.bind(container);
+    container.create = async (options?: CredentialCreationOptions) => {
+      const key = options?.publicKey;
+      const challenge = key ? new Uint8Array(key.challenge as ArrayBuffer) : new Uint8Array();
+      const calls = JSON.parse(sessionStorage.getItem('createCalls') ?? '[]');
+      calls.push({
+        mediation: (options as { mediation?: string } | undefined)?.mediation ?? null,
+        userName: key?.user?.name ?? null,
+        userVerification: key?.authenticatorSelection?.userVerification ?? null,
+        residentKey: key?.authenticatorSelection?.residentKey ?? null,
+        attestation: key?.attestation ?? null,
+        challenge: btoa(String.fromCharCode(...challenge)),
+      });
+      sessionStorage.setItem('createCalls', JSON.stringify(calls));
+      return original(options);
+    };
+  });
+}
+
+/** The create calls recorded so far in this tab (see recordCreateCalls). */
+export async function createCalls(page: Page): Promise<CreateCall[]> {
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem('createCalls') ?? '[]'));
+}
+
 type Fixtures = {
   pageErrors: string[];
   /** Whether pages get a virtual authenticator (default true). */

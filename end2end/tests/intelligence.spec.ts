@@ -6,12 +6,15 @@ import {
   base64url,
   clearSignalCalls,
   createAccount,
+  createCalls,
+  createPasskeyAtAppend,
   expect,
   expectAccessible,
   expectDashboard,
   forgetBrowser,
   keepScreenshots,
   pathIs,
+  recordCreateCalls,
   recordSignalCalls,
   signIn,
   signOut,
@@ -237,6 +240,57 @@ test.describe('passkey intelligence', () => {
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expectDashboard(page, email);
+  });
+});
+
+test.describe('the automatic passkey upgrade', () => {
+  test('after a password sign-in the browser is asked for a passkey without a dialog, and the offer works meanwhile', async ({
+    page,
+    authenticator,
+  }) => {
+    await recordCreateCalls(page);
+    await page.goto('/login');
+    // This Chromium can do conditional create (the page asks before trying it).
+    const capable = await page.evaluate(
+      async () => (await PublicKeyCredential.getClientCapabilities()).conditionalCreate === true,
+    );
+    expect(capable).toBe(true);
+
+    const email = uniqueEmail('upgrade');
+    await signUp(page, email);
+    await expect(page).toHaveURL(pathIs('/append'));
+    // The silent request: its own challenge, no verification asked. Chromium grants it only
+    // after its own password manager filled the password, so the virtual authenticator leaves
+    // it pending: the offer below is what the person uses here.
+    await expect.poll(() => createCalls(page)).toHaveLength(1);
+    const [silent] = await createCalls(page);
+    expect(silent).toMatchObject({
+      mediation: 'conditional',
+      userName: email,
+      userVerification: 'preferred',
+      residentKey: 'required',
+      attestation: 'none',
+    });
+    await createPasskeyAtAppend(page);
+    await expectDashboard(page, email);
+    const calls = await createCalls(page);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]).toMatchObject({ mediation: null, userName: email, userVerification: 'required' });
+    expect(calls[1].challenge).not.toBe(silent.challenge);
+    expect(await authenticator!.credentials()).toHaveLength(1);
+  });
+
+  test('"Create passkey" on the passkey list asks with a dialog only', async ({ page }) => {
+    await recordCreateCalls(page);
+    const email = uniqueEmail('upgrade-list');
+    await signUp(page, email);
+    await skipAppend(page, '/dashboard');
+    await page.goto('/passkeys');
+    await page.getByRole('button', { name: 'Create passkey' }).click();
+    await expect(passkeysListed(page)).toHaveCount(1);
+    // The first call was the append step's silent one.
+    const onTheList = (await createCalls(page)).slice(1);
+    expect(onTheList.map((call) => call.mediation)).toEqual([null]);
   });
 });
 
