@@ -10,7 +10,10 @@ use std::time::Duration;
 use latchkey::connect::api::paths::frontend;
 use latchkey::events::{EventType, Reason};
 use serde_json::{json, Value};
-use support::{client_info, Db, TestPasskey, TestService, Transport, Tweak};
+use support::{
+    client_info, registration_without, Db, TestPasskey, TestService, Transport, Tweak,
+    FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+};
 
 /// Login init on `client`: (loginAllowed, login-mode flag, whether a conditional-UI
 /// challenge came with it).
@@ -27,6 +30,17 @@ async fn login_page(svc: &TestService, client: &Value) -> (bool, String, bool) {
             .unwrap_or_default()
             .is_empty(),
     )
+}
+
+/// A passkey login for `identifier` on `client` offers no prompt, and the fall-back is
+/// recorded (once) with `reason`.
+async fn goes_to_the_password(svc: &TestService, identifier: &str, client: &Value, reason: Reason) {
+    let (_, start) = svc.login_start(identifier, client).await;
+    assert_eq!(start.ok()["assertionOptions"], "");
+    let fell_back = svc
+        .events(EventType::PasskeyLoginFellBack, Some(reason))
+        .await;
+    assert_eq!(fell_back.len(), 1, "{reason:?}");
 }
 
 async fn the_login_page_offers_what_the_browser_can_use(db: Db) {
@@ -61,17 +75,7 @@ async fn the_login_page_offers_what_the_browser_can_use(db: Db) {
     svc.append(&mut auth, "acc_n", &client_info(None))
         .await
         .ok();
-    let (_, start) = svc.login_start("acc_n", &nothing).await;
-    assert_eq!(start.ok()["assertionOptions"], "");
-    assert_eq!(
-        svc.events(
-            EventType::PasskeyLoginFellBack,
-            Some(Reason::NoAuthenticator)
-        )
-        .await
-        .len(),
-        1
-    );
+    goes_to_the_password(&svc, "acc_n", &nothing, Reason::NoAuthenticator).await;
     // A phone alone is enough for passkey login.
     let phone = json!({
         "isUserVerifyingPlatformAuthenticatorAvailable": false,
@@ -135,17 +139,7 @@ async fn two_failures_with_one_provider_pause_passkey_login_on_that_browser(db: 
     let (allowed, mode, autofill) = login_page(&svc, &here).await;
     assert_eq!((allowed, mode.as_str(), autofill), (false, "none", false));
     // A login the page still started goes to the password, saying why.
-    let (_, start) = svc.login_start("acc_f", &here).await;
-    assert_eq!(start.ok()["assertionOptions"], "");
-    assert_eq!(
-        svc.events(
-            EventType::PasskeyLoginFellBack,
-            Some(Reason::PausedAfterFailures)
-        )
-        .await
-        .len(),
-        1
-    );
+    goes_to_the_password(&svc, "acc_f", &here, Reason::PausedAfterFailures).await;
     // The pause is recorded once, for the account, and holds for this browser only.
     let paused = svc
         .events(
@@ -257,29 +251,10 @@ async fn append_decisions_name_the_account_and_the_reason(db: Db) {
     );
 }
 
-/// A registration as a password manager answers a conditional create through a browser:
-/// attestation "none" (browsers drop any other statement when the options ask for none, as
-/// ours do) and neither the user present nor the user verified flag set.
+/// A registration as a password manager answers a conditional create: neither presence nor
+/// verification.
 fn without_presence(response: &str) -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    use serde_cbor_2::Value as Cbor;
-    let mut json: Value = serde_json::from_str(response).unwrap();
-    let encoded = json["response"]["attestationObject"].as_str().unwrap();
-    let Cbor::Map(mut object) =
-        serde_cbor_2::from_slice(&URL_SAFE_NO_PAD.decode(encoded).unwrap()).unwrap()
-    else {
-        panic!("not a map")
-    };
-    match object.get_mut(&Cbor::Text("authData".into())) {
-        Some(Cbor::Bytes(data)) => data[32] &= !0x05,
-        other => panic!("{other:?}"),
-    }
-    object.insert(Cbor::Text("fmt".into()), Cbor::Text("none".into()));
-    object.insert(Cbor::Text("attStmt".into()), Cbor::Map(Default::default()));
-    let bytes = serde_cbor_2::to_vec(&Cbor::Map(object)).unwrap();
-    json["response"]["attestationObject"] = json!(URL_SAFE_NO_PAD.encode(bytes));
-    json.to_string()
+    registration_without(response, FLAG_USER_PRESENT | FLAG_USER_VERIFIED)
 }
 
 fn can_create_conditionally(handle: &str) -> Value {

@@ -1,13 +1,18 @@
 //! What the passkey service accepts by configuration, on SQLite and PostgreSQL: the
-//! authenticator policy (which new passkeys are kept) and the related origins (which other
-//! sites may use the passkeys, and `/.well-known/webauthn`).
+//! authenticator policy (which new passkeys are kept), whether user verification is required,
+//! and the related origins (which other sites may use the passkeys, and
+//! `/.well-known/webauthn`).
 
 mod support;
 
 use latchkey::connect::api::paths::{self, frontend};
 use latchkey::connect::service::policy::{AuthenticatorPolicy, PasskeyStorage, Refusal};
 use latchkey::events::{EventType, Reason};
-use support::{client_info, Client, Db, TestApp, TestPasskey, TestService, Transport, Tweak};
+use serde_json::Value;
+use support::{
+    client_info, registration_without, Client, Db, TestApp, TestPasskey, TestService, Transport,
+    Tweak, FLAG_USER_VERIFIED,
+};
 use webauthn_rs::prelude::Uuid;
 
 /// The software authenticator names no provider (all-zero AAGUID) and its passkeys are
@@ -239,9 +244,95 @@ async fn well_known_webauthn_lists_the_related_origins(db: Db) {
     assert_eq!(answer.status(), 404);
 }
 
+/// The user-verification rule asked for in creation options.
+fn asked_verification(options: &str) -> String {
+    let options: Value = serde_json::from_str(options).expect("options");
+    options["publicKey"]["authenticatorSelection"]["userVerification"]
+        .as_str()
+        .or_else(|| options["publicKey"]["userVerification"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `require-user-verification`: on (the default) a passkey made or used without verifying the
+/// person is refused; off, presence is enough, except for a passkey that verified the person
+/// when it was made (no silent downgrade).
+async fn user_verification_is_required_unless_switched_off(db: Db) {
+    let strict = TestService::start(db).await;
+    let mut auth = TestPasskey::new();
+    let (process, start) = strict.append_start("acc_v", &client_info(None), true).await;
+    let options = start.ok()["attestationOptions"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(asked_verification(&options), "required");
+    let unverified = registration_without(&auth.register(&options), FLAG_USER_VERIFIED);
+    assert_eq!(
+        strict
+            .front
+            .append_finish(&process, &unverified)
+            .await
+            .status,
+        400
+    );
+
+    let relaxed = TestService::start_with(db, Transport::InProcess, |settings| {
+        settings.require_user_verification = false;
+    })
+    .await;
+    let mut touch_only = TestPasskey::new();
+    let (process, start) = relaxed
+        .append_start("acc_w", &client_info(None), true)
+        .await;
+    let options = start.ok()["attestationOptions"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(asked_verification(&options), "preferred");
+    let unverified = registration_without(&touch_only.register(&options), FLAG_USER_VERIFIED);
+    relaxed
+        .front
+        .append_finish(&process, &unverified)
+        .await
+        .ok();
+    let (process, start) = relaxed.login_start("acc_w", &client_info(None)).await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    assert_eq!(asked_verification(&options), "preferred");
+    let touch = Tweak {
+        without_user_verification: true,
+        ..Tweak::default()
+    };
+    let assertion = touch_only.login(&options, &touch);
+    relaxed.login_finish(&process, &assertion, false).await.ok();
+
+    // A passkey that verified the person when it was made (its authenticator always asks
+    // for the PIN) keeps needing it.
+    let mut verifying = TestPasskey::new();
+    let (process, start) = relaxed
+        .append_start("acc_x", &client_info(None), true)
+        .await;
+    let options = start.ok()["attestationOptions"].as_str().unwrap().replace(
+        "\"userVerification\":\"preferred\"",
+        "\"userVerification\":\"required\"",
+    );
+    let verified = verifying.register(&options);
+    relaxed.front.append_finish(&process, &verified).await.ok();
+    let (process, start) = relaxed.login_start("acc_x", &client_info(None)).await;
+    let options = start.ok()["assertionOptions"].as_str().unwrap().to_string();
+    let assertion = verifying.login(&options, &touch);
+    assert_eq!(
+        relaxed
+            .login_finish(&process, &assertion, false)
+            .await
+            .status,
+        400
+    );
+}
+
 on_both_databases!(
     refused_passkeys_are_not_kept,
     allowed_passkeys_are_kept,
     related_origins_share_the_passkeys,
     well_known_webauthn_lists_the_related_origins,
+    user_verification_is_required_unless_switched_off,
 );

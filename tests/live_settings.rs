@@ -98,7 +98,10 @@ async fn dont_ask_again_lapses_after_the_operators_period(db: Db) {
         .await
         .unwrap();
     let cookie = session_cookie(&app.sign_in(&email, PASSWORD).await).unwrap();
-    assert_eq!(decision(cookie).await, "Offer");
+    assert_eq!(
+        decision(cookie).await,
+        serde_json::json!({ "Offer": { "automatic_upgrade": true } })
+    );
 }
 
 on_both_databases!(

@@ -226,3 +226,33 @@ impl TestPasskey {
         json.to_string()
     }
 }
+
+/// The user present flag of authenticator data.
+pub const FLAG_USER_PRESENT: u8 = 0x01;
+/// The user verified flag of authenticator data.
+pub const FLAG_USER_VERIFIED: u8 = 0x04;
+
+/// A registration (`register`'s JSON) as a browser passes it on with attestation "none"
+/// (browsers drop any other statement when the options ask for none, as ours do), with the
+/// authenticator-data `flags` in `cleared` unset: an authenticator that did not check
+/// presence or verification.
+pub fn registration_without(response: &str, cleared: u8) -> String {
+    use serde_cbor_2::Value as Cbor;
+    let mut json: Value = serde_json::from_str(response).expect("registration JSON");
+    let encoded = json["response"]["attestationObject"]
+        .as_str()
+        .expect("attestationObject");
+    let decoded = URL_SAFE_NO_PAD.decode(encoded).expect("base64url");
+    let Cbor::Map(mut object) = serde_cbor_2::from_slice(&decoded).expect("CBOR") else {
+        panic!("the attestation object is not a map")
+    };
+    match object.get_mut(&Cbor::Text("authData".into())) {
+        Some(Cbor::Bytes(data)) => data[32] &= !cleared,
+        other => panic!("no authenticator data: {other:?}"),
+    }
+    object.insert(Cbor::Text("fmt".into()), Cbor::Text("none".into()));
+    object.insert(Cbor::Text("attStmt".into()), Cbor::Map(Default::default()));
+    let bytes = serde_cbor_2::to_vec(&Cbor::Map(object)).expect("CBOR");
+    json["response"]["attestationObject"] = json!(URL_SAFE_NO_PAD.encode(bytes));
+    json.to_string()
+}

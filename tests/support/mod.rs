@@ -21,7 +21,9 @@ pub mod service;
 #[allow(unused_imports)]
 pub use self::{
     app::{unique_email, TestApp, PASSWORD},
-    authenticator::{TestPasskey, Tweak},
+    authenticator::{
+        registration_without, TestPasskey, Tweak, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+    },
     cookies::{
         cookie_named, cookie_pair, location, new_session_cookie, session_cookie, set_cookie_line,
         set_cookie_named,

@@ -1,15 +1,15 @@
 //! Passkey enrolment (`/v2/connect/append/…`) for a user the backend vouched for with a
 //! `passkey-append` connect token. Start asks passkey intelligence whether to offer a passkey
 //! at all (rollout, a passkey already on this browser, no platform authenticator) and returns
-//! creation options: discoverable credential required, user verification required, no
-//! attestation, every passkey of the user excluded. Finish lets webauthn-rs verify and stores
+//! creation options: discoverable credential required, user verification as configured
+//! (required by default), no attestation, every passkey of the user excluded. Finish lets webauthn-rs verify and stores
 //! the passkey; a credential id that already exists is refused.
 
 use std::collections::BTreeMap;
 
-use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
-use webauthn_rs_core::proto::{RegistrationState, ResidentKeyRequirement, UserVerificationPolicy};
+use webauthn_rs::prelude::{CredentialID, RegisterPublicKeyCredential, Uuid};
 
+use super::ceremonies::Registration;
 use super::challenges::{Ceremony, Slot};
 use super::clients::LastLogin;
 use super::conditional_create;
@@ -154,22 +154,15 @@ impl ConnectService {
             .iter()
             .map(|c| c.passkey.cred_id().clone())
             .collect();
-        let (mut options, state) = self
-            .webauthn()
-            .start_passkey_registration(
+        let (options, state) = self
+            .ceremonies()
+            .start_registration(
                 user.webauthn_user_id,
                 &user.display_name,
-                &user.display_name,
-                Some(exclude.clone()),
+                exclude.clone(),
+                false,
             )
             .map_err(|err| ConnectError::internal("starting a passkey registration", err))?;
-        // webauthn-rs asks for residentKey "discouraged"; conditional UI, one-tap and the
-        // identifier-less button all need a discoverable credential.
-        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
-            selection.resident_key = Some(ResidentKeyRequirement::Required);
-            selection.require_resident_key = true;
-            selection.user_verification = UserVerificationPolicy::Required;
-        }
         let (_, expires_at) = self
             .put_challenge(
                 &process.id_hash,
@@ -182,13 +175,10 @@ impl ConnectService {
         // The automatic upgrade gets a challenge of its own: its ceremony accepts what the
         // offer's must not (no presence, no verification).
         let conditional_attestation_options = if automatic {
-            let (options, state) = conditional_create::start(
-                self.webauthn_core(),
-                user.webauthn_user_id,
-                &user.display_name,
-                exclude,
-            )
-            .map_err(|err| ConnectError::internal("starting a conditional create", err))?;
+            let (options, state) = self
+                .ceremonies()
+                .start_registration(user.webauthn_user_id, &user.display_name, exclude, true)
+                .map_err(|err| ConnectError::internal("starting a conditional create", err))?;
             self.put_challenge(
                 &process.id_hash,
                 Slot::AppendConditional,
@@ -243,15 +233,13 @@ impl ConnectService {
                      finished, or was never started)",
                 )
             })?;
+        let state: Registration = serde_json::from_str(&challenge.state)
+            .map_err(|err| ConnectError::internal("stored registration state", err))?;
         let passkey = if automatic {
-            let state: RegistrationState = serde_json::from_str(&challenge.state)
-                .map_err(|err| ConnectError::internal("stored registration state", err))?;
-            conditional_create::finish(self.webauthn_core(), &registration, &state)?
+            conditional_create::finish(self.ceremonies(), &registration, &state)?
         } else {
-            let state: PasskeyRegistration = serde_json::from_str(&challenge.state)
-                .map_err(|err| ConnectError::internal("stored registration state", err))?;
-            self.webauthn()
-                .finish_passkey_registration(&registration, &state)
+            self.ceremonies()
+                .finish_registration(&registration, &state)
                 .map_err(|err| refused(FIELD, &err))?
         };
         let user_id = challenge.user_id.as_deref().unwrap_or_default();

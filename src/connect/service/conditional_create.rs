@@ -4,9 +4,9 @@
 //!
 //! Two things differ from the modal ceremony, as WebAuthn Level 3 says they must: the browser
 //! asks the authenticator for neither user presence nor user verification, so the options ask
-//! for verification as "preferred" and the relying party skips the user-present check (§7.1,
-//! step "if mediation is not conditional, verify that UP is set"). webauthn-rs 0.6 has no
-//! switch for that step, so [`mark_present`] sets the UP flag before webauthn-rs verifies the
+//! for verification as "preferred" ([`Ceremonies::start_registration`] with `conditional`)
+//! and the relying party skips the user-present check (§7.1, step "if mediation is not
+//! conditional, verify that UP is set"). webauthn-rs 0.6 has no switch for that step, so [`mark_present`] sets the UP flag before webauthn-rs verifies the
 //! rest, and only where that changes no signed claim: the challenge was issued for conditional
 //! create (its own slot), and the attestation format is `none`, which signs nothing (with any
 //! other format the flags are covered by a signature and stay as the authenticator wrote them).
@@ -14,16 +14,9 @@
 //! webauthn-rs's usual check.
 
 use serde_cbor_2::Value;
-use webauthn_rs::prelude::{
-    CredentialID, Passkey, RegisterPublicKeyCredential, Uuid, WebauthnError,
-};
-use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, COSEAlgorithm, CreationChallengeResponse, CredProtect,
-    CredentialProtectionPolicy, RegistrationState, RequestRegistrationExtensions,
-    ResidentKeyRequirement, UserVerificationPolicy,
-};
-use webauthn_rs_core::WebauthnCore;
+use webauthn_rs::prelude::{Passkey, RegisterPublicKeyCredential};
 
+use super::ceremonies::{Ceremonies, Registration};
 use super::ConnectError;
 
 /// The User Present bit of the authenticator data's flags.
@@ -31,53 +24,16 @@ const FLAG_USER_PRESENT: u8 = 0x01;
 /// The flags byte follows the 32-byte RP ID hash.
 const FLAGS_OFFSET: usize = 32;
 
-/// Creation options and state for a conditional create for `user`, with `exclude` (the user's
-/// passkeys) excluded: discoverable, verification preferred, no attestation, as webauthn-rs
-/// asks for passkeys otherwise.
-pub fn start(
-    core: &WebauthnCore,
-    user_id: Uuid,
-    name: &str,
-    exclude: Vec<CredentialID>,
-) -> Result<(CreationChallengeResponse, RegistrationState), WebauthnError> {
-    let extensions = RequestRegistrationExtensions {
-        cred_protect: Some(CredProtect {
-            credential_protection_policy: CredentialProtectionPolicy::UserVerificationRequired,
-            enforce_credential_protection_policy: Some(false),
-        }),
-        uvm: Some(true),
-        cred_props: Some(true),
-        min_pin_length: None,
-        hmac_create_secret: None,
-    };
-    let builder = core
-        .new_challenge_register_builder(user_id.as_bytes(), name, name)?
-        .attestation(AttestationConveyancePreference::None)
-        .credential_algorithms(COSEAlgorithm::secure_algs())
-        .require_resident_key(true)
-        .authenticator_attachment(None)
-        .user_verification_policy(UserVerificationPolicy::Preferred)
-        .reject_synchronised_authenticators(false)
-        .exclude_credentials(Some(exclude))
-        .hints(None)
-        .extensions(Some(extensions));
-    let (mut options, state) = core.generate_challenge_register(builder)?;
-    if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
-        selection.resident_key = Some(ResidentKeyRequirement::Required);
-        selection.require_resident_key = true;
-    }
-    Ok((options, state))
-}
-
-/// Verifies a conditional create's registration against its state.
+/// Verifies a conditional create's registration against its state (started with
+/// [`Ceremonies::start_registration`] for a conditional create).
 pub fn finish(
-    core: &WebauthnCore,
+    ceremonies: &Ceremonies,
     registration: &RegisterPublicKeyCredential,
-    state: &RegistrationState,
+    state: &Registration,
 ) -> Result<Passkey, ConnectError> {
     let registration = mark_present(registration)?;
-    core.register_credential(&registration, state, None)
-        .map(Passkey::from)
+    ceremonies
+        .finish_registration(&registration, state)
         .map_err(|err| super::login::refused("attestationResponse", &err))
 }
 

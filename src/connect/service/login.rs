@@ -6,11 +6,9 @@
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
-use webauthn_rs::prelude::{
-    AuthenticationResult, DiscoverableAuthentication, PasskeyAuthentication, PublicKeyCredential,
-    WebauthnError,
-};
+use webauthn_rs::prelude::{AuthenticationResult, PublicKeyCredential, WebauthnError};
 
+use super::ceremonies::Authentication;
 use super::challenges::{Ceremony, Slot, TakenChallenge};
 use super::clients::LastLogin;
 use super::credentials::{encode_credential_id, CredentialRow, LoginUpdate};
@@ -25,7 +23,7 @@ use crate::connect::api::{
 };
 use crate::connect::decisions::{self, AccountLogin, AccountLoginFacts, LastLoginHere};
 use crate::events::{Event, EventType, Reason};
-use webauthn_rs_core::proto::{AllowCredentials, AuthenticatorTransport};
+use webauthn_rs_core::proto::{AllowCredentials, AuthenticatorTransport, Mediation};
 
 /// Fallback codes of login start (`fallbackOperationError.error.code`).
 pub const FALLBACK_ROLLOUT_DENIED: &str = "rollout_denied";
@@ -134,10 +132,11 @@ impl ConnectService {
         flags.insert("login-mode".to_string(), decision.mode.as_ref().to_string());
         let mut conditional_ui_challenge = String::new();
         if created.row.login_allowed && decision.conditional_ui {
-            let (options, state) = self
-                .webauthn()
-                .start_discoverable_authentication()
+            let (mut options, state) = self
+                .ceremonies()
+                .start_discoverable_login()
                 .map_err(|err| ConnectError::internal("starting conditional UI", err))?;
+            options.mediation = Some(Mediation::Conditional);
             self.put_challenge(
                 &created.row.id_hash,
                 Slot::LoginConditional,
@@ -261,8 +260,8 @@ impl ConnectService {
         .await;
         let passkeys: Vec<_> = credentials.iter().map(|c| c.passkey.clone()).collect();
         let (options, state) = self
-            .webauthn()
-            .start_passkey_authentication(&passkeys)
+            .ceremonies()
+            .start_login(&passkeys)
             .map_err(|err| ConnectError::internal("starting a passkey login", err))?;
         self.put_challenge(
             &process.id_hash,
@@ -291,12 +290,11 @@ impl ConnectService {
         identifier: &str,
     ) -> Result<LoginStartRsp, ConnectError> {
         let (mut options, state) = self
-            .webauthn()
-            .start_discoverable_authentication()
+            .ceremonies()
+            .start_discoverable_login()
             .map_err(|err| ConnectError::internal("starting a decoy login", err))?;
-        // As `start_passkey_authentication` writes them: modal, no extensions, and the
-        // credentials listed with the transports synced passkeys report.
-        options.mediation = None;
+        // As a real login's are written: no extensions, and the credentials listed with the
+        // transports synced passkeys report.
         options.public_key.extensions = None;
         options.public_key.allow_credentials = self
             .decoy_credential_ids(identifier)?
@@ -349,12 +347,10 @@ impl ConnectService {
         &self,
         process: &ProcessRow,
     ) -> Result<LoginStartRsp, ConnectError> {
-        let (mut options, state) = self
-            .webauthn()
-            .start_discoverable_authentication()
+        let (options, state) = self
+            .ceremonies()
+            .start_discoverable_login()
             .map_err(|err| ConnectError::internal("starting a passkey login", err))?;
-        // webauthn-rs marks these options conditional; this one is a modal request.
-        options.mediation = None;
         self.put_challenge(
             &process.id_hash,
             Slot::Login,
@@ -535,12 +531,9 @@ impl ConnectService {
                 .user_mismatch(process, &stored, "credential of another user")
                 .await);
         }
-        let state: PasskeyAuthentication = serde_json::from_str(&challenge.state)
+        let state: Authentication = serde_json::from_str(&challenge.state)
             .map_err(|err| ConnectError::internal("stored login state", err))?;
-        let result = match self
-            .webauthn()
-            .finish_passkey_authentication(credential, &state)
-        {
+        let result = match self.ceremonies().finish_login(credential, &state) {
             Ok(result) => result,
             Err(err) => return Err(self.login_refused(process, &stored, &err).await),
         };
@@ -559,9 +552,9 @@ impl ConnectService {
         challenge: &TakenChallenge,
         credential: &PublicKeyCredential,
     ) -> Result<(UserRow, CredentialRow, AuthenticationResult), ConnectError> {
-        let (handle, _) = self
-            .webauthn()
-            .identify_discoverable_authentication(credential)
+        let handle = self
+            .ceremonies()
+            .identify(credential)
             .map_err(|err| refused("assertionResponse", &err))?;
         let stored = self.presented_credential(process, credential).await?;
         let user = self.user_by_webauthn_id(handle).await?;
@@ -573,16 +566,16 @@ impl ConnectService {
                     .await)
             }
         };
-        let state: DiscoverableAuthentication = serde_json::from_str(&challenge.state)
+        let state: Authentication = serde_json::from_str(&challenge.state)
             .map_err(|err| ConnectError::internal("stored login state", err))?;
-        let result = match self.webauthn().finish_discoverable_authentication_v2(
-            credential,
-            state,
-            &stored.passkey,
-        ) {
-            Ok(result) => result,
-            Err(err) => return Err(self.login_refused(process, &stored, &err).await),
-        };
+        let result =
+            match self
+                .ceremonies()
+                .finish_discoverable_login(credential, &state, &stored.passkey)
+            {
+                Ok(result) => result,
+                Err(err) => return Err(self.login_refused(process, &stored, &err).await),
+            };
         Ok((user, stored, result))
     }
 

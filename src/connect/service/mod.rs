@@ -9,6 +9,7 @@
 //! (`user_agent`), errors (`error`), and the HTTP surfaces (`http`).
 
 pub mod append;
+pub mod ceremonies;
 pub mod challenges;
 pub mod clients;
 pub mod conditional_create;
@@ -32,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
+use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
 use crate::config::{Config, ConnectServiceSettings, ProtectionSettings, Secret};
 use crate::events::Events;
@@ -148,10 +149,7 @@ pub struct ConnectService {
 
 struct Inner {
     store: Store,
-    webauthn: Webauthn,
-    /// The same relying party, for the one ceremony webauthn-rs's passkey API does not cover:
-    /// conditional create ([`conditional_create`]).
-    webauthn_core: webauthn_rs_core::WebauthnCore,
+    ceremonies: ceremonies::Ceremonies,
     signer: Signer,
     config: ServiceConfig,
     clock: Clock,
@@ -198,20 +196,25 @@ impl ConnectService {
         for origin in &config.settings.related_origins {
             builder = builder.append_allowed_origin(origin);
         }
-        let webauthn = builder
+        // Built to check the RP ID against the origins (it refuses a mismatch); the ceremonies
+        // then run on the same relying party (see `ceremonies`).
+        builder
             .rp_name(&config.rp_name)
             .timeout(Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64))
             .build()
             .map_err(webauthn_error)?;
-        let webauthn_core = webauthn_rs_core::WebauthnCore::new_unsafe_experts_only(
-            &config.rp_name,
-            &config.rp_id,
-            std::iter::once(config.public_origin.clone())
-                .chain(config.settings.related_origins.iter().cloned())
-                .collect(),
-            Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64),
-            Some(false),
-            Some(false),
+        let ceremonies = ceremonies::Ceremonies::new(
+            webauthn_rs_core::WebauthnCore::new_unsafe_experts_only(
+                &config.rp_name,
+                &config.rp_id,
+                std::iter::once(config.public_origin.clone())
+                    .chain(config.settings.related_origins.iter().cloned())
+                    .collect(),
+                Duration::from_secs(CHALLENGE_LIFETIME_SECS as u64),
+                Some(false),
+                Some(false),
+            ),
+            config.settings.require_user_verification,
         );
         let limiter = Limiter::new(config.protection.rate_limits.clone(), &store).await?;
         let live = LiveSettings::open(
@@ -227,8 +230,7 @@ impl ConnectService {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                webauthn,
-                webauthn_core,
+                ceremonies,
                 signer,
                 config,
                 clock: Clock::default(),
@@ -270,12 +272,8 @@ impl ConnectService {
         &self.inner.live
     }
 
-    fn webauthn(&self) -> &Webauthn {
-        &self.inner.webauthn
-    }
-
-    fn webauthn_core(&self) -> &webauthn_rs_core::WebauthnCore {
-        &self.inner.webauthn_core
+    fn ceremonies(&self) -> &ceremonies::Ceremonies {
+        &self.inner.ceremonies
     }
 
     fn settings(&self) -> &ConnectServiceSettings {
