@@ -349,9 +349,10 @@ test.describe('the console', () => {
     await page.getByRole('link', { name: 'Console' }).click();
     await page.getByRole('link', { name: 'Settings', exact: true }).click();
     const policy = page.getByRole('region', { name: 'Passkey policy' });
-    await expect(policy.getByRole('list', { name: 'Which new passkeys are kept' })).toContainText(
-      'Only synced passkeys (device-bound ones are refused)',
-    );
+    const rules = policy.getByRole('list', { name: 'Which new passkeys are kept' });
+    await expect(rules).toContainText('Only synced passkeys (device-bound ones are refused)');
+    await expect(rules).toContainText('User verification required');
+    await expect(rules).toContainText('Automatic upgrade on');
     await expect(policy.getByRole('listitem').filter({ hasText: relatedOrigin })).toBeVisible();
     await keepScreenshots(page, 'console-policy');
     await expectAccessible(page, 'the Settings page with the policy');

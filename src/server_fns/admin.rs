@@ -137,8 +137,25 @@ pub async fn admin_passkey_policy() -> Result<PasskeyPolicy, AppError> {
     use crate::console::access::require_operator;
     let op = require_operator()?;
     let service = &op.app.config.connect_service;
+    let mut rules = service.authenticator_policy.describe(&service.providers);
+    rules.push(
+        if service.require_user_verification {
+            "User verification required (PIN or biometrics) when a passkey is made and at every login"
+        } else {
+            "User verification preferred: a touch is enough, unless the passkey verified the person when it was made"
+        }
+        .to_string(),
+    );
+    rules.push(
+        if service.automatic_upgrade {
+            "Automatic upgrade on: after a password login, browsers that can make a passkey without a dialog"
+        } else {
+            "Automatic upgrade off"
+        }
+        .to_string(),
+    );
     Ok(PasskeyPolicy {
-        rules: service.authenticator_policy.describe(&service.providers),
+        rules,
         related_origins: service
             .related_origins
             .iter()
