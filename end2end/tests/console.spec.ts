@@ -9,6 +9,7 @@ import {
   expectReflow,
   expectDashboard,
   forgetBrowser,
+  keepScreenshots,
   pathIs,
   personBrowser,
   signIn,
@@ -178,9 +179,13 @@ test('"Delete" on a passkey: its next login falls back to the password', async (
   await skipAppend(person.page);
   await person.context.close();
 
-  // The timeline says who did it.
+  // The timeline says who did it, and the passkey decisions why nothing was offered after.
   await page.reload();
   await expect(page.getByRole('cell', { name: `by ${operatorEmail()}` }).first()).toBeVisible();
+  const decisions = page.getByRole('list', { name: 'Passkey decisions' }).getByRole('listitem');
+  await expect(decisions.first()).toContainText('append: no offer');
+  await expect(decisions.first()).toContainText('because the person chose Skip');
+  await keepScreenshots(page, 'console-account-decisions');
 });
 
 test('"Disable account" stops both the password and the passkey; "Enable account" undoes it', async ({
