@@ -105,17 +105,17 @@ async fn the_login_page_offers_what_the_browser_can_use(db: Db) {
     assert_eq!(one_tap.account, None);
 }
 
+/// The page tells the service that the prompt of `process` was cancelled.
+async fn report_cancel(svc: &TestService, process: &str) {
+    let answer = svc.front.event(process, "login-explicit-abort").await;
+    assert_eq!(answer.status, 204, "{answer:?}");
+}
+
 /// A login for `identifier` on `client` whose prompt the person cancels.
 async fn cancel_a_prompt(svc: &TestService, identifier: &str, client: &Value) {
     let (process, start) = svc.login_start(identifier, client).await;
     assert_ne!(start.ok()["assertionOptions"], "", "no prompt: {start:?}");
-    assert_eq!(
-        svc.front
-            .event(&process, "login-explicit-abort")
-            .await
-            .status,
-        204
-    );
+    report_cancel(svc, &process).await;
 }
 
 async fn passkey_login_allowed(svc: &TestService, client: &Value) -> bool {
@@ -168,13 +168,7 @@ async fn a_new_provider_or_a_passkey_that_works_starts_counting_again(db: Db) {
     let mixed = client_info(Some("ceh1_mixed"));
     cancel_a_prompt(&svc, "acc_c", &mixed).await;
     let (process, _) = svc.login_start_discoverable(&mixed).await;
-    assert_eq!(
-        svc.front
-            .event(&process, "login-explicit-abort")
-            .await
-            .status,
-        204
-    );
+    report_cancel(&svc, &process).await;
     assert!(passkey_login_allowed(&svc, &mixed).await);
 
     // A failure, a passkey login that works, a failure: no pause either.
