@@ -280,20 +280,34 @@ pub struct BrowserAppendFacts {
     pub automatic_upgrade: bool,
 }
 
-/// The service's half of the append decision (when the step starts in the browser).
-pub fn append_on_browser(facts: &BrowserAppendFacts) -> AppendDecision {
-    if !facts.passkeys_enabled {
-        return AppendDecision::Skip(Reason::PasskeysOff);
-    }
-    if facts.person_asked {
-        return AppendDecision::Offer {
+/// The first rules of [`append_on_browser`], which need nothing about the account: `Some`
+/// when they decide already (so a browser outside the rollout costs no account lookups).
+pub fn append_without_account(
+    passkeys_enabled: bool,
+    in_rollout: bool,
+    person_asked: bool,
+) -> Option<AppendDecision> {
+    if !passkeys_enabled {
+        Some(AppendDecision::Skip(Reason::PasskeysOff))
+    } else if person_asked {
+        Some(AppendDecision::Offer {
             after_hybrid: false,
             automatic: false,
             reason: Reason::PersonAsked,
-        };
+        })
+    } else if !in_rollout {
+        Some(AppendDecision::Skip(Reason::RolloutDenied))
+    } else {
+        None
     }
-    if !facts.in_rollout {
-        return AppendDecision::Skip(Reason::RolloutDenied);
+}
+
+/// The service's half of the append decision (when the step starts in the browser).
+pub fn append_on_browser(facts: &BrowserAppendFacts) -> AppendDecision {
+    if let Some(decided) =
+        append_without_account(facts.passkeys_enabled, facts.in_rollout, facts.person_asked)
+    {
+        return decided;
     }
     if facts.passkey_made_here || facts.last_login_here == LastLoginHere::ThisAccountOnThisDevice {
         return AppendDecision::Skip(Reason::PasskeyOnThisDevice);

@@ -34,8 +34,6 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
     use crate::server::context::{app, leave_append, record, require, Need};
     let app = app()?;
     let session = require(Need::SignedIn)?;
-    let password_login = session.auth_method() == crate::session::AuthMethod::Password.as_ref();
-    let automatic_upgrade = app.config.connect_service.automatic_upgrade;
     if !session.append_pending() {
         return Ok(AppendOffer::Offer {
             automatic_upgrade: false,
@@ -59,8 +57,8 @@ pub async fn append_decision(next: String) -> Result<AppendOffer, AppError> {
         opted_out: preferences.opt_out
             && !offer_again_due(preferences.opted_out_at, live.offer_again_after_days, now),
         snoozed: preferences.snoozed_until > now,
-        automatic_upgrade,
-        password_login,
+        automatic_upgrade: app.config.connect_service.automatic_upgrade,
+        password_login: session.auth_method() == crate::session::AuthMethod::Password.as_ref(),
     });
     let reason = match decision {
         AppendDecision::Offer {

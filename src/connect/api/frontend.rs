@@ -285,6 +285,9 @@ impl AppendStartRsp {
     }
 }
 
+/// `completionType` of a passkey the automatic upgrade made (conditional create).
+pub const COMPLETION_CONDITIONAL: &str = "conditional";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppendFinishReq {

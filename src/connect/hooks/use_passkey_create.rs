@@ -11,7 +11,9 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::connect::api::{AppendFinishReq, AppendStartReq, AppendStartRsp, AppendVariant};
+use crate::connect::api::{
+    AppendFinishReq, AppendStartReq, AppendStartRsp, AppendVariant, COMPLETION_CONDITIONAL,
+};
 use crate::connect::browser::environment::{
     after_hydration, init_request, now_ms, remember_client_handle,
 };
@@ -350,9 +352,6 @@ impl Ceremony {
         (self.on_outcome)(CreateOutcome::Declined(reason.to_string()));
     }
 }
-
-/// `completionType` of a passkey the automatic upgrade made (conditional create).
-const COMPLETION_CONDITIONAL: &str = "conditional";
 
 /// The service's error type for a passkey its authenticator policy refused.
 const POLICY_REFUSED: &str = "policy_refused";

@@ -20,6 +20,7 @@ use super::{new_id, ConnectError, ConnectService};
 use crate::connect::api::{
     AppendFinishReq, AppendFinishRsp, AppendInitRsp, AppendSkipReason, AppendStartReq,
     AppendStartRsp, AppendVariant, ConnectTokenType, InitReq, PasskeyOperation,
+    COMPLETION_CONDITIONAL,
 };
 use crate::connect::decisions::{self, AppendDecision, Browser, BrowserAppendFacts};
 use crate::events::{Event, EventType, Reason};
@@ -49,9 +50,6 @@ fn aaguid_of(registration: &RegisterPublicKeyCredential) -> Uuid {
         .map(|acd| Uuid::from_bytes(acd.aaguid))
         .unwrap_or(zero)
 }
-
-/// `completionType` of a passkey the automatic upgrade made (conditional create).
-pub const COMPLETION_CONDITIONAL: &str = "conditional";
 
 fn skip(reason: AppendSkipReason) -> AppendStartRsp {
     AppendStartRsp::without_offer(Some(reason))
@@ -98,6 +96,26 @@ impl ConnectService {
                 ConnectTokenType::PasskeyAppend,
             )
             .await?;
+        let passkeys_enabled = self.live_settings().current().passkeys_enabled;
+        let person_asked = req.force_passkey_append.unwrap_or(false);
+        let record = |decision: AppendDecision| {
+            self.record(
+                Event::new(EventType::PasskeyDecision)
+                    .with_reason(decision.reason())
+                    .with_process(&process.id_hash)
+                    .with_account(&grant.identifier)
+                    .with_detail(decision.describe()),
+            )
+        };
+        // Switched off or outside the rollout: no account lookups (and no user row) at all.
+        if let Some(decision @ AppendDecision::Skip(reason)) = decisions::append_without_account(
+            passkeys_enabled,
+            process.append_allowed,
+            person_asked,
+        ) {
+            record(decision).await;
+            return Ok(skip(skip_reason(reason)));
+        }
         let user = self
             .ensure_user(&grant.identifier, &grant.display_name)
             .await?;
@@ -107,9 +125,9 @@ impl ConnectService {
         let signal_details = self.signal_details(&user, &credentials);
         let last = self.last_login_on(&process.client_hash).await?;
         let decision = decisions::append_on_browser(&BrowserAppendFacts {
-            passkeys_enabled: self.live_settings().current().passkeys_enabled,
+            passkeys_enabled,
             in_rollout: process.append_allowed,
-            person_asked: req.force_passkey_append.unwrap_or(false),
+            person_asked,
             browser: Browser {
                 platform_authenticator: process.platform_authenticator,
                 conditional_create: Some(process.conditional_create),
@@ -122,14 +140,7 @@ impl ConnectService {
             account_passkeys: credentials.len(),
             automatic_upgrade: self.settings().automatic_upgrade,
         });
-        self.record(
-            Event::new(EventType::PasskeyDecision)
-                .with_reason(decision.reason())
-                .with_process(&process.id_hash)
-                .with_account(&grant.identifier)
-                .with_detail(decision.describe()),
-        )
-        .await;
+        record(decision).await;
         let (variant, automatic) = match decision {
             AppendDecision::Offer {
                 after_hybrid,
