@@ -33,6 +33,8 @@ pub mod live_settings;
 #[cfg(feature = "ssr")]
 pub mod login_hint;
 #[cfg(feature = "ssr")]
+pub mod operations;
+#[cfg(feature = "ssr")]
 pub mod random;
 #[cfg(feature = "ssr")]
 pub mod server;

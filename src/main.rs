@@ -23,13 +23,6 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = match args
         .iter()
@@ -61,6 +54,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // After the configuration: it says the format (and the configuration logs nothing).
+    latchkey::operations::logging::init(config.operations.log_format);
     let result = match command {
         Command::App => serve_app(config).await,
         Command::ConnectService => {

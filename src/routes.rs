@@ -132,8 +132,12 @@ pub enum Endpoint {
     OidcCallback,
     /// Where an OpenID provider posts its back-channel logout tokens (register it there).
     BackchannelLogout,
-    /// "The process answers."
+    /// "The process answers" (liveness).
     Health,
+    /// "This instance can serve logins": database, migrations, identity provider.
+    Ready,
+    /// Prometheus' text format (here unless `metrics-addr` gives it a port of its own).
+    Metrics,
     /// The browser bundle (wasm, JS, CSS) under this prefix.
     Assets,
     Favicon,
@@ -149,6 +153,8 @@ impl Endpoint {
             Self::OidcCallback => "/auth/callback",
             Self::BackchannelLogout => "/auth/backchannel-logout",
             Self::Health => "/healthz",
+            Self::Ready => "/readyz",
+            Self::Metrics => "/metrics",
             Self::Assets => "/pkg/",
             Self::Favicon => "/favicon.svg",
             Self::OverviewCsv => "/admin/overview.csv",
@@ -160,6 +166,8 @@ impl Endpoint {
     pub fn is_sessionless(path: &str) -> bool {
         path.starts_with(Self::Assets.path())
             || path == Self::Health.path()
+            || path == Self::Ready.path()
+            || path == Self::Metrics.path()
             || path == Self::Favicon.path()
     }
 }

@@ -550,6 +550,12 @@ async fn a_key_rotated_during_a_login_is_fetched_once_and_accepted(db: Db) {
 async fn with_the_provider_down_sign_in_says_so_and_passkeys_still_work(db: Db) {
     let mut rig = rig(db).await;
     rig.log_in().await;
+    let ready = TestApp::client()
+        .get(format!("{}/readyz", rig.app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200, "discovery is fresh");
     rig.op.stop().await;
 
     let res = rig
@@ -566,6 +572,22 @@ async fn with_the_provider_down_sign_in_says_so_and_passkeys_still_work(db: Db) 
         "{message}"
     );
     assert_eq!(rig.count("SELECT COUNT(*) FROM oidc_logins").await, 0);
+    // Readiness names the provider (the login above found it down).
+    let res = TestApp::client()
+        .get(format!("{}/readyz", rig.app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let readiness: Value = res.json().await.unwrap();
+    assert_eq!(
+        readiness["checks"],
+        serde_json::json!([
+            {"part": "database", "status": "ok"},
+            {"part": "migrations", "status": "ok"},
+            {"part": "identity-provider", "status": "discovery failed"},
+        ])
+    );
 
     // The passkey login does not need the provider.
     let res = rig

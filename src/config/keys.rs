@@ -248,6 +248,11 @@ settings! {
         "the SMTP user (with `LATCHKEY_SMTP_PASSWORD`)";
     MAIL_FROM = "mail-from", Text(Unset),
         "the notifications' sender, such as `Example <no-reply@example.com>`";
+    // ---- operations
+    METRICS_ADDR = "metrics-addr", Text(Unset),
+        "serve `/metrics` on this address only (a port the load balancer does not expose); unset: on the site's port";
+    LOG_FORMAT = "log-format", Text(Value("text")),
+        "`text`, or `json`: one JSON object per log line";
     // ---- secrets (environment or file only)
     SESSION_SECRET = "session-secret", Secret { file_only: false, generated: true },
         "keys the hash under which session ids are stored (at least 32 characters)";

@@ -151,9 +151,46 @@ pub struct Config {
     pub connect_service: ConnectServiceSettings,
     pub protection: ProtectionSettings,
     pub events: EventSettings,
+    pub operations: OperationsSettings,
     pub secrets: Secrets,
     /// The operators: who may open the console (lower-cased emails).
     pub admin_emails: Vec<String>,
+}
+
+/// What operators' tooling reads besides the site: metrics and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationsSettings {
+    /// `/metrics` only here; `None`: on the site's own port.
+    pub metrics_addr: Option<SocketAddr>,
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// For people: one line per event with its fields.
+    #[default]
+    Text,
+    /// For log pipelines: one JSON object per line.
+    Json,
+}
+
+impl OperationsSettings {
+    fn read(source: &Source) -> Result<Self, ConfigError> {
+        let metrics_addr = match source.optional(&METRICS_ADDR) {
+            Some(_) => Some(addr(source, &METRICS_ADDR)?),
+            None => None,
+        };
+        let log_format = match source.text(&LOG_FORMAT).as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(ConfigError::new(LOG_FORMAT.key, "must be `text` or `json`")),
+        };
+        Ok(Self {
+            metrics_addr,
+            log_format,
+        })
+    }
 }
 
 /// Where events go besides the audit log, and how long the log keeps them.
@@ -304,6 +341,7 @@ impl Config {
         let connect_service = connect_service_settings(&source, &public_origin)?;
         let protection = protection_settings(&source)?;
         let events = event_settings(&source)?;
+        let operations = OperationsSettings::read(&source)?;
         let admin_emails = admin_emails(&source)?;
         let secrets = Secrets::read(
             &source,
@@ -328,6 +366,7 @@ impl Config {
             protection,
             admin_emails,
             events,
+            operations,
             secrets,
         })
     }

@@ -145,6 +145,7 @@ impl Events {
         let outgoing = self.inner.sinks.routes.outgoing(&stored);
         outbox::enqueue(&mut tx, &stored, &outgoing).await?;
         tx.commit().await?;
+        crate::operations::metrics::event_recorded(stored.event.event_type);
         if !outgoing.is_empty() {
             self.inner.outbox_filled.notify_one();
         }

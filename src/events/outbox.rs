@@ -199,6 +199,40 @@ pub async fn count(store: &Store, status: &str) -> Result<i64, sqlx::Error> {
     row.try_get("n")
 }
 
+/// Rows waiting to be delivered, per channel (every channel, zero included).
+pub async fn backlog(store: &Store) -> Result<Vec<(Channel, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT channel, COUNT(*) AS n FROM event_outbox WHERE status = 'pending' GROUP BY channel",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let mut backlog = vec![(Channel::Webhook, 0), (Channel::Mail, 0)];
+    for row in rows {
+        let channel: String = row.try_get("channel")?;
+        let n: i64 = row.try_get("n")?;
+        if let Some(entry) = backlog.iter_mut().find(|(c, _)| c.as_ref() == channel) {
+            entry.1 = n;
+        }
+    }
+    Ok(backlog)
+}
+
+/// Gives back the leases of rows this instance claimed but will not deliver (it is
+/// stopping), so another instance takes them at once instead of after [`LEASE_SECS`].
+pub async fn release(store: &Store, ids: &[String]) -> Result<u64, sqlx::Error> {
+    let mut released = 0;
+    for id in ids {
+        released += sqlx::query(
+            "UPDATE event_outbox SET lease_until = 0 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .execute(store.pool())
+        .await?
+        .rows_affected();
+    }
+    Ok(released)
+}
+
 /// The event types that mail the account's owner.
 pub const MAILED: &[EventType] = &[EventType::PasskeyCreated, EventType::PasskeyDeleted];
 

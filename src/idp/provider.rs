@@ -220,6 +220,12 @@ pub trait IdentityProvider: Send + Sync {
     fn logout_url(&self, _id_token: Option<&str>) -> Option<String> {
         None
     }
+
+    /// Whether logins can reach the provider now (readiness); the error says why not, for
+    /// the log. A provider inside this process is always ready.
+    async fn readiness(&self) -> Result<(), IdpError> {
+        Ok(())
+    }
 }
 
 /// The configured identity provider: the one place that knows every kind.

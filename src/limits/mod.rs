@@ -130,6 +130,7 @@ impl Limiter {
             State::Shared(state) => state.check(rate.quota(), &key).await,
         };
         verdict.map_err(|retry_after| {
+            crate::operations::metrics::rate_limit_hit(rule.as_ref());
             let first = self.first_refusal(&key);
             if first {
                 tracing::info!(rule = rule.as_ref(), ?retry_after, "rate limit hit");

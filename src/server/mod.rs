@@ -61,6 +61,7 @@ pub async fn build_state(
     mut leptos_options: LeptosOptions,
 ) -> Result<AppState, StartError> {
     leptos_options.site_addr = config.site_addr;
+    crate::operations::metrics::install();
     let store = Store::open(&config.database_url).await?;
     let idp = crate::idp::from_settings(&config, &store)
         .await
@@ -193,8 +194,12 @@ pub fn router(state: AppState) -> Router {
         Endpoint::BackchannelLogout.path(),
         axum::routing::post(backchannel_logout::backchannel_logout),
     );
+    // Probes and scrapes come from the platform, not browsers: outside the browser layers.
+    let operations = crate::operations::router(
+        readiness(&state),
+        state.config.operations.metrics_addr.is_none(),
+    );
     Router::new()
-        .route(Endpoint::Health.path(), get(|| async { "ok" }))
         .route(Endpoint::OidcCallback.path(), get(idp_redirect::callback))
         .route(
             Endpoint::OverviewCsv.path(),
@@ -220,6 +225,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(connect)
         .merge(provider_calls)
+        .merge(operations)
         .merge(assets::router(&state.leptos_options))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -238,6 +244,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What `/readyz` checks for the app: its database and its identity provider.
+fn readiness(state: &AppState) -> crate::operations::Readiness {
+    crate::operations::Readiness::new(state.store.clone(), Some(state.idp.clone()))
+}
+
 /// Binds the configured address and serves until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState) -> Result<(), StartError> {
     let listener = serving::bind(state.leptos_options.site_addr).await?;
@@ -251,15 +262,19 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
+    let metrics_listener = match state.config.operations.metrics_addr {
+        Some(metrics_addr) => Some(serving::bind(metrics_addr).await?),
+        None => None,
+    };
     let senders = crate::events::delivery::Senders::from_settings(
         &state.config.events,
         &state.config.rp_name,
         &state.store,
     )
     .map_err(StartError::Delivery)?;
+    let delivery = crate::events::delivery::spawn(state.events.clone(), senders);
     // Background jobs end with the server (a restarted instance takes over their work).
     let jobs = [
-        crate::events::delivery::spawn(state.events.clone(), senders),
         spawn_purge(
             state.sessions.clone(),
             state.events.clone(),
@@ -270,20 +285,56 @@ pub async fn serve_on(
     if let Some(service) = &state.connect_service {
         service.spawn_purge();
     }
+    let limits = state.config.protection.serve.clone();
+    // One shutdown signal, seen by the site and by the metrics listener.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let metrics_server = match metrics_listener {
+        Some(metrics_listener) => {
+            let metrics = crate::operations::metrics_only(readiness(&state)).layer(
+                axum::middleware::from_fn(crate::operations::metrics::track_requests),
+            );
+            if let Ok(metrics_addr) = metrics_listener.local_addr() {
+                tracing::info!("metrics on http://{metrics_addr}/metrics");
+            }
+            let mut stopped = stopped.clone();
+            let limits = limits.clone();
+            Some(tokio::spawn(async move {
+                let until = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(err) = serving::serve(metrics_listener, metrics, until, &limits).await {
+                    tracing::warn!(%err, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     tracing::info!(
         "Latchkey listening on http://{addr} (public origin {}, RP ID {})",
         state.config.origin,
         state.config.rp_id
     );
     let store = state.store.clone();
-    let limits = state.config.protection.serve.clone();
-    let router = serving::with_request_limits(router(state), &limits);
+    let router = serving::with_request_limits(router(state), &limits).layer(
+        axum::middleware::from_fn(crate::operations::metrics::track_requests),
+    );
     let served = serving::serve(listener, router, shutdown, &limits).await;
+    // In-flight requests are done (or out of time): the outbox worker finishes its batch or
+    // gives its rows back, then the database closes.
+    delivery.stop(limits.shutdown_grace).await;
     for job in jobs {
         job.abort();
     }
+    if let Some(metrics_server) = metrics_server {
+        let _ = metrics_server.await;
+    }
     served?;
     store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -9,13 +9,15 @@ pub mod accounts;
 pub mod oidc_logins;
 pub mod sessions;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::migrate::{MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, Row};
 
 use crate::config::{redact_url, DatabaseKind};
 
@@ -55,6 +57,9 @@ impl From<sqlx::Error> for StoreError {
 pub struct Store {
     pool: AnyPool,
     kind: DatabaseKind,
+    /// The versions of every migration this process ran (or found applied): what
+    /// readiness expects to stay applied.
+    migrations: Arc<Mutex<BTreeSet<i64>>>,
 }
 
 impl Store {
@@ -106,7 +111,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(connect_error)?;
-        Ok(Self { pool, kind })
+        Ok(Self {
+            pool,
+            kind,
+            migrations: Arc::default(),
+        })
     }
 
     /// Applies one component's migrations. Components keep separate migration folders with
@@ -114,7 +123,32 @@ impl Store {
     pub async fn migrate(&self, mut migrator: Migrator) -> Result<(), StoreError> {
         migrator.set_ignore_missing(true);
         migrator.run(&self.pool).await?;
+        let versions = migrator
+            .iter()
+            .filter(|m| m.migration_type != MigrationType::ReversibleDown)
+            .map(|m| m.version);
+        match self.migrations.lock() {
+            Ok(mut expected) => expected.extend(versions),
+            Err(poisoned) => poisoned.into_inner().extend(versions),
+        }
         Ok(())
+    }
+
+    /// The migrations this process ran that the database no longer records as applied
+    /// (restored from an older backup, or a table dropped by hand), oldest first.
+    pub async fn missing_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let expected = match self.migrations.lock() {
+            Ok(expected) => expected.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let applied: BTreeSet<i64> =
+            sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .filter_map(|row| row.try_get("version").ok())
+                .collect();
+        Ok(expected.difference(&applied).copied().collect())
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -93,6 +93,17 @@ impl TestApp {
         Self::start_on(db, extra_env).await
     }
 
+    /// Stops this instance as SIGTERM does (in-flight requests finish, background jobs stop)
+    /// and waits for it; its database stays for the test to read.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
     /// The app's state for `config`, as the server builds it at start-up.
     pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         let options = LeptosOptions::builder().output_name("latchkey").build();

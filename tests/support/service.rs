@@ -174,7 +174,14 @@ impl TestService {
                     .await
                     .expect("bind");
                 let base = format!("http://{}", listener.local_addr().expect("addr"));
-                let router = latchkey::connect::service::http::standalone_router(service.clone());
+                let operations = latchkey::operations::router(
+                    latchkey::operations::Readiness::new(service.store().clone(), None),
+                    true,
+                );
+                let router = latchkey::connect::service::http::standalone_router(
+                    service.clone(),
+                    operations,
+                );
                 let (tx, rx) = tokio::sync::oneshot::channel::<()>();
                 tokio::spawn(async move {
                     let _ = axum::serve(listener, router)

@@ -41,8 +41,6 @@ pub mod backend {
 pub const JWKS: &str = "/.well-known/jwks.json";
 /// The related origins of this RP ID (`{"origins": [...]}`).
 pub const RELATED_ORIGINS: &str = "/.well-known/webauthn";
-/// The standalone service's health check.
-pub const HEALTH: &str = "/healthz";
 
 /// The header that carries a frontend-API process id (Corbado's name).
 pub const PROCESS_HEADER: &str = "x-corbado-process-id";

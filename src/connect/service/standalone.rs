@@ -37,7 +37,8 @@ pub async fn serve(
         crate::events::delivery::Senders::from_settings(&config.events, &config.rp_name, &store)
             .map_err(StandaloneError::Delivery)?;
     let service = ConnectService::start(&config, store.clone(), events.clone()).await?;
-    crate::events::delivery::spawn(events, senders);
+    crate::operations::metrics::install();
+    let delivery = crate::events::delivery::spawn(events, senders);
     service.live_settings().spawn_refresh();
     let listener = serving::bind(config.connect_service.service_addr).await?;
     let local = listener.local_addr().map_err(serving::ServeError::Serve)?;
@@ -49,8 +50,15 @@ pub async fn serve(
         config.rp_id
     );
     let limits = config.protection.serve.clone();
-    let router = serving::with_request_limits(http::standalone_router(service), &limits);
-    serving::serve(listener, router, shutdown, &limits).await?;
+    let operations =
+        crate::operations::router(crate::operations::Readiness::new(store.clone(), None), true);
+    let router =
+        serving::with_request_limits(http::standalone_router(service, operations), &limits).layer(
+            axum::middleware::from_fn(crate::operations::metrics::track_requests),
+        );
+    let served = serving::serve(listener, router, shutdown, &limits).await;
+    delivery.stop(limits.shutdown_grace).await;
+    served?;
     store.close().await;
     Ok(())
 }

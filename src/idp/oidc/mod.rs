@@ -17,7 +17,7 @@ pub mod flow;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use openidconnect::core::{
@@ -49,6 +49,9 @@ use crate::store::Store;
 /// How long one call to the provider may take (discovery, keys, token, userinfo).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Readiness trusts a discovery this recent; an older one is repeated (a probe every few
+/// seconds must not become a discovery every few seconds).
+const DISCOVERY_FRESH_FOR: Duration = Duration::from_secs(60);
 
 /// OAuth metadata that OpenID Connect Discovery leaves out: which PKCE methods the provider
 /// takes (RFC 8414), and whether it names itself in every authorization response (RFC 9207).
@@ -119,6 +122,9 @@ pub struct OidcIdp {
     settings: OidcSettings,
     http: reqwest::Client,
     provider: RwLock<Arc<Provider>>,
+    /// When the provider last answered discovery (or its keys); `None` once a login found
+    /// it unreachable.
+    discovered_at: std::sync::Mutex<Option<Instant>>,
     /// Pending logins (state, nonce, PKCE verifier) wait here for the callback.
     store: Store,
     /// The public origin is https (cookie names and flags).
@@ -144,6 +150,7 @@ impl OidcIdp {
             settings,
             http,
             provider: RwLock::new(Arc::new(provider)),
+            discovered_at: std::sync::Mutex::new(Some(Instant::now())),
             store,
             secure,
         })
@@ -166,12 +173,36 @@ impl OidcIdp {
             Ok(mut slot) => *slot = provider,
             Err(poisoned) => *poisoned.into_inner() = provider,
         }
+        self.set_discovered_at(Some(Instant::now()));
+    }
+
+    fn set_discovered_at(&self, at: Option<Instant>) {
+        match self.discovered_at.lock() {
+            Ok(mut slot) => *slot = at,
+            Err(poisoned) => *poisoned.into_inner() = at,
+        }
+    }
+
+    /// Whether the last discovery succeeded within [`DISCOVERY_FRESH_FOR`].
+    fn discovery_is_fresh(&self) -> bool {
+        let at = match self.discovered_at.lock() {
+            Ok(at) => *at,
+            Err(poisoned) => *poisoned.into_inner(),
+        };
+        at.is_some_and(|at| at.elapsed() < DISCOVERY_FRESH_FOR)
     }
 
     /// Refreshes the provider's metadata (which also proves it is up) and builds an
     /// authorization request with fresh `state`, `nonce` and PKCE verifier.
     pub async fn authorization(&self, login_hint: Option<&str>) -> Result<Authorization, IdpError> {
-        let provider = fetch_provider(&self.settings, &self.http).await?;
+        let provider = match fetch_provider(&self.settings, &self.http).await {
+            Ok(provider) => provider,
+            Err(err) => {
+                // Readiness asks again instead of trusting the last success.
+                self.set_discovered_at(None);
+                return Err(err);
+            }
+        };
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = provider
             .client
@@ -387,6 +418,18 @@ impl IdentityProvider for OidcIdp {
 
     async fn verify_logout_token(&self, token: &str) -> Result<ProviderLogout, IdpError> {
         backchannel::verify(self, token).await
+    }
+
+    /// Ready while discovery is fresh; otherwise discovers again (and keeps the answer).
+    async fn readiness(&self) -> Result<(), IdpError> {
+        if self.discovery_is_fresh() {
+            return Ok(());
+        }
+        let provider = fetch_provider(&self.settings, &self.http)
+            .await
+            .inspect_err(|_| self.set_discovered_at(None))?;
+        self.replace_provider(Arc::new(provider));
+        Ok(())
     }
 }
 

@@ -160,12 +160,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(service: ConnectService) -> Rout
         .with_state(service)
 }
 
-/// The service alone (`latchkey connect-service`): its routes, a JSON 404 for anything else,
-/// and a health check.
-pub fn standalone_router(service: ConnectService) -> Router {
+/// The service alone (`latchkey connect-service`): its routes, the operations endpoints
+/// (health, readiness, metrics) and a JSON 404 for anything else.
+pub fn standalone_router(service: ConnectService, operations: Router) -> Router {
     let trusted = service.config().protection.trusted_proxies.clone();
     router(service)
-        .route(paths::HEALTH, get(|| async { "ok" }))
+        .merge(operations)
         .fallback(|| async { ConnectError::not_found("no such endpoint") })
         .layer(from_fn_with_state(
             trusted,
