@@ -135,6 +135,23 @@ else
   apt_missing+=(postgres-server)
 fi
 
+# HAProxy: tests/load_balancer.rs runs two instances behind it, with the settings that
+# docs/operations.md shows. Debian 12's 2.6 series (an LTS branch): the config relies on
+# 2.6's documented retry and connection-reuse behaviour, so another series must not slip in.
+# (The package's own service, on Debian's default configuration, listens on no port; the
+# tests start their own haproxy.)
+HAPROXY_SERIES="2.6"
+haproxy_series() { awk -F'[.:-]' '{ sub(/^[0-9]+:/, ""); print $1 "." $2 }' <<<"$1"; }
+haproxy_version="$(deb_version haproxy || true)"
+if [ -n "$haproxy_version" ] && [ -x /usr/sbin/haproxy ]; then
+  [ "$(haproxy_series "$haproxy_version")" = "$HAPROXY_SERIES" ] ||
+    die "haproxy $haproxy_version is installed, expected the $HAPROXY_SERIES series (Debian 12): install Debian 12's haproxy package"
+  ok haproxy "$haproxy_version"
+else
+  installing haproxy "$HAPROXY_SERIES (Debian)"
+  apt_missing+=(haproxy)
+fi
+
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   have apt-get || die "apt-get not found: install ${apt_missing[*]} by hand"
   export DEBIAN_FRONTEND=noninteractive
@@ -143,6 +160,11 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
     cat "$apt_log" >&2
     die "apt-get update failed"
   }
+  if [[ " ${apt_missing[*]} " == *" haproxy "* ]]; then
+    candidate="$(apt-cache policy haproxy 2>/dev/null | awk '$1 == "Candidate:" {print $2}')"
+    [ "$(haproxy_series "${candidate:-none}")" = "$HAPROXY_SERIES" ] ||
+      die "apt offers haproxy ${candidate:-(none)}, expected the $HAPROXY_SERIES series (Debian 12): install it by hand"
+  fi
   packages=()
   for p in "${apt_missing[@]}"; do
     if [ "$p" = postgres-server ]; then
@@ -159,6 +181,12 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
   rm -f "$apt_log"
   [ -x /usr/bin/chromium ] || die "chromium installed but /usr/bin/chromium is missing"
   postgres_bindir >/dev/null || die "PostgreSQL installed but no /usr/lib/postgresql/*/bin/postgres"
+  if [[ " ${apt_missing[*]} " == *" haproxy "* ]]; then
+    haproxy_version="$(deb_version haproxy || true)"
+    [ -x /usr/sbin/haproxy ] || die "haproxy installed but /usr/sbin/haproxy is missing"
+    [ "$(haproxy_series "$haproxy_version")" = "$HAPROXY_SERIES" ] ||
+      die "apt-get installed haproxy ${haproxy_version:-(none)}, expected the $HAPROXY_SERIES series (Debian 12)"
+  fi
 fi
 
 # ---------------------------------------------------------------- npm packages

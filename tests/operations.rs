@@ -5,12 +5,11 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 use support::*;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn get(url: &str) -> reqwest::Response {
@@ -264,14 +263,6 @@ async fn metrics_count_requests_logins_and_rate_limit_hits(db: Db) {
     assert!((1.0..=max).contains(&connections), "{connections}");
 }
 
-/// A free loopback port (the app binds it itself).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_addr_takes_metrics_off_the_site() {
     let metrics_addr = format!("127.0.0.1:{}", free_port());
@@ -360,75 +351,6 @@ async fn shutdown_gives_back_the_webhooks_still_in_flight() {
     }
 }
 
-/// The real binary, on a fresh SQLite database, logging JSON.
-struct Binary {
-    child: tokio::process::Child,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Binary {
-    async fn start(extra_env: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
-        command
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("LEPTOS_OUTPUT_NAME", "latchkey")
-            .env("LEPTOS_SITE_ROOT", dir.path().join("site"))
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LATCHKEY_PUBLIC_ORIGIN", format!("http://localhost:{port}"))
-            .env("LATCHKEY_DATA_DIR", dir.path().join("data"))
-            .env("LATCHKEY_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .envs(extra_env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("start latchkey");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut binary = Self {
-            child,
-            lines: BufReader::new(stdout).lines(),
-            base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        };
-        binary.wait_for_log("Latchkey listening on").await;
-        binary
-    }
-
-    /// Reads log lines (each must be one JSON object) until one's message contains `text`.
-    async fn wait_for_log(&mut self, text: &str) -> Value {
-        // A guard against a hang, not a timing assertion.
-        tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = self.lines.next_line().await.expect("read stdout") {
-                let entry: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|err| panic!("not a JSON log line ({err}): {line}"));
-                assert!(entry["timestamp"].is_string(), "{line}");
-                assert!(entry["level"].is_string(), "{line}");
-                if entry["message"].as_str().is_some_and(|m| m.contains(text)) {
-                    return entry;
-                }
-            }
-            panic!("latchkey exited before logging {text:?}");
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no log line with {text:?}"))
-    }
-
-    fn terminate(&self) {
-        let pid = self.child.id().expect("running");
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-}
-
 /// A sign-in whose body is sent in two halves: the request is in flight between them.
 fn sign_in_head(base: &str, body_len: usize) -> String {
     let origin = base.replace("127.0.0.1", "localhost");
@@ -514,10 +436,7 @@ async fn sigterm_finishes_the_requests_in_flight_and_logs_json() {
         );
     }
     server.wait_for_log("stopped").await;
-    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
-        .await
-        .expect("the process exits")
-        .expect("exit status");
+    let status = server.exit_status().await;
     assert!(status.success(), "{status}");
 }
 

@@ -168,6 +168,8 @@ settings! {
         "a request's body must arrive within this time (408)";
     REQUEST_TIMEOUT_SECONDS = "request-timeout-seconds", Number { default: 30, min: 1, max: 600 },
         "a request must be answered within this time (503)";
+    SHUTDOWN_DRAIN_SECONDS = "shutdown-drain-seconds", Number { default: 0, min: 0, max: 300 },
+        "on SIGTERM, keep serving this long while /readyz answers 503 (set it above the load balancer's health-check time)";
     SHUTDOWN_GRACE_SECONDS = "shutdown-grace-seconds", Number { default: 10, min: 0, max: 300 },
         "on SIGTERM, requests in flight get this long to finish";
     PASSWORD_HASH_QUEUE = "password-hash-queue", Number { default: 64, min: 1, max: 100_000 },

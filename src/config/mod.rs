@@ -637,6 +637,7 @@ fn protection_settings(source: &Source) -> Result<ProtectionSettings, ConfigErro
             header_read_timeout: seconds(&HEADER_READ_TIMEOUT_SECONDS)?,
             body_read_timeout: seconds(&BODY_READ_TIMEOUT_SECONDS)?,
             request_timeout: seconds(&REQUEST_TIMEOUT_SECONDS)?,
+            shutdown_drain: seconds(&SHUTDOWN_DRAIN_SECONDS)?,
             shutdown_grace: seconds(&SHUTDOWN_GRACE_SECONDS)?,
         },
         password_hash_queue: count(&PASSWORD_HASH_QUEUE)?,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::idp::IdentityProvider;
+use crate::serving::Draining;
 use crate::store::Store;
 
 /// Each check gets this long: a probe must answer before the balancer's own timeout, also
@@ -21,6 +22,8 @@ pub struct Readiness {
     /// The identity provider when it is a remote one worth checking; `None` for the
     /// standalone passkey service, which has none.
     idp: Option<Arc<dyn IdentityProvider>>,
+    /// Set once a shutdown signal came: the instance asks to be taken out of rotation.
+    draining: Draining,
 }
 
 /// What `/readyz` answers.
@@ -41,18 +44,33 @@ pub struct PartStatus {
 pub const DATABASE: &str = "database";
 pub const MIGRATIONS: &str = "migrations";
 pub const IDENTITY_PROVIDER: &str = "identity-provider";
+pub const SHUTDOWN: &str = "shutdown";
 
 impl Readiness {
-    pub fn new(store: Store, idp: Option<Arc<dyn IdentityProvider>>) -> Self {
-        Self { store, idp }
+    pub fn new(store: Store, idp: Option<Arc<dyn IdentityProvider>>, draining: Draining) -> Self {
+        Self {
+            store,
+            idp,
+            draining,
+        }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Checks every part (the migrations only when the database answers).
+    /// Checks every part (the migrations only when the database answers). A draining
+    /// instance is not ready whatever its parts say.
     pub async fn check(&self) -> Report {
+        if self.draining.is_draining() {
+            return Report {
+                ready: false,
+                checks: vec![PartStatus {
+                    part: SHUTDOWN,
+                    status: "draining".into(),
+                }],
+            };
+        }
         let mut checks = Vec::new();
         let database = within(CHECK_TIMEOUT, async {
             sqlx::query("SELECT 1")

@@ -109,6 +109,7 @@ pub async fn build_state(
         live,
         connect,
         connect_service,
+        draining: Default::default(),
     })
 }
 
@@ -246,7 +247,11 @@ pub fn router(state: AppState) -> Router {
 
 /// What `/readyz` checks for the app: its database and its identity provider.
 fn readiness(state: &AppState) -> crate::operations::Readiness {
-    crate::operations::Readiness::new(state.store.clone(), Some(state.idp.clone()))
+    crate::operations::Readiness::new(
+        state.store.clone(),
+        Some(state.idp.clone()),
+        state.draining.clone(),
+    )
 }
 
 /// Binds the configured address and serves until Ctrl-C or SIGTERM.
@@ -286,12 +291,8 @@ pub async fn serve_on(
         service.spawn_purge();
     }
     let limits = state.config.protection.serve.clone();
-    // One shutdown signal, seen by the site and by the metrics listener.
+    // The metrics listener stops after the site (it reports the drain too).
     let (stopping, stopped) = tokio::sync::watch::channel(false);
-    let shutdown = async move {
-        shutdown.await;
-        let _ = stopping.send(true);
-    };
     let metrics_server = match metrics_listener {
         Some(metrics_listener) => {
             let metrics = crate::operations::metrics_only(readiness(&state)).layer(
@@ -306,7 +307,10 @@ pub async fn serve_on(
                 let until = async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 };
-                if let Err(err) = serving::serve(metrics_listener, metrics, until, &limits).await {
+                let not_drained = serving::Draining::default();
+                let served =
+                    serving::serve(metrics_listener, metrics, until, &limits, &not_drained);
+                if let Err(err) = served.await {
                     tracing::warn!(%err, "the metrics listener stopped");
                 }
             }))
@@ -319,10 +323,12 @@ pub async fn serve_on(
         state.config.rp_id
     );
     let store = state.store.clone();
+    let draining = state.draining.clone();
     let router = serving::with_request_limits(router(state), &limits).layer(
         axum::middleware::from_fn(crate::operations::metrics::track_requests),
     );
-    let served = serving::serve(listener, router, shutdown, &limits).await;
+    let served = serving::serve(listener, router, shutdown, &limits, &draining).await;
+    let _ = stopping.send(true);
     // In-flight requests are done (or out of time): the outbox worker finishes its batch or
     // gives its rows back, then the database closes.
     delivery.stop(limits.shutdown_grace).await;

@@ -35,4 +35,6 @@ pub struct AppState {
     pub connect: Arc<dyn ConnectBackend>,
     /// The passkey service when it runs in this process (its routes are mounted).
     pub connect_service: Option<ConnectService>,
+    /// Set when a shutdown signal came (readiness then answers 503).
+    pub draining: crate::serving::Draining,
 }

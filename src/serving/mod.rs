@@ -61,8 +61,26 @@ pub struct ServeLimits {
     pub body_read_timeout: Duration,
     /// The whole request must be answered within this time (`503`).
     pub request_timeout: Duration,
-    /// Requests in flight get this long to finish after a shutdown signal.
+    /// After a shutdown signal, the server keeps serving this long while readiness says
+    /// it is stopping, so a load balancer takes it out of rotation before it closes.
+    pub shutdown_drain: Duration,
+    /// Requests in flight get this long to finish once the server stops accepting.
     pub shutdown_grace: Duration,
+}
+
+/// Whether this server is draining (a shutdown signal came; it still serves, but asks not
+/// to be sent more). Readiness reads it.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<std::sync::atomic::AtomicBool>);
+
+impl Draining {
+    pub fn is_draining(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn start(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Seconds a client refused for load is asked to wait.
@@ -168,14 +186,21 @@ pub fn overloaded() -> Response {
     response
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and gives
-/// the requests in flight `shutdown_grace` to finish. Each request carries the peer's
-/// address as [`ConnectInfo`].
+/// Serves `router` on `listener` until `shutdown` resolves; then drains (`draining` set, still
+/// serving) for `shutdown_drain`, stops accepting, and gives the requests in flight
+/// `shutdown_grace` to finish. Each request carries the peer's address as [`ConnectInfo`].
+///
+/// Why drain: closing the listener at once resets connections the kernel already queued,
+/// and hyper closes accepted connections whose request it has not read yet. A balancer
+/// cannot tell those from an instance that died mid-request, so it must not replay them
+/// (a POST is not idempotent): the login is lost. Once the balancer's health check has
+/// seen `/readyz` fail, no new connection comes, and closing loses nothing.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: &ServeLimits,
+    draining: &Draining,
 ) -> Result<(), ServeError> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -190,7 +215,14 @@ pub async fn serve(
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut drain_until: Option<tokio::time::Instant> = None;
     loop {
+        let drained = async {
+            match drain_until {
+                Some(until) => tokio::time::sleep_until(until).await,
+                None => std::future::pending().await,
+            }
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -201,7 +233,16 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut shutdown, if drain_until.is_none() => {
+                draining.start();
+                if limits.shutdown_drain.is_zero() {
+                    break;
+                }
+                tracing::info!(seconds = limits.shutdown_drain.as_secs(), "draining: /readyz answers 503, still serving");
+                drain_until = Some(tokio::time::Instant::now() + limits.shutdown_drain);
+                continue;
+            }
+            () = drained => break,
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "connection refused: too many open connections");

@@ -4,12 +4,11 @@
 use latchkey::config::Config;
 use latchkey::server::{self, AppState, StartError};
 use leptos::config::LeptosOptions;
-use serde_json::Value;
 
-use super::cookies::session_cookie;
 use super::db::{Db, TestDb};
 use super::frontend::Front;
 use super::service::test_config;
+use super::site::Site;
 
 /// A running app on 127.0.0.1 with its own database and data folder.
 pub struct TestApp {
@@ -17,6 +16,8 @@ pub struct TestApp {
     pub base: String,
     /// `http://localhost:PORT`: the public origin (what a browser sends as `Origin`).
     pub origin: String,
+    /// `base` and `origin` together, for the helpers that take any site.
+    site: Site,
     pub state: AppState,
     pub db: TestDb,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -65,8 +66,10 @@ impl TestApp {
             })
             .await;
         });
+        let base = format!("http://127.0.0.1:{port}");
         Self {
-            base: format!("http://127.0.0.1:{port}"),
+            site: Site::new(&base, &origin),
+            base,
             origin,
             state,
             db,
@@ -110,29 +113,23 @@ impl TestApp {
         server::build_state(config, options).await
     }
 
-    /// A client that does not follow redirects, so tests see every status and header; it
-    /// says it is Chrome on a Mac, as the frontend-API client does.
+    /// A client that does not follow redirects (see [`Site::client`]).
     pub fn client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(super::service::CHROME_MAC)
-            .build()
-            .expect("client")
+        Site::client()
+    }
+
+    /// Where this app's requests go and the origin its browser sends.
+    pub fn site(&self) -> &Site {
+        &self.site
     }
 
     /// The passkey service's frontend API (mounted in the app), from the app's origin.
     pub fn front(&self) -> Front {
-        Front::http(&self.base).with_origin(&self.origin)
+        self.site.front()
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
-        let mut req = Self::client()
-            .get(format!("{}{path}", self.base))
-            .header("accept", "text/html");
-        if let Some(cookie) = cookie {
-            req = req.header("cookie", cookie);
-        }
-        req.send().await.expect("GET")
+        self.site.get(path, cookie).await
     }
 
     /// Calls a server function the way the hydrated app does (form body, JSON answer).
@@ -142,8 +139,7 @@ impl TestApp {
         form: &[(&str, &str)],
         cookie: Option<&str>,
     ) -> reqwest::Response {
-        let cookie = cookie.map(|cookie| ("cookie", cookie));
-        self.call_with(endpoint, form, cookie.as_slice()).await
+        self.site.call(endpoint, form, cookie).await
     }
 
     /// [`TestApp::call`] with extra request headers (a cookie, `X-Forwarded-For`, …).
@@ -153,15 +149,7 @@ impl TestApp {
         form: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> reqwest::Response {
-        let mut req = Self::client()
-            .post(format!("{}/api/{endpoint}", self.base))
-            .header("origin", &self.origin)
-            .header("accept", "application/json")
-            .form(form);
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        req.send().await.expect("POST")
+        self.site.call_with(endpoint, form, headers).await
     }
 
     /// A server function answering a JSON string (a connect token, a redirect target):
@@ -172,15 +160,7 @@ impl TestApp {
         form: &[(&str, &str)],
         cookie: Option<&str>,
     ) -> (u16, String, reqwest::header::HeaderMap) {
-        let res = self.call(endpoint, form, cookie).await;
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        let text = match body {
-            Value::String(text) => text,
-            other => other.to_string(),
-        };
-        (status, text, headers)
+        self.site.call_text(endpoint, form, cookie).await
     }
 
     /// Only the status of a server function's answer.
@@ -190,42 +170,27 @@ impl TestApp {
         form: &[(&str, &str)],
         cookie: Option<&str>,
     ) -> u16 {
-        self.call(endpoint, form, cookie).await.status().as_u16()
+        self.site.call_status(endpoint, form, cookie).await
     }
 
     /// Signs up and returns the session cookie (`name=value`).
     pub async fn sign_up(&self, email: &str, password: &str) -> String {
-        let res = self
-            .call(
-                "sign_up",
-                &[("email", email), ("password", password), ("next", "")],
-                None,
-            )
-            .await;
-        assert!(
-            res.status().is_success(),
-            "sign up failed: {}",
-            res.status()
-        );
-        session_cookie(&res).expect("sign up sets a session cookie")
+        self.site.sign_up(email, password).await
     }
 
     /// "Skip" at the append step (with "Don't ask again" ticked or not): the status.
     pub async fn skip_append(&self, cookie: &str, dont_ask_again: bool) -> u16 {
-        let mut form = vec![("next", ""), ("outcome", "skipped")];
-        if dont_ask_again {
-            form.push(("dont_ask_again", "on"));
-        }
-        self.call_status("finish_append", &form, Some(cookie)).await
+        self.site.skip_append(cookie, dont_ask_again).await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
-        self.call(
-            "sign_in",
-            &[("email", email), ("password", password), ("next", "")],
-            None,
-        )
-        .await
+        self.site.sign_in(email, password).await
+    }
+}
+
+impl AsRef<Site> for TestApp {
+    fn as_ref(&self) -> &Site {
+        &self.site
     }
 }
 

@@ -35,6 +35,9 @@ pub struct Answer {
     pub body: Value,
     /// The `Retry-After` header, in seconds.
     pub retry_after: Option<u64>,
+    /// The `X-Served-By` header: which instance answered, where a load balancer in front
+    /// says so (tests/load_balancer.rs).
+    pub served_by: Option<String>,
 }
 
 impl Answer {
@@ -90,7 +93,7 @@ impl Front {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Answer {
-        let (status, retry_after, bytes) = match &self.target {
+        let (status, retry_after, served_by, bytes) = match &self.target {
             Target::Router(router) => {
                 let mut req = axum::http::Request::builder().method(method).uri(path);
                 for (name, value) in headers {
@@ -103,10 +106,11 @@ impl Front {
                     .expect("router answers");
                 let status = response.status().as_u16();
                 let retry_after = retry_after_of(response.headers());
+                let served_by = served_by_of(response.headers());
                 let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
                     .await
                     .expect("body");
-                (status, retry_after, bytes.to_vec())
+                (status, retry_after, served_by, bytes.to_vec())
             }
             Target::Http { client, base } => {
                 let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -117,9 +121,11 @@ impl Front {
                 let response = req.send().await.expect("HTTP request");
                 let status = response.status().as_u16();
                 let retry_after = retry_after_of(response.headers());
+                let served_by = served_by_of(response.headers());
                 (
                     status,
                     retry_after,
+                    served_by,
                     response.bytes().await.expect("body").to_vec(),
                 )
             }
@@ -138,6 +144,7 @@ impl Front {
             status,
             body,
             retry_after,
+            served_by,
         }
     }
 
@@ -232,6 +239,14 @@ fn retry_after_of(headers: &axum::http::HeaderMap) -> Option<u64> {
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
+}
+
+/// The `X-Served-By` header a load balancer adds (the name of the instance that answered).
+pub fn served_by_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("x-served-by")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// Client information as a desktop browser with a platform authenticator sends it.

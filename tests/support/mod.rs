@@ -1,8 +1,8 @@
 //! The test harness of every integration test: real databases (a SQLite file, or a fresh
 //! PostgreSQL database on the throwaway server that scripts/with-postgres.sh starts), the
 //! passkey service under test (in process or on loopback HTTP), the whole app on loopback
-//! HTTP, one client of the service's frontend API, a software authenticator and a scriptable
-//! OpenID provider.
+//! HTTP, the real binary as a process, one client of the service's frontend API, a software
+//! authenticator and a scriptable OpenID provider.
 //!
 //! A test file says `mod support;` (the name matters: [`on_both_databases!`] refers to
 //! `$crate::support`) and takes what it needs from here.
@@ -10,12 +10,14 @@
 
 pub mod app;
 pub mod authenticator;
+pub mod binary;
 pub mod cookies;
 pub mod db;
 pub mod frontend;
 pub mod openid_provider;
 pub mod passkeys;
 pub mod service;
+pub mod site;
 
 // The names the tests use; each test file uses some of them.
 #[allow(unused_imports)]
@@ -24,12 +26,13 @@ pub use self::{
     authenticator::{
         registration_without, TestPasskey, Tweak, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
     },
+    binary::{free_port, Binary},
     cookies::{
         cookie_named, cookie_pair, location, new_session_cookie, session_cookie, set_cookie_line,
         set_cookie_named,
     },
     db::{Db, TestDb},
-    frontend::{client_info, Answer, Front},
+    frontend::{client_info, served_by_of, Answer, Front},
     passkeys::{
         complete_for, complete_login, enrol_passkey, finish_login, login_token, passkey_login,
         passkey_login_from_another_device, sign_and_finish, sign_and_finish_with, start_login,
@@ -38,6 +41,7 @@ pub use self::{
         test_config, test_env, Client, TestService, Transport, API_SECRET, CHROME_MAC, ORIGIN,
         PROJECT_ID, RP_ID,
     },
+    site::Site,
 };
 
 /// Runs each listed test on SQLite and on PostgreSQL, as `#[tokio::test]`s on a

@@ -1,16 +1,18 @@
 //! Passkeys as the Connect components use them, through the app: creating one at the append
-//! step, and a passkey login up to its signed result.
+//! step, and a passkey login up to its signed result. Each helper takes any [`Site`]: a
+//! [`TestApp`](super::TestApp), one instance of several, or the load balancer in front.
 
 use latchkey::connect::api::paths::frontend;
 use serde_json::json;
 
-use super::app::TestApp;
 use super::authenticator::{TestPasskey, Tweak};
 use super::frontend::{client_info, Answer, Front};
+use super::site::Site;
 
 /// Creates a passkey for the session `cookie` the way ConnectAppend does, and leaves the
 /// append step.
-pub async fn enrol_passkey(app: &TestApp, auth: &mut TestPasskey, cookie: &str) {
+pub async fn enrol_passkey(app: &impl AsRef<Site>, auth: &mut TestPasskey, cookie: &str) {
+    let app = app.as_ref();
     let (status, token, _) = app
         .call_text("passkey_append_token", &[], Some(cookie))
         .await;
@@ -40,7 +42,8 @@ pub async fn enrol_passkey(app: &TestApp, auth: &mut TestPasskey, cookie: &str) 
 }
 
 /// A `passkey-login` connect token for `email`, as ConnectLogin gets it.
-pub async fn login_token(app: &TestApp, email: &str) -> String {
+pub async fn login_token(app: &impl AsRef<Site>, email: &str) -> String {
+    let app = app.as_ref();
     let (status, token, _) = app
         .call_text("passkey_login_token", &[("email", email)], None)
         .await;
@@ -50,8 +53,12 @@ pub async fn login_token(app: &TestApp, email: &str) -> String {
 
 /// A login process at the passkey service, and login start with `token` (`identifier` is
 /// what the person typed): the frontend client, the process id and the answer.
-pub async fn start_login(app: &TestApp, identifier: &str, token: &str) -> (Front, String, Answer) {
-    let front = app.front();
+pub async fn start_login(
+    app: &impl AsRef<Site>,
+    identifier: &str,
+    token: &str,
+) -> (Front, String, Answer) {
+    let front = app.as_ref().front();
     let (process, _) = front.init("login", &client_info(None)).await;
     let start = front
         .post(
@@ -105,7 +112,7 @@ pub async fn sign_and_finish_with(
 
 /// Identifier-first passkey login through the frontend API, with this browser's own
 /// (platform) authenticator; returns the signed data.
-pub async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -> String {
+pub async fn passkey_login(app: &impl AsRef<Site>, auth: &mut TestPasskey, email: &str) -> String {
     let token = login_token(app, email).await;
     let (front, process, start) = start_login(app, email, &token).await;
     sign_and_finish(auth, &front, &process, &start).await
@@ -114,7 +121,7 @@ pub async fn passkey_login(app: &TestApp, auth: &mut TestPasskey, email: &str) -
 /// [`passkey_login`] with a passkey from another device (a phone over hybrid: the browser
 /// reports `authenticatorAttachment: "cross-platform"`).
 pub async fn passkey_login_from_another_device(
-    app: &TestApp,
+    app: &impl AsRef<Site>,
     auth: &mut TestPasskey,
     email: &str,
 ) -> String {
@@ -128,21 +135,22 @@ pub async fn passkey_login_from_another_device(
 }
 
 /// `complete_passkey_login` with `signed` data, as ConnectLogin calls it: the status.
-pub async fn complete_login(app: &TestApp, signed: &str) -> u16 {
+pub async fn complete_login(app: &impl AsRef<Site>, signed: &str) -> u16 {
     complete_for(app, signed, "").await.0
 }
 
 /// `complete_passkey_login` for the target `next`: status, body (where the browser goes) and
 /// headers.
 pub async fn complete_for(
-    app: &TestApp,
+    app: &impl AsRef<Site>,
     signed: &str,
     next: &str,
 ) -> (u16, String, reqwest::header::HeaderMap) {
-    app.call_text(
-        "complete_passkey_login",
-        &[("signed_passkey_data", signed), ("next", next)],
-        None,
-    )
-    .await
+    app.as_ref()
+        .call_text(
+            "complete_passkey_login",
+            &[("signed_passkey_data", signed), ("next", next)],
+            None,
+        )
+        .await
 }

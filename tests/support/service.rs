@@ -175,7 +175,11 @@ impl TestService {
                     .expect("bind");
                 let base = format!("http://{}", listener.local_addr().expect("addr"));
                 let operations = latchkey::operations::router(
-                    latchkey::operations::Readiness::new(service.store().clone(), None),
+                    latchkey::operations::Readiness::new(
+                        service.store().clone(),
+                        None,
+                        Default::default(),
+                    ),
                     true,
                 );
                 let router = latchkey::connect::service::http::standalone_router(

@@ -50,13 +50,16 @@ pub async fn serve(
         config.rp_id
     );
     let limits = config.protection.serve.clone();
-    let operations =
-        crate::operations::router(crate::operations::Readiness::new(store.clone(), None), true);
+    let draining = serving::Draining::default();
+    let operations = crate::operations::router(
+        crate::operations::Readiness::new(store.clone(), None, draining.clone()),
+        true,
+    );
     let router =
         serving::with_request_limits(http::standalone_router(service, operations), &limits).layer(
             axum::middleware::from_fn(crate::operations::metrics::track_requests),
         );
-    let served = serving::serve(listener, router, shutdown, &limits).await;
+    let served = serving::serve(listener, router, shutdown, &limits, &draining).await;
     delivery.stop(limits.shutdown_grace).await;
     served?;
     store.close().await;
