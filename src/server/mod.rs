@@ -302,7 +302,11 @@ pub async fn serve_on(
                 tracing::info!("metrics on http://{metrics_addr}/metrics");
             }
             let mut stopped = stopped.clone();
-            let limits = limits.clone();
+            // It stops after the site has drained: no second drain of its own.
+            let limits = serving::ServeLimits {
+                shutdown_drain: Duration::ZERO,
+                ..limits.clone()
+            };
             Some(tokio::spawn(async move {
                 let until = async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
