@@ -7,6 +7,9 @@
 #   scripts/bench-load.sh            # build, then measure (about 10 minutes of measuring)
 #   scripts/bench-load.sh --no-build # measure the release build already in target/
 #   scripts/bench-load.sh --quick    # one short run per figure, docs left alone
+#
+# Anything else goes to the generator, e.g. to profile one figure (docs left alone):
+#   scripts/bench-load.sh --no-build --only sqlite --operation passkey-login --concurrency 1 --perf /tmp/perf
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,8 +20,8 @@ args=(--write)
 for arg in "$@"; do
   case "$arg" in
     --no-build) build="" ;;
-    --quick) args=(--quick) ;;
-    *) echo "usage: $0 [--no-build] [--quick]" >&2; exit 2 ;;
+    --quick) args=(--quick "${args[@]:1}") ;;
+    *) args+=("$arg") ;;
   esac
 done
 

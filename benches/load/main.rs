@@ -14,6 +14,12 @@
 //! ```
 //!
 //! Without `LATCHKEY_TEST_POSTGRES_URL` only SQLite is measured (and no peer).
+//!
+//! To look at one figure closely: `--only sqlite|postgres|postgres-x2|peer`,
+//! `--operation passkey-login|password-login|login-page|append`, `--concurrency N`, and
+//! `--perf DIR` (a `perf record -g` of the server processes over each measured run, one
+//! file per figure; read with `perf report -i FILE`). A filtered run never writes the docs.
+//! `LATCHKEY_LOAD_SERVER_LOG=sqlx::query=debug` shows the servers' log (here: every statement).
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -46,6 +52,56 @@ struct Plan {
     repeats: usize,
     bounds: Bounds,
     write: bool,
+    only: Filter,
+    /// Where `perf record` writes one profile per measured figure.
+    perf_dir: Option<std::path::PathBuf>,
+}
+
+/// Which figures to measure (all when empty).
+#[derive(Default)]
+struct Filter {
+    setup: Option<String>,
+    operation: Option<String>,
+    concurrency: Option<usize>,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.setup.is_none() && self.operation.is_none() && self.concurrency.is_none()
+    }
+
+    fn setup(&self, slug: &str) -> bool {
+        self.setup.as_deref().is_none_or(|s| s == slug)
+    }
+
+    fn operation(&self, operation: Operation) -> bool {
+        self.operation
+            .as_deref()
+            .is_none_or(|s| s == slug(operation.name()))
+    }
+
+    fn concurrency(&self, concurrency: usize) -> bool {
+        self.concurrency.is_none_or(|c| c == concurrency)
+    }
+}
+
+/// `passkey login` → `passkey-login`, `GET /login` → `login-page`.
+fn slug(name: &str) -> String {
+    if name == Operation::LoginPage.name() {
+        return "login-page".into();
+    }
+    name.split(" (")
+        .next()
+        .unwrap_or(name)
+        .replace(' ', "-")
+        .to_lowercase()
+}
+
+/// The value after `--name`, if given.
+fn option(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() -> std::process::ExitCode {
@@ -59,6 +115,12 @@ fn main() -> std::process::ExitCode {
             max_ops: if quick { 500 } else { 5_000 },
         },
         write: args.iter().any(|a| a == "--write"),
+        only: Filter {
+            setup: option(&args, "--only"),
+            operation: option(&args, "--operation"),
+            concurrency: option(&args, "--concurrency").and_then(|c| c.parse().ok()),
+        },
+        perf_dir: option(&args, "--perf").map(std::path::PathBuf::from),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -99,12 +161,15 @@ async fn run(plan: Plan) -> Result<(), String> {
     eprintln!("start to first answer: {start_ms:.0} ms");
 
     let mut rows = Vec::new();
-    let mut setups = vec![("SQLite", None, 1)];
+    let mut setups = vec![("SQLite", "sqlite", None, 1)];
     if let Some(url) = &postgres {
-        setups.push(("PostgreSQL", Some(url.clone()), 1));
-        setups.push(("PostgreSQL ×2", Some(url.clone()), 2));
+        setups.push(("PostgreSQL", "postgres", Some(url.clone()), 1));
+        setups.push(("PostgreSQL ×2", "postgres-x2", Some(url.clone()), 2));
     }
-    for (name, postgres, instances) in setups {
+    for (name, _, postgres, instances) in setups
+        .into_iter()
+        .filter(|(_, slug, _, _)| plan.only.setup(slug))
+    {
         rows.extend(
             measure_latchkey(
                 &plan,
@@ -117,7 +182,7 @@ async fn run(plan: Plan) -> Result<(), String> {
             .await?,
         );
     }
-    if postgres.is_some() {
+    if postgres.is_some() && plan.only.setup("peer") {
         if repository.join("benches/peer/node_modules").exists() {
             rows.extend(measure_peer(&plan, &repository).await?);
         } else {
@@ -136,7 +201,7 @@ async fn run(plan: Plan) -> Result<(), String> {
     };
     let block = results.markdown();
     println!("{block}");
-    if plan.write {
+    if plan.write && plan.only.is_empty() {
         let path = repository.join("docs/performance.md");
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         std::fs::write(&path, report::replace_block(&text, &block))
@@ -183,9 +248,15 @@ async fn measure_latchkey(
     let mut users = seed_latchkey(&site, max_concurrency()).await?;
 
     let mut rows = Vec::new();
-    for operation in OPERATIONS {
-        for concurrency in CONCURRENCY {
-            let (figures, rest) = repeat(plan, &site, operation, users, concurrency, &pids).await;
+    let wanted = OPERATIONS.into_iter().filter(|o| plan.only.operation(*o));
+    for operation in wanted {
+        for concurrency in CONCURRENCY
+            .into_iter()
+            .filter(|c| plan.only.concurrency(*c))
+        {
+            let label = format!("{name}-{}-c{concurrency}", slug(operation.name()));
+            let (figures, rest) =
+                repeat(plan, &site, operation, users, concurrency, &pids, &label).await;
             users = rest;
             report_progress(name, operation, concurrency, &figures);
             rows.push(Row {
@@ -221,9 +292,14 @@ async fn measure_peer(plan: &Plan, repository: &Path) -> Result<Vec<Row>, String
         users.push(user);
     }
     let mut rows = Vec::new();
-    for concurrency in CONCURRENCY {
+    for concurrency in CONCURRENCY
+        .into_iter()
+        .filter(|c| plan.only.concurrency(*c))
+    {
         let operation = Operation::PeerPasskeyLogin;
-        let (figures, rest) = repeat(plan, &site, operation, users, concurrency, &pids).await;
+        let label = format!("peer-c{concurrency}");
+        let (figures, rest) =
+            repeat(plan, &site, operation, users, concurrency, &pids, &label).await;
         users = rest;
         report_progress("PostgreSQL", operation, concurrency, &figures);
         rows.push(Row {
@@ -249,11 +325,27 @@ async fn repeat(
     mut users: Vec<User>,
     concurrency: usize,
     pids: &[u32],
+    label: &str,
 ) -> (Figures, Vec<User>) {
     let mut runs = Vec::new();
-    for _ in 0..plan.repeats {
+    for round in 0..plan.repeats {
         let rest = users.split_off(concurrency.min(users.len()));
-        let (figures, used) = measure::run(site, operation, users, plan.bounds, pids).await;
+        let profile = plan.perf_dir.as_ref().map(|dir| {
+            let file = format!(
+                "{}-{round}.data",
+                label.replace([' ', '×'], "").to_lowercase()
+            );
+            dir.join(file)
+        });
+        let (figures, used) = measure::run(
+            site,
+            operation,
+            users,
+            plan.bounds,
+            pids,
+            profile.as_deref(),
+        )
+        .await;
         users = used;
         users.extend(rest);
         runs.push(figures);
@@ -400,6 +492,7 @@ async fn versions(postgres: bool) -> String {
     if postgres {
         parts.push(format!("node {}", command_output("node", &["--version"])));
         if let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
+            sqlx::any::install_default_drivers();
             if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await {
                 if let Ok(version) = sqlx::query_scalar::<_, String>("SHOW server_version")
                     .fetch_one(&mut conn)

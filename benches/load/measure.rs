@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::flows::{Operation, Site, User};
-use crate::server::cpu_seconds;
+use crate::server::{cpu_seconds, Profiler};
 
 /// When a run stops (whichever comes first), after its warm-up.
 #[derive(Debug, Clone, Copy)]
@@ -37,14 +37,19 @@ pub async fn run(
     users: Vec<User>,
     bounds: Bounds,
     server_pids: &[u32],
+    profile: Option<&std::path::Path>,
 ) -> (Figures, Vec<User>) {
     // Warm-up: connections opened, caches filled; not measured.
     let (_, users) = drive(site, operation, users, bounds.warm_up, usize::MAX).await;
+    let profiler = profile.and_then(|path| Profiler::start(path, server_pids));
     let cpu_before = cpu_seconds(server_pids);
     let started = Instant::now();
     let (results, users) = drive(site, operation, users, bounds.measure, bounds.max_ops).await;
     let wall = started.elapsed();
     let cpu = cpu_seconds(server_pids) - cpu_before;
+    if let Some(profiler) = profiler {
+        profiler.stop().await;
+    }
 
     let mut latencies: Vec<Duration> = Vec::new();
     let mut errors = 0;

@@ -79,12 +79,21 @@ pub async fn start_latchkey(setup: &LatchkeySetup<'_>, port: u16) -> Result<Proc
         .env("LATCHKEY_PUBLIC_ORIGIN", setup.origin)
         .env("LATCHKEY_DATABASE_URL", setup.database_url)
         .env("LATCHKEY_DATA_DIR", setup.data_dir)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            server_log_filter().unwrap_or_else(|| "warn".into()),
+        )
         .env("NO_COLOR", "1");
     for limit in RATE_LIMITS {
         command.env(limit, UNLIMITED);
     }
     spawn(command, &format!("http://127.0.0.1:{port}")).await
+}
+
+/// `LATCHKEY_LOAD_SERVER_LOG`: a `RUST_LOG` filter for the servers, whose log then goes to
+/// the generator's stderr (e.g. `sqlx::query=debug` to see every statement of an operation).
+fn server_log_filter() -> Option<String> {
+    std::env::var("LATCHKEY_LOAD_SERVER_LOG").ok()
 }
 
 /// The Node peer (`benches/peer/server.mjs`) on `port`, against `database_url`.
@@ -112,11 +121,16 @@ async fn spawn(mut command: Command, base: &str) -> Result<Process, String> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|err| format!("cannot start {command:?}: {err}"))?;
-    // Drain its output so it never blocks on a full pipe.
+    // Drain its output so it never blocks on a full pipe (shown when a log filter was asked for).
     if let Some(stdout) = child.stdout.take() {
+        let show = server_log_filter().is_some();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(_)) = lines.next_line().await {}
+            while let Ok(Some(line)) = lines.next_line().await {
+                if show {
+                    eprintln!("{line}");
+                }
+            }
         });
     }
     let client = reqwest::Client::new();
@@ -141,6 +155,36 @@ async fn spawn(mut command: Command, base: &str) -> Result<Process, String> {
         base: base.to_string(),
         started_in: started.elapsed(),
     })
+}
+
+/// `perf record -g` of the server processes while a run is measured (its own CPU counts in
+/// the figures of that run, so profiled runs are for reading, not for the table).
+pub struct Profiler {
+    child: Child,
+}
+
+impl Profiler {
+    pub fn start(path: &Path, pids: &[u32]) -> Option<Self> {
+        let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+        let child = Command::new("perf")
+            .args(["record", "-F", "999", "-g", "-q", "-o"])
+            .arg(path)
+            .args(["-p", &pids.join(",")])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|err| eprintln!("perf record did not start: {err}"))
+            .ok()?;
+        Some(Self { child })
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status();
+        }
+        let _ = self.child.wait().await;
+    }
 }
 
 /// CPU seconds (user + system) used so far by `pids` and their child processes (the

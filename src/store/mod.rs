@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrationType, Migrator};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 use crate::config::{redact_url, DatabaseKind};
 
@@ -62,6 +62,9 @@ pub struct Store {
     migrations: Arc<Mutex<BTreeSet<i64>>>,
 }
 
+/// How long a pooled connection may sit unused before it is pinged on its way out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 impl Store {
     /// Opens the database (creating a SQLite file and its folder if needed) and runs the app's
     /// migrations.
@@ -95,6 +98,19 @@ impl Store {
                 DatabaseKind::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection when it goes back to the pool; pinging it again when
+            // it is taken out doubled the round trips of every statement (each one a hop to
+            // SQLite's worker thread or to the PostgreSQL server). A connection that sat idle
+            // is still checked before use, so one broken while idle is replaced unseen.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     if conn.backend_name() == "SQLite" {
