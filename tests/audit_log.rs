@@ -259,7 +259,49 @@ async fn events_read_back_by_account_type_and_time_with_cursors(db: Db) {
     assert_eq!(seqs, vec![5, 4, 3]);
 }
 
+/// Events recorded at the same moment are written together (group commit): each caller gets
+/// back its own row, and the chain holds every one of them, unbroken.
+async fn events_recorded_at_once_each_get_their_own_row(db: Db) {
+    let db = TestDb::new(db).await;
+    let (store, events) = open(&db).await;
+    let recorded = futures::future::join_all((0..100).map(|i| {
+        let events = events.clone();
+        async move {
+            let event = Event::new(EventType::PasskeyLoginStarted)
+                .with_reason(Reason::Button)
+                .with_account(format!("acc_{i}"));
+            (i, events.try_record_at(1_000_000 + i, event).await)
+        }
+    }))
+    .await;
+    let mut seqs = std::collections::BTreeSet::new();
+    for (i, stored) in recorded {
+        let stored = stored.expect("recorded");
+        assert_eq!(
+            stored.event.account.as_deref(),
+            Some(format!("acc_{i}").as_str())
+        );
+        assert_eq!(stored.occurred_at, 1_000_000 + i);
+        let row_account: Option<String> =
+            sqlx::query_scalar("SELECT account_id FROM audit_events WHERE seq = $1")
+                .bind(stored.seq)
+                .fetch_one(store.pool())
+                .await
+                .expect("row");
+        assert_eq!(
+            row_account, stored.event.account,
+            "row {} is the caller's",
+            stored.seq
+        );
+        seqs.insert(stored.seq);
+    }
+    assert_eq!(seqs, (1..=100).collect(), "one row each, no gap");
+    let verified = verify(&store).await.expect("intact");
+    assert_eq!((verified.rows, verified.head_seq), (100, 100));
+}
+
 on_both_databases!(
+    events_recorded_at_once_each_get_their_own_row,
     an_untouched_chain_verifies,
     an_edited_row_is_named,
     a_deleted_row_is_named,
@@ -297,6 +339,30 @@ async fn instances_writing_at_once_keep_one_chain_on_postgres() {
     let (store, _) = open(&db).await;
     let verified = verify(&store).await.expect("one unbroken chain");
     assert_eq!((verified.rows, verified.head_seq), (200, 200));
+}
+
+/// PostgreSQL refuses text holding a NUL byte: that one event fails, and the events written
+/// in the same batch are recorded all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_database_refuses_fails_alone() {
+    let db = TestDb::new(Db::Postgres).await;
+    let (store, events) = open(&db).await;
+    let recorded = futures::future::join_all((0..20).map(|i| {
+        let events = events.clone();
+        async move {
+            let detail = if i == 7 { "bad\0byte" } else { "fine" };
+            let event = Event::new(EventType::PasskeyLoginStarted)
+                .with_reason(Reason::Button)
+                .with_detail(detail);
+            events.try_record_at(1_000_000, event).await
+        }
+    }))
+    .await;
+    for (i, outcome) in recorded.iter().enumerate() {
+        assert_eq!(outcome.is_ok(), i != 7, "event {i}: {outcome:?}");
+    }
+    let verified = verify(&store).await.expect("intact");
+    assert_eq!((verified.rows, verified.head_seq), (19, 19));
 }
 
 /// `latchkey audit verify`, the binary: exit status and the line it prints.

@@ -35,6 +35,9 @@ pub enum AuditError {
         column: &'static str,
         value: String,
     },
+    /// The group-commit writer is gone (the runtime is shutting down).
+    #[error("the audit log's writer has stopped")]
+    WriterStopped,
 }
 
 /// An event as stored: its place in the chain, its id and time, and its hashes.
@@ -130,14 +133,48 @@ pub fn chain_hash(prev_hash: &str, seq: i64, id: &str, occurred_at: i64, event: 
 /// Takes the chain's head for this transaction and returns the next row's number and the
 /// previous hash.
 async fn lock_head(tx: &mut Transaction<'_, Any>) -> Result<(i64, String), sqlx::Error> {
-    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+    reserve(tx, 1).await
+}
+
+/// Takes the chain's head for this transaction and reserves `count` row numbers: returns
+/// the first of them and the hash the first row follows.
+async fn reserve(
+    tx: &mut Transaction<'_, Any>,
+    count: usize,
+) -> Result<(i64, String), sqlx::Error> {
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(count)
         .fetch_one(&mut **tx)
         .await?;
-    Ok((row.try_get("seq")?, row.try_get("hash")?))
+    let last: i64 = row.try_get("seq")?;
+    Ok((last - count + 1, row.try_get("hash")?))
+}
+
+/// Moves the chain's head to the row with `hash` (the last one this transaction wrote).
+async fn move_head(tx: &mut Transaction<'_, Any>, hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Appends `event` as row `seq` after `prev_hash` and moves the head to it.
 async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    seq: i64,
+    prev_hash: &str,
+    occurred_at: i64,
+    event: &Event,
+) -> Result<StoredEvent, sqlx::Error> {
+    let stored = insert_row(tx, seq, prev_hash, occurred_at, event).await?;
+    move_head(tx, &stored.hash).await?;
+    Ok(stored)
+}
+
+/// Inserts `event` as row `seq` after `prev_hash` (the head is left where it is).
+async fn insert_row(
     tx: &mut Transaction<'_, Any>,
     seq: i64,
     prev_hash: &str,
@@ -170,10 +207,6 @@ async fn insert(
     .bind(&event.actor)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
     Ok(StoredEvent {
         seq,
         id,
@@ -193,6 +226,27 @@ pub async fn append_in(
 ) -> Result<StoredEvent, sqlx::Error> {
     let (seq, prev_hash) = lock_head(tx).await?;
     insert(tx, seq, &prev_hash, occurred_at, event).await
+}
+
+/// Appends `events` (each with its time) in order inside `tx`, taking the head once and
+/// moving it once: what group commit writes.
+pub async fn append_all_in(
+    tx: &mut Transaction<'_, Any>,
+    events: &[(i64, &Event)],
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (mut seq, mut prev_hash) = reserve(tx, events.len()).await?;
+    let mut stored = Vec::with_capacity(events.len());
+    for (occurred_at, event) in events {
+        let row = insert_row(tx, seq, &prev_hash, *occurred_at, event).await?;
+        seq += 1;
+        prev_hash.clone_from(&row.hash);
+        stored.push(row);
+    }
+    move_head(tx, &prev_hash).await?;
+    Ok(stored)
 }
 
 /// Removes the rows older than `before` (unix seconds), appending the `audit.pruned` row that

@@ -17,6 +17,7 @@ pub mod model;
 pub mod outbox;
 pub mod security_log;
 pub mod webhooks;
+mod writer;
 
 use std::sync::Arc;
 
@@ -42,6 +43,8 @@ pub struct Events {
 struct Inner {
     store: Store,
     sinks: Sinks,
+    /// Writes the events (group commit).
+    writer: writer::Writer,
     /// Wakes the delivery worker when rows were added to the outbox.
     outbox_filled: tokio::sync::Notify,
 }
@@ -102,10 +105,12 @@ impl Events {
     /// `sinks`.
     pub async fn open(store: Store, sinks: Sinks) -> Result<Self, StoreError> {
         store.migrate(migrations()).await?;
+        let writer = writer::Writer::spawn(store.clone(), sinks.routes.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 sinks,
+                writer,
                 outbox_filled: tokio::sync::Notify::new(),
             }),
         })
@@ -139,14 +144,12 @@ impl Events {
 
     /// Records `event` and says whether it could.
     pub async fn try_record_at(&self, now: i64, event: Event) -> Result<StoredEvent, AuditError> {
-        let mut tx = self.inner.store.pool().begin().await?;
-        let stored = audit::append_in(&mut tx, now, &event).await?;
-        // What must leave the system is written with the event, or neither is.
-        let outgoing = self.inner.sinks.routes.outgoing(&stored);
-        outbox::enqueue(&mut tx, &stored, &outgoing).await?;
-        tx.commit().await?;
+        let writer::Written {
+            stored,
+            queued_outgoing,
+        } = self.inner.writer.write(now, event).await?;
         crate::operations::metrics::event_recorded(stored.event.event_type);
-        if !outgoing.is_empty() {
+        if queued_outgoing {
             self.inner.outbox_filled.notify_one();
         }
         tracing::debug!(
