@@ -341,16 +341,31 @@ async fn instances_writing_at_once_keep_one_chain_on_postgres() {
     assert_eq!((verified.rows, verified.head_seq), (200, 200));
 }
 
-/// PostgreSQL refuses text holding a NUL byte: that one event fails, and the events written
-/// in the same batch are recorded all the same.
+/// An event the database refuses (here a trigger, standing in for any constraint) fails
+/// alone: the events written in the same batch are recorded all the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_the_database_refuses_fails_alone() {
     let db = TestDb::new(Db::Postgres).await;
     let (store, events) = open(&db).await;
+    exec(
+        &store,
+        "CREATE FUNCTION refuse_marked() RETURNS trigger AS $$
+         BEGIN
+           IF NEW.detail = 'refuse me' THEN RAISE EXCEPTION 'refused'; END IF;
+           RETURN NEW;
+         END $$ LANGUAGE plpgsql",
+    )
+    .await;
+    exec(
+        &store,
+        "CREATE TRIGGER refuse_marked BEFORE INSERT ON audit_events
+         FOR EACH ROW EXECUTE FUNCTION refuse_marked()",
+    )
+    .await;
     let recorded = futures::future::join_all((0..20).map(|i| {
         let events = events.clone();
         async move {
-            let detail = if i == 7 { "bad\0byte" } else { "fine" };
+            let detail = if i == 7 { "refuse me" } else { "fine" };
             let event = Event::new(EventType::PasskeyLoginStarted)
                 .with_reason(Reason::Button)
                 .with_detail(detail);

@@ -333,8 +333,16 @@ impl Event {
         self
     }
 
+    /// Control characters are dropped: a detail is one line of text (PostgreSQL refuses a
+    /// NUL byte outright, which would lose the event; a newline would split a log line).
     pub fn with_detail(mut self, detail: &str) -> Self {
-        self.detail = Some(detail.chars().take(MAX_DETAIL_LEN).collect());
+        self.detail = Some(
+            detail
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_DETAIL_LEN)
+                .collect(),
+        );
         self
     }
 }
@@ -373,6 +381,18 @@ impl EventType {
 mod tests {
     use super::*;
     use strum::VariantArray;
+
+    #[test]
+    fn a_detail_is_one_line_of_text() {
+        let event = Event::new(EventType::PasskeyLoginStarted).with_detail("a\0b\nc\td\u{7f}e");
+        assert_eq!(event.detail.as_deref(), Some("abcde"));
+        let long = "x".repeat(MAX_DETAIL_LEN + 10);
+        let event = Event::new(EventType::PasskeyLoginStarted).with_detail(&long);
+        assert_eq!(
+            event.detail.map(|d| d.chars().count()),
+            Some(MAX_DETAIL_LEN)
+        );
+    }
 
     #[test]
     fn type_names_are_dotted_and_round_trip() {
