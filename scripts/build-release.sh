@@ -14,4 +14,4 @@ cd "$ROOT"
 
 scripts/setup.sh
 echo "wasm-opt: $(command -v wasm-opt) ($(wasm-opt --version))"
-exec cargo leptos build --release --precompress "$@"
+exec cargo leptos build --release --precompress --split "$@"

@@ -9,4 +9,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 scripts/setup.sh
-exec cargo leptos watch "$@"
+exec cargo leptos watch --split "$@"

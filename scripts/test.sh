@@ -86,7 +86,7 @@ step clippy-ssr with_leptos_env cargo clippy --features ssr --all-targets -- -D 
 step clippy-hydrate with_front_env cargo clippy --lib --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
 step nextest with_leptos_env scripts/with-postgres.sh cargo nextest run --features ssr
-step leptos-build cargo leptos build
+step leptos-build cargo leptos build --split
 step playwright playwright
 echo
 echo "all checks passed"

@@ -57,14 +57,17 @@ pub fn hydrate() {
         .and_then(|document| document.query_selector("[data-not-found]").ok().flatten())
         .is_some();
     if !is_not_found {
-        leptos::mount::hydrate_body(app::App);
-        // From now on clicks reach the app; the ones kept before are replayed by it.
-        if let Some(window) = web_sys::window() {
-            let _ = js_sys::Reflect::set(
-                &window,
-                &wasm_bindgen::JsValue::from_str("__latchkeyHydrated"),
-                &wasm_bindgen::JsValue::TRUE,
-            );
-        }
+        // Asynchronous: a page whose code lives in a lazily loaded module is hydrated once
+        // that module has arrived (see `routes`).
+        wasm_bindgen_futures::spawn_local(async {
+            let body = leptos::prelude::document().body();
+            if let Some(body) = body {
+                leptos::mount::hydrate_from_async(body, app::App)
+                    .await
+                    .forget();
+                // From now on clicks reach the app; the ones kept before are replayed by it.
+                connect::browser::environment::mark_hydrated();
+            }
+        });
     }
 }

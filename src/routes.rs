@@ -7,7 +7,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 /// Who may see a page: what the journey guard checks before it renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl Guard {
 }
 
 macro_rules! pages {
-    ($( $(#[$doc:meta])* $page:ident = $path:tt, $guard:expr, $view:path; )*) => {
+    ($( $(#[$doc:meta])* $page:ident = $path:tt, $guard:expr, $view:path $(, $loading:ident)?; )*) => {
         /// A page of the site.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Page { $( $(#[$doc])* $page, )* }
@@ -61,27 +61,67 @@ macro_rules! pages {
         pub fn PageRoutes() -> impl IntoView {
             view! {
                 <Routes fallback=crate::pages::not_found::NotFoundPage>
-                    $( <Route path=path!($path) view=$view ssr=SsrMode::Async /> )*
+                    $( <Route path=path!($path) view={route_view!($($loading)? $page $view)} ssr=SsrMode::Async /> )*
                 </Routes>
             }
+        }
+
+        /// The views of the `lazy` rows, each split into a wasm module of its own.
+        mod lazy_views {
+            use super::*;
+            $( lazy_view!($($loading)? $page $view); )*
         }
     };
 }
 
+/// A row's view: the page's component, or (`lazy`) its lazily loaded module.
+macro_rules! route_view {
+    (lazy $page:ident $view:path) => {
+        Lazy::<lazy_views::$page>::new()
+    };
+    ($page:ident $view:path) => {
+        $view
+    };
+}
+
+/// For a `lazy` row, the route whose view lives in its own wasm module: the browser fetches
+/// it the first time the page is shown (on a first load, in parallel with the main module:
+/// the server names it in a `modulepreload` link). The server renders it like any page.
+macro_rules! lazy_view {
+    (lazy $page:ident $view:path) => {
+        pub struct $page;
+
+        #[lazy_route]
+        impl LazyRoute for $page {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $view().into_any()
+            }
+        }
+    };
+    ($page:ident $view:path) => {};
+}
+
+// The sign-in path (`/`, `/login`, `/append`) is in the main module, so it is interactive as
+// soon as that has loaded; every other page is `lazy`: its code is only downloaded by those
+// who open it (the console's by operators alone).
 pages! {
     Root = "/", Guard::Root, crate::pages::root::RootPage;
     Login = "/login", Guard::SignedOut, crate::pages::login::LoginPage;
-    Signup = "/signup", Guard::SignedOut, crate::pages::signup::SignupPage;
+    Signup = "/signup", Guard::SignedOut, crate::pages::signup::SignupPage, lazy;
     Append = "/append", Guard::Append, crate::pages::append::AppendPage;
     /// Where a signed-in person goes when nothing else was asked for.
-    Dashboard = "/dashboard", Guard::Protected, crate::pages::dashboard::DashboardPage;
-    Passkeys = "/passkeys", Guard::Protected, crate::pages::passkeys::PasskeysPage;
+    Dashboard = "/dashboard", Guard::Protected, crate::pages::dashboard::DashboardPage, lazy;
+    Passkeys = "/passkeys", Guard::Protected, crate::pages::passkeys::PasskeysPage, lazy;
     /// The operator console (docs/console.md).
-    AdminOverview = "/admin", Guard::Operator, crate::pages::admin::overview::OverviewPage;
-    AdminAccounts = "/admin/accounts", Guard::Operator, crate::pages::admin::accounts::AccountsPage;
-    AdminAccount = "/admin/accounts/:id", Guard::Operator, crate::pages::admin::account::AccountPage;
-    AdminSettings = "/admin/settings", Guard::Operator, crate::pages::admin::settings::SettingsPage;
-    AdminEvents = "/admin/events", Guard::Operator, crate::pages::admin::events::EventsPage;
+    AdminOverview = "/admin", Guard::Operator, crate::pages::admin::overview::OverviewPage, lazy;
+    AdminAccounts = "/admin/accounts", Guard::Operator, crate::pages::admin::accounts::AccountsPage, lazy;
+    AdminAccount = "/admin/accounts/:id", Guard::Operator, crate::pages::admin::account::AccountPage, lazy;
+    AdminSettings = "/admin/settings", Guard::Operator, crate::pages::admin::settings::SettingsPage, lazy;
+    AdminEvents = "/admin/events", Guard::Operator, crate::pages::admin::events::EventsPage, lazy;
 }
 
 impl Page {

@@ -140,7 +140,7 @@ test.describe('without JavaScript', () => {
 });
 
 test.describe('one download, no flash', () => {
-  test('a passkey sign-in downloads the app once and goes straight to the target', async ({
+  test('a passkey sign-in downloads each part of the app once and goes straight to the target', async ({
     page,
   }) => {
     const email = uniqueEmail('one-download');
@@ -149,15 +149,22 @@ test.describe('one download, no flash', () => {
 
     const wasm: string[] = [];
     page.on('request', (request) => {
-      if (new URL(request.url()).pathname.endsWith('.wasm')) wasm.push(request.url());
+      const path = new URL(request.url()).pathname;
+      if (path.endsWith('.wasm')) wasm.push(path);
     });
     const visited = recordNavigations(page);
     await page.goto('/login');
+    await waitForApp(page);
+    // The sign-in page is the main module alone; other pages' code comes with them.
+    expect(wasm).toEqual([expect.stringMatching(/^\/pkg\/latchkey\.[A-Za-z0-9_-]{22}\.wasm$/)]);
     await passkeyButton(page).click();
     await expectDashboard(page, email);
     // This browser's own passkey: the server passed the append step, nothing was offered.
     expect(visited).toEqual(['/login', '/dashboard']);
-    expect(wasm).toHaveLength(1);
+    expect(new Set(wasm).size).toBe(wasm.length);
+    expect(wasm.filter((path) => path.includes('dashboard'))).toHaveLength(1);
+    // The console's code is for operators: a person signing in never downloads it.
+    expect(wasm.filter((path) => path.includes('admin'))).toEqual([]);
   });
 
   test('the app is served by content name: cached for good, revalidated by its name, pages never', async ({

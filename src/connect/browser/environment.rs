@@ -103,10 +103,19 @@ impl EarlyClick {
 /// The clicks kept before hydration, oldest first (each is returned once), and from now on
 /// the script lets clicks through to the app.
 pub fn take_early_clicks() -> Vec<EarlyClick> {
+    // Whoever takes the kept clicks handles the next ones: the page's early-click script
+    // must stop keeping them first (it would keep them where nobody reads them).
+    mark_hydrated();
     browser::take_early_clicks()
         .iter()
         .filter_map(|name| EarlyClick::from_name(name))
         .collect()
+}
+
+/// Tells the page's early-click script that the app is interactive: clicks now reach the
+/// app's own handlers (set once the page is hydrated, and before kept clicks are taken).
+pub fn mark_hydrated() {
+    browser::mark_hydrated();
 }
 
 /// The current value of the form field with this id (what was typed before hydration).
@@ -209,6 +218,16 @@ mod browser {
         js_sys::Date::now() as i64
     }
 
+    pub fn mark_hydrated() {
+        if let Some(window) = web_sys::window() {
+            let _ = js_sys::Reflect::set(
+                &window,
+                &wasm_bindgen::JsValue::from_str("__latchkeyHydrated"),
+                &wasm_bindgen::JsValue::TRUE,
+            );
+        }
+    }
+
     /// Reads and empties `window.__latchkeyEarly` (see `app::EARLY_CLICKS`).
     pub fn take_early_clicks() -> Vec<String> {
         use wasm_bindgen::JsCast;
@@ -264,6 +283,8 @@ mod browser {
     pub fn store(_key: &str, _value: &str) {}
 
     pub fn assign(_path: &str) {}
+
+    pub fn mark_hydrated() {}
 
     pub fn now_ms() -> i64 {
         0
