@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# What the browser downloads, and what its bytes are: the shipped wasm's size (raw, gzip,
-# brotli, as precompressed by the release build) and the share of each crate in its code,
-# from twiggy over the compiler's output (the shipped file has no names left; the shares
-# are of the code before wasm-bindgen and wasm-opt, which shrink every crate alike).
+# What the browser downloads, and what its bytes are: the shipped main wasm module's size
+# (raw, gzip, brotli, as precompressed by the release build), what each lazily loaded page
+# adds (its own module and the shared chunks the split manifest lists for it), and the share
+# of each crate in the whole app's code, from twiggy over the compiler's output before the
+# split (the shipped files have no names left; the shares are of the code before
+# wasm-bindgen and wasm-opt, which shrink every crate alike).
 #
 #   scripts/build-release.sh && scripts/wasm-size.sh
 #
@@ -25,8 +27,26 @@ if [ ! -f "$named" ] || [ -z "$shipped" ]; then
 fi
 
 size() { stat -c %s "$1"; }
-echo "shipped: $(size "$shipped") B raw, $(size "$shipped.gz") B gzip, $(size "$shipped.br") B brotli ($(basename "$shipped"))"
+echo "main module: $(size "$shipped") B raw, $(size "$shipped.gz") B gzip, $(size "$shipped.br") B brotli ($(basename "$shipped"))"
 echo
+manifest=$(ls -t target/site/pkg/__wasm_split_manifest.*.json 2>/dev/null | head -1 || true)
+if [ -n "$manifest" ]; then
+  echo "| lazily loaded page | files | its own module gzip | shared chunks gzip | with the main module gzip |"
+  echo "|---|---:|---:|---:|---:|"
+  python3 - "$manifest" "$shipped" <<'PY'
+import glob, json, os, re, sys
+manifest, main = sys.argv[1], sys.argv[2]
+pkg = os.path.dirname(manifest)
+gz = lambda path: os.path.getsize(path + ".gz")
+for split, chunks in sorted(json.load(open(manifest)).items()):
+    own = glob.glob(os.path.join(pkg, f"split_{split}.*.wasm"))[0]
+    shared = sum(gz(os.path.join(pkg, chunk + ".wasm")) for chunk in chunks)
+    page = re.sub(r"^__|_view_[0-9]+$", "", split)
+    total = gz(main) + gz(own) + shared
+    print(f"| {page} | {len(chunks) + 1} | {gz(own)} | {shared} | {total} |")
+PY
+  echo
+fi
 echo "| crate | code bytes (before wasm-opt) | share | functions |"
 echo "|---|---:|---:|---:|"
 # twiggy's text table ("bytes ┊ percent ┊ item"): its CSV quotes names awk cannot split.
