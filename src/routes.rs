@@ -86,7 +86,7 @@ macro_rules! route_view {
 
 /// For a `lazy` row, the route whose view lives in its own wasm module: the browser fetches
 /// it the first time the page is shown (on a first load, in parallel with the main module:
-/// the server names it in a `modulepreload` link). The server renders it like any page.
+/// the server names its files in `preload` links). The server renders it like any page.
 macro_rules! lazy_view {
     (lazy $page:ident $view:path) => {
         pub struct $page;
