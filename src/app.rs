@@ -15,7 +15,7 @@ use crate::server_fns::account::{fetch_session, state_of, SessionInfo};
 ///
 /// - marks the document `js`, so controls that only work with JavaScript (`.needs-js`) are
 ///   shown, and hidden when scripts are off;
-/// - until the app is interactive (`__latchkeyHydrated`, set by `hydrate()`), keeps a click
+/// - until the app is interactive (`__latchkeyHydrated`, set by `mark_hydrated`), keeps a click
 ///   on a button marked `data-early` for the app to replay (`take_early_clicks`) instead of
 ///   losing it to a form post or a dead handler; should the app not start within 10 s, the
 ///   button's form is submitted as without JavaScript (the password step).
