@@ -13,6 +13,7 @@ use crate::connect::api::{
     ConnectTokenType, ListQuery, Paging,
 };
 use crate::events::{Event, EventType, Reason};
+use sqlx::AnyConnection;
 
 /// Identifiers and display names longer than this are refused.
 const MAX_FIELD_LEN: usize = 256;
@@ -291,8 +292,10 @@ impl ConnectService {
                 }
             }
         }
-        let total: i64 = count.fetch_one(self.store().pool()).await?.try_get("n")?;
-        let rows = list.fetch_all(self.store().pool()).await?;
+        // Both on one connection.
+        let mut db = self.connection().await?;
+        let total: i64 = count.fetch_one(&mut *db).await?.try_get("n")?;
+        let rows = list.fetch_all(&mut *db).await?;
         Ok(ConnectTokenList {
             connect_tokens: rows.iter().map(token_from_row).collect::<Result<_, _>>()?,
             paging: paging_of(page, size, total),
@@ -327,6 +330,7 @@ impl ConnectService {
     /// left untouched.
     pub async fn consume_connect_token(
         &self,
+        db: &mut AnyConnection,
         field: &str,
         secret: &str,
         action: ConnectTokenType,
@@ -352,7 +356,7 @@ impl ConnectService {
         .bind(&secret_hash)
         .bind(action.as_ref())
         .bind(self.now())
-        .fetch_optional(self.store().pool())
+        .fetch_optional(&mut *db)
         .await?;
         if let Some(row) = row {
             return Ok(TokenGrant {
@@ -366,7 +370,7 @@ impl ConnectService {
             "SELECT token_type, status, identifier FROM connect_tokens WHERE secret_hash = $1",
         )
         .bind(&secret_hash)
-        .fetch_optional(self.store().pool())
+        .fetch_optional(&mut *db)
         .await?;
         let (why, reason, identifier) = match known {
             None => ("unknown", Reason::Invalid, None),
