@@ -729,8 +729,36 @@ async fn a_passkey_is_renamed_by_its_owner_only(db: Db) {
     );
 }
 
+/// Each request holds one database connection for all its statements and waits, holding it,
+/// for its events to be committed. With more logins at once than the pool has connections,
+/// every login still finishes and every event is recorded: the audit log's writer never
+/// queues behind the requests that wait for it.
+async fn more_logins_at_once_than_database_connections(db: Db) {
+    const PEOPLE: usize = 40;
+    let svc = TestService::start_unlimited(db).await;
+    let mut people = Vec::with_capacity(PEOPLE);
+    for n in 0..PEOPLE {
+        let identifier = format!("acc_busy_{n}");
+        let mut auth = TestPasskey::new();
+        svc.append(&mut auth, &identifier, &client_info(None))
+            .await
+            .ok();
+        people.push((identifier, auth));
+    }
+    let tweak = Tweak::default();
+    let logins = people
+        .iter_mut()
+        .map(|(identifier, auth)| svc.login(auth, identifier, &tweak));
+    for finish in futures::future::join_all(logins).await {
+        assert!(finish.ok()["signedPasskeyData"].is_string(), "{finish:?}");
+    }
+    let completed = svc.events(EventType::PasskeyLoginCompleted, None).await;
+    assert_eq!(completed.len(), PEOPLE);
+}
+
 on_both_databases!(
     a_passkey_is_renamed_by_its_owner_only,
+    more_logins_at_once_than_database_connections,
     the_backend_api_lists_events,
     append_login_verify_list_delete,
     conditional_ui_login,
