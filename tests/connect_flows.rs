@@ -114,10 +114,7 @@ async fn append_login_verify_list_delete(db: Db) {
     assert!(!listed[0].last_used.is_empty());
     let stored = svc
         .service
-        .credential_by_credential_id(
-            &mut svc.service.connection().await.unwrap(),
-            &listed[0].credential_id,
-        )
+        .credential_by_credential_id(&listed[0].credential_id)
         .await
         .unwrap()
         .unwrap();

@@ -113,7 +113,7 @@ async fn expired_challenge(db: Db) {
 async fn set_counter(svc: &TestService, credential_id: &str, column: i64, in_passkey: i64) {
     let row = svc
         .service
-        .credential_by_credential_id(&mut svc.service.connection().await.unwrap(), credential_id)
+        .credential_by_credential_id(credential_id)
         .await
         .unwrap()
         .unwrap();
@@ -147,7 +147,7 @@ async fn counter_regression(db: Db) {
     assert_refused(&answer, "counter went backwards");
     let stored = svc
         .service
-        .credential_by_credential_id(&mut svc.service.connection().await.unwrap(), &credential_id)
+        .credential_by_credential_id(&credential_id)
         .await
         .unwrap()
         .unwrap();
@@ -288,20 +288,13 @@ async fn registration_checks(db: Db) {
         .ok();
     let existing = svc
         .service
-        .credential_by_credential_id(
-            &mut svc.service.connection().await.unwrap(),
-            &base64_url(&auth.newest_credential()),
-        )
+        .credential_by_credential_id(&base64_url(&auth.newest_credential()))
         .await
         .unwrap()
         .unwrap();
     let mut copy = existing.clone();
     copy.id = "cre-1".into();
-    let err = svc
-        .service
-        .insert_credential(&mut svc.service.connection().await.unwrap(), &copy)
-        .await
-        .unwrap_err();
+    let err = svc.service.insert_credential(&copy).await.unwrap_err();
     assert_eq!(err.error_type().status(), 409);
     assert_eq!(err.error_type().as_ref(), "already_exists");
 }

@@ -313,14 +313,11 @@ async fn the_owner_is_mailed_when_a_passkey_is_added_or_removed() {
         .unwrap()
         .unwrap();
     let user = service
-        .user_by_identifier(&mut service.connection().await.unwrap(), &account.id)
+        .user_by_identifier(&account.id)
         .await
         .unwrap()
         .unwrap();
-    let credential = &service
-        .credentials_of(&mut service.connection().await.unwrap(), &user.id)
-        .await
-        .unwrap()[0];
+    let credential = &service.credentials_of(&user.id).await.unwrap()[0];
     service
         .delete_user_credential(&user.id, &credential.id, None)
         .await

@@ -233,15 +233,11 @@ async fn delete_every_passkey(app: &TestApp, email: &str) {
         .unwrap()
         .expect("account");
     let user = service
-        .user_by_identifier(&mut service.connection().await.unwrap(), &account.id)
+        .user_by_identifier(&account.id)
         .await
         .unwrap()
         .expect("passkey user");
-    for credential in service
-        .credentials_of(&mut service.connection().await.unwrap(), &user.id)
-        .await
-        .unwrap()
-    {
+    for credential in service.credentials_of(&user.id).await.unwrap() {
         service
             .delete_user_credential(&user.id, &credential.id, None)
             .await

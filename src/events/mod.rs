@@ -105,8 +105,7 @@ impl Events {
     /// `sinks`.
     pub async fn open(store: Store, sinks: Sinks) -> Result<Self, StoreError> {
         store.migrate(migrations()).await?;
-        // Its own connection: requests hold theirs while they wait for their event's commit.
-        let writer = writer::Writer::spawn(store.own_pool(1), sinks.routes.clone());
+        let writer = writer::Writer::spawn(store.clone(), sinks.routes.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -177,19 +176,14 @@ impl Events {
     }
 
     /// Whether a passkey with this WebAuthn credential id was deleted (a `passkey.deleted`
-    /// event names it); false when that cannot be read. Asked on the connection of the
-    /// request that wants to know.
-    pub async fn was_deleted(
-        &self,
-        db: &mut sqlx::AnyConnection,
-        webauthn_credential_id: &str,
-    ) -> bool {
+    /// event names it); false when that cannot be read.
+    pub async fn was_deleted(&self, webauthn_credential_id: &str) -> bool {
         let found = sqlx::query(
             "SELECT seq FROM audit_events WHERE event_type = $1 AND detail = $2 LIMIT 1",
         )
         .bind(EventType::PasskeyDeleted.as_ref())
         .bind(webauthn_credential_id)
-        .fetch_optional(db)
+        .fetch_optional(self.inner.store.pool())
         .await;
         matches!(found, Ok(Some(_)))
     }

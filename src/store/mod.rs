@@ -53,25 +53,13 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// A handle to the database; cheap to clone.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
-    /// How to connect, for [`Store::own_pool`].
-    options: AnyConnectOptions,
     kind: DatabaseKind,
     /// The versions of every migration this process ran (or found applied): what
     /// readiness expects to stay applied.
     migrations: Arc<Mutex<BTreeSet<i64>>>,
-}
-
-/// By hand: the connect options hold the database URL with its password.
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("kind", &self.kind)
-            .field("pool", &self.pool)
-            .finish_non_exhaustive()
-    }
 }
 
 /// How long a pooled connection may sit unused before it is pinged on its way out.
@@ -104,32 +92,46 @@ impl Store {
             source,
         };
         let options = AnyConnectOptions::from_str(&connect_url).map_err(connect_error)?;
-        let max_connections = match kind {
-            DatabaseKind::Sqlite => 8,
-            DatabaseKind::Postgres => 16,
-        };
-        let pool = pool_options(max_connections)
-            .connect_with(options.clone())
+        let pool = AnyPoolOptions::new()
+            .max_connections(match kind {
+                DatabaseKind::Sqlite => 8,
+                DatabaseKind::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection when it goes back to the pool; pinging it again when
+            // it is taken out doubled the round trips of every statement (each one a hop to
+            // SQLite's worker thread or to the PostgreSQL server). A connection that sat idle
+            // is still checked before use, so one broken while idle is replaced unseen.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        // WAL lets readers run beside the writer; the busy timeout makes a
+                        // second writer wait instead of failing with SQLITE_BUSY.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
             .await
             .map_err(connect_error)?;
         Ok(Self {
             pool,
-            options,
             kind,
             migrations: Arc::default(),
         })
-    }
-
-    /// The same database through a pool of its own, of at most `max_connections`, that
-    /// connects when first used. For a writer that the holders of this pool's connections
-    /// wait for (the audit log): it must never queue behind them.
-    pub fn own_pool(&self, max_connections: u32) -> Self {
-        Self {
-            pool: pool_options(max_connections).connect_lazy_with(self.options.clone()),
-            options: self.options.clone(),
-            kind: self.kind,
-            migrations: Arc::clone(&self.migrations),
-        }
     }
 
     /// Applies one component's migrations. Components keep separate migration folders with
@@ -176,39 +178,6 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// The pool settings every pool of the app uses.
-fn pool_options(max_connections: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-        // sqlx pings every connection when it goes back to the pool; pinging it again when
-        // it is taken out doubled the round trips of every statement (each one a hop to
-        // SQLite's worker thread or to the PostgreSQL server). A connection that sat idle
-        // is still checked before use, so one broken while idle is replaced unseen.
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for >= IDLE_BEFORE_PING {
-                    conn.ping().await?;
-                }
-                Ok(true)
-            })
-        })
-        .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                if conn.backend_name() == "SQLite" {
-                    // WAL lets readers run beside the writer; the busy timeout makes a
-                    // second writer wait instead of failing with SQLITE_BUSY.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                }
-                Ok(())
-            })
-        })
 }
 
 /// Creates the SQLite file's folder and asks the driver to create the file (`mode=rwc`).

@@ -71,9 +71,7 @@ impl ConnectService {
         req: &InitReq,
         user_agent: Option<&str>,
     ) -> Result<AppendInitRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        let created = self.create_process(db, req, user_agent).await?;
+        let created = self.create_process(req, user_agent).await?;
         Ok(AppendInitRsp {
             process_id: created.id,
             expires_at: created.row.expires_at,
@@ -90,12 +88,9 @@ impl ConnectService {
         process_id: Option<&str>,
         req: &AppendStartReq,
     ) -> Result<AppendStartRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        let process = self.process(db, process_id).await?;
+        let process = self.process(process_id).await?;
         let grant = self
             .consume_connect_token(
-                db,
                 "appendTokenValue",
                 &req.append_token_value,
                 ConnectTokenType::PasskeyAppend,
@@ -122,13 +117,13 @@ impl ConnectService {
             return Ok(skip(skip_reason(reason)));
         }
         let user = self
-            .ensure_user(db, &grant.identifier, &grant.display_name)
+            .ensure_user(&grant.identifier, &grant.display_name)
             .await?;
-        let credentials = self.credentials_of(db, &user.id).await?;
+        let credentials = self.credentials_of(&user.id).await?;
         // After a password login too, the browser's password manager learns which of the
         // user's passkeys the site still accepts.
         let signal_details = self.signal_details(&user, &credentials);
-        let last = self.last_login_on(db, &process.client_hash).await?;
+        let last = self.last_login_on(&process.client_hash).await?;
         let decision = decisions::append_on_browser(&BrowserAppendFacts {
             passkeys_enabled,
             in_rollout: process.append_allowed,
@@ -181,7 +176,6 @@ impl ConnectService {
             .map_err(|err| ConnectError::internal("starting a passkey registration", err))?;
         let (_, expires_at) = self
             .put_challenge(
-                db,
                 &process.id_hash,
                 Slot::Append,
                 Ceremony::Registration,
@@ -197,7 +191,6 @@ impl ConnectService {
                 .start_registration(user.webauthn_user_id, &user.display_name, exclude, true)
                 .map_err(|err| ConnectError::internal("starting a conditional create", err))?;
             self.put_challenge(
-                db,
                 &process.id_hash,
                 Slot::AppendConditional,
                 Ceremony::Registration,
@@ -229,10 +222,8 @@ impl ConnectService {
         process_id: Option<&str>,
         req: &AppendFinishReq,
     ) -> Result<AppendFinishRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
         const FIELD: &str = "attestationResponse";
-        let process = self.process(db, process_id).await?;
+        let process = self.process(process_id).await?;
         let registration: RegisterPublicKeyCredential =
             serde_json::from_str(&req.attestation_response).map_err(|err| {
                 ConnectError::validation(FIELD, format!("is not a PublicKeyCredential: {err}"))
@@ -244,7 +235,7 @@ impl ConnectService {
             Slot::Append
         };
         let challenge = self
-            .take_challenge(db, &process.id_hash, slot)
+            .take_challenge(&process.id_hash, slot)
             .await?
             .ok_or_else(|| {
                 ConnectError::validation(
@@ -264,7 +255,7 @@ impl ConnectService {
         };
         let user_id = challenge.user_id.as_deref().unwrap_or_default();
         let user = self
-            .user_by_id(db, user_id)
+            .user_by_id(user_id)
             .await?
             .ok_or_else(|| ConnectError::internal("append finish", "the user vanished"))?;
         let details = webauthn_rs::prelude::Credential::from(passkey.clone());
@@ -285,7 +276,7 @@ impl ConnectService {
             )
             .await;
             let unknown_credential = self
-                .credential_by_credential_id(db, &credential_id)
+                .credential_by_credential_id(&credential_id)
                 .await?
                 .is_none();
             return Err(ConnectError::PolicyRefused {
@@ -321,7 +312,7 @@ impl ConnectService {
             name: String::new(),
             passkey,
         };
-        self.insert_credential(db, &row).await?;
+        self.insert_credential(&row).await?;
         tracing::info!(user = %user.id, credential = %row.id, automatic, "passkey created");
         let mut created = Event::new(EventType::PasskeyCreated)
             .with_account(&user.identifier)

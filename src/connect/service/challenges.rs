@@ -6,7 +6,6 @@
 use sqlx::Row;
 
 use super::{new_id, ConnectError, ConnectService, CHALLENGE_LIFETIME_SECS};
-use sqlx::AnyConnection;
 
 /// Which step of which component a challenge belongs to. A new start in a slot replaces
 /// the challenge pending there.
@@ -51,7 +50,6 @@ impl ConnectService {
     /// the challenge id and its expiry.
     pub async fn put_challenge(
         &self,
-        db: &mut AnyConnection,
         process_hash: &str,
         slot: Slot,
         ceremony: Ceremony,
@@ -80,7 +78,7 @@ impl ConnectService {
         .bind(state)
         .bind(now)
         .bind(expires_at)
-        .execute(&mut *db)
+        .execute(self.store().pool())
         .await?;
         Ok((id, expires_at))
     }
@@ -89,7 +87,6 @@ impl ConnectService {
     /// it expired, or another request took it first.
     pub async fn take_challenge(
         &self,
-        db: &mut AnyConnection,
         process_hash: &str,
         slot: Slot,
     ) -> Result<Option<TakenChallenge>, ConnectError> {
@@ -99,7 +96,7 @@ impl ConnectService {
         )
         .bind(process_hash)
         .bind(slot.as_ref())
-        .fetch_optional(&mut *db)
+        .fetch_optional(self.store().pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
         let expires_at: i64 = row.try_get("expires_at")?;

@@ -10,7 +10,6 @@ use super::{hash, ConnectError, ConnectService};
 use crate::connect::decisions::{FailureStreak, LastLoginHere};
 use crate::events::{Event, EventType, Reason};
 use crate::store::flag;
-use sqlx::AnyConnection;
 
 /// Handles longer than this are not ours and are ignored.
 const MAX_HANDLE_LEN: usize = 128;
@@ -56,11 +55,7 @@ fn usable(handle: &str) -> bool {
 
 impl ConnectService {
     /// The client for a handle the browser sent, or a new client with a fresh handle.
-    pub async fn resolve_client(
-        &self,
-        db: &mut AnyConnection,
-        handle: Option<&str>,
-    ) -> Result<ClientRef, ConnectError> {
+    pub async fn resolve_client(&self, handle: Option<&str>) -> Result<ClientRef, ConnectError> {
         let (handle, new_handle) = match handle.filter(|h| usable(h)) {
             Some(handle) => (handle.to_string(), None),
             None => {
@@ -79,7 +74,7 @@ impl ConnectService {
         )
         .bind(&handle_hash)
         .bind(now)
-        .fetch_one(&mut *db)
+        .fetch_one(self.store().pool())
         .await?;
         Ok(ClientRef {
             hash: handle_hash,
@@ -90,7 +85,6 @@ impl ConnectService {
 
     pub async fn last_login_on(
         &self,
-        db: &mut AnyConnection,
         client_hash: &str,
     ) -> Result<Option<LastLogin>, ConnectError> {
         let row = sqlx::query(
@@ -98,7 +92,7 @@ impl ConnectService {
              WHERE handle_hash = $1",
         )
         .bind(client_hash)
-        .fetch_optional(&mut *db)
+        .fetch_optional(self.store().pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
         let user_id: Option<String> = row.try_get("last_login_user_id")?;
@@ -111,7 +105,6 @@ impl ConnectService {
 
     pub async fn record_last_login(
         &self,
-        db: &mut AnyConnection,
         client_hash: &str,
         user_id: &str,
         cross_device: bool,
@@ -127,7 +120,7 @@ impl ConnectService {
         .bind(flag(cross_device))
         .bind(self.now())
         .bind(client_hash)
-        .execute(&mut *db)
+        .execute(self.store().pool())
         .await?;
         Ok(())
     }
@@ -137,13 +130,12 @@ impl ConnectService {
     /// passkeys it was for (empty when unknown). Never fails the request it is part of.
     pub async fn passkey_failed(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
         provider: &str,
         account: Option<&str>,
     ) {
         let streak = match self
-            .record_passkey_failure(db, &process.client_hash, provider)
+            .record_passkey_failure(&process.client_hash, provider)
             .await
         {
             Ok(streak) => streak,
@@ -172,7 +164,6 @@ impl ConnectService {
     /// Also the account they belong to.
     pub async fn pending_login_provider(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
     ) -> Result<(String, Option<String>), ConnectError> {
         let row = sqlx::query(
@@ -180,7 +171,7 @@ impl ConnectService {
         )
         .bind(&process.id_hash)
         .bind(super::challenges::Slot::Login.as_ref())
-        .fetch_optional(&mut *db)
+        .fetch_optional(self.store().pool())
         .await?;
         let user_id: Option<String> = match row {
             Some(row) => row.try_get("user_id")?,
@@ -189,21 +180,20 @@ impl ConnectService {
         let Some(user_id) = user_id.filter(|id| !id.is_empty()) else {
             return Ok((String::new(), None));
         };
-        let credentials = self.credentials_of(db, &user_id).await?;
+        let credentials = self.credentials_of(&user_id).await?;
         let provider = match credentials.split_first() {
             Some((first, rest)) if rest.iter().all(|c| c.aaguid == first.aaguid) => {
                 first.aaguid.clone()
             }
             _ => String::new(),
         };
-        Ok((provider, self.account_of(db, &user_id).await))
+        Ok((provider, self.account_of(&user_id).await))
     }
 
     /// Counts a failed or cancelled passkey login on a client; returns the streak after it
     /// (its `paused_until` moves when this failure starts a pause).
     pub async fn record_passkey_failure(
         &self,
-        db: &mut AnyConnection,
         client_hash: &str,
         provider: &str,
     ) -> Result<FailureStreak, ConnectError> {
@@ -212,7 +202,7 @@ impl ConnectService {
              WHERE handle_hash = $1",
         )
         .bind(client_hash)
-        .fetch_optional(&mut *db)
+        .fetch_optional(self.store().pool())
         .await?;
         let Some(row) = row else {
             return Ok(FailureStreak::default());
@@ -233,7 +223,7 @@ impl ConnectService {
         .bind(&next.provider)
         .bind(next.paused_until)
         .bind(client_hash)
-        .execute(&mut *db)
+        .execute(self.store().pool())
         .await?;
         Ok(next)
     }

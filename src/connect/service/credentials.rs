@@ -13,7 +13,6 @@ use super::{rfc3339, ConnectError, ConnectService};
 use crate::connect::api::Credential;
 use crate::connect::providers::ProviderDirectory;
 use crate::store::{flag, StoreError};
-use sqlx::AnyConnection;
 
 #[derive(Debug, Clone)]
 pub struct CredentialRow {
@@ -110,11 +109,7 @@ pub enum LoginUpdate {
 
 impl ConnectService {
     /// Stores a new passkey. A credential id that already exists is refused (`AlreadyExists`).
-    pub async fn insert_credential(
-        &self,
-        db: &mut AnyConnection,
-        row: &CredentialRow,
-    ) -> Result<(), ConnectError> {
+    pub async fn insert_credential(&self, row: &CredentialRow) -> Result<(), ConnectError> {
         let passkey = serde_json::to_string(&row.passkey)
             .map_err(|err| ConnectError::internal("serialising a passkey", err))?;
         let transports = serde_json::to_string(&row.transports)
@@ -139,7 +134,7 @@ impl ConnectService {
         .bind(&row.created_os)
         .bind(&row.created_client)
         .bind(row.last_used_at)
-        .execute(&mut *db)
+        .execute(self.store().pool())
         .await;
         match result.map_err(StoreError::from) {
             Ok(_) => Ok(()),
@@ -152,43 +147,34 @@ impl ConnectService {
 
     pub async fn credential_by_credential_id(
         &self,
-        db: &mut AnyConnection,
         credential_id: &str,
     ) -> Result<Option<CredentialRow>, ConnectError> {
         let sql = format!("SELECT {COLUMNS} FROM connect_credentials WHERE credential_id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(credential_id)
-            .fetch_optional(&mut *db)
+            .fetch_optional(self.store().pool())
             .await?;
         row.as_ref().map(CredentialRow::from_row).transpose()
     }
 
     /// A user's passkeys, oldest first.
-    pub async fn credentials_of(
-        &self,
-        db: &mut AnyConnection,
-        user_id: &str,
-    ) -> Result<Vec<CredentialRow>, ConnectError> {
+    pub async fn credentials_of(&self, user_id: &str) -> Result<Vec<CredentialRow>, ConnectError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM connect_credentials WHERE user_id = $1 ORDER BY created_at, id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
-            .fetch_all(&mut *db)
+            .fetch_all(self.store().pool())
             .await?;
         rows.iter().map(CredentialRow::from_row).collect()
     }
 
     /// Whether any passkey (of any user) was created on the browser `client_hash`.
-    pub async fn any_created_on(
-        &self,
-        db: &mut AnyConnection,
-        client_hash: &str,
-    ) -> Result<bool, ConnectError> {
+    pub async fn any_created_on(&self, client_hash: &str) -> Result<bool, ConnectError> {
         let found =
             sqlx::query("SELECT 1 FROM connect_credentials WHERE created_client = $1 LIMIT 1")
                 .bind(client_hash)
-                .fetch_optional(&mut *db)
+                .fetch_optional(self.store().pool())
                 .await?;
         Ok(found.is_some())
     }
@@ -197,7 +183,6 @@ impl ConnectService {
     /// Returns the deleted row; `None` when the user has no such passkey.
     pub async fn delete_credential_of(
         &self,
-        db: &mut AnyConnection,
         user_id: &str,
         id_or_credential_id: &str,
     ) -> Result<Option<CredentialRow>, ConnectError> {
@@ -209,7 +194,7 @@ impl ConnectService {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(id_or_credential_id)
-            .fetch_optional(&mut *db)
+            .fetch_optional(self.store().pool())
             .await?;
         row.as_ref().map(CredentialRow::from_row).transpose()
     }
@@ -218,7 +203,6 @@ impl ConnectService {
     /// `None` when the user has no such passkey.
     pub async fn rename_credential_of(
         &self,
-        db: &mut AnyConnection,
         user_id: &str,
         id_or_credential_id: &str,
         name: &str,
@@ -232,7 +216,7 @@ impl ConnectService {
             .bind(user_id)
             .bind(id_or_credential_id)
             .bind(name)
-            .fetch_optional(&mut *db)
+            .fetch_optional(self.store().pool())
             .await?;
         row.as_ref().map(CredentialRow::from_row).transpose()
     }
@@ -242,7 +226,6 @@ impl ConnectService {
     /// not move forward (when either side is non-zero) is a regression and is not written.
     pub async fn record_login(
         &self,
-        db: &mut AnyConnection,
         credential: &CredentialRow,
         result: &AuthenticationResult,
     ) -> Result<LoginUpdate, ConnectError> {
@@ -273,13 +256,13 @@ impl ConnectService {
             .bind(self.now())
             .bind(&current.id)
             .bind(current.sign_count)
-            .execute(&mut *db)
+            .execute(self.store().pool())
             .await?;
             if done.rows_affected() == 1 {
                 return Ok(LoginUpdate::Written);
             }
             current = match self
-                .credential_by_credential_id(db, &current.credential_id)
+                .credential_by_credential_id(&current.credential_id)
                 .await?
             {
                 Some(row) => row,

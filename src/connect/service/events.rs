@@ -9,7 +9,6 @@ use super::{ConnectError, ConnectService};
 use crate::connect::api::{AuditEvent, EventCreateReq, EventList, EVENT_TYPES};
 use crate::events::audit::MAX_PAGE;
 use crate::events::{Event, EventFilter, EventType, Reason, StoredEvent};
-use sqlx::AnyConnection;
 
 /// The most events one process (one page's ceremonies) may report: a misbehaving page cannot
 /// flood the audit log, whatever the rate limit allows.
@@ -24,8 +23,8 @@ impl ConnectService {
     }
 
     /// The app's account id for a service user (its identifier), when the user still exists.
-    pub(crate) async fn account_of(&self, db: &mut AnyConnection, user_id: &str) -> Option<String> {
-        match self.user_by_id(db, user_id).await {
+    pub(crate) async fn account_of(&self, user_id: &str) -> Option<String> {
+        match self.user_by_id(user_id).await {
             Ok(user) => user.map(|user| user.identifier),
             Err(_) => None,
         }
@@ -37,16 +36,14 @@ impl ConnectService {
         process_id: Option<&str>,
         req: &EventCreateReq,
     ) -> Result<(), ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        let process = self.process(db, process_id).await?;
+        let process = self.process(process_id).await?;
         if !EVENT_TYPES.contains(&req.event_type.as_str()) {
             return Err(ConnectError::validation(
                 "eventType",
                 format!("{:?} is not a known event type", req.event_type),
             ));
         }
-        if !self.count_client_event(db, &process.id_hash).await? {
+        if !self.count_client_event(&process.id_hash).await? {
             return Err(ConnectError::validation(
                 "eventType",
                 "this process has reported all the events it may",
@@ -68,8 +65,8 @@ impl ConnectService {
         self.record(event).await;
         // A cancelled or failed prompt counts towards pausing passkey login on this browser.
         if event_type == EventType::PasskeyLoginFailed {
-            let (provider, account) = self.pending_login_provider(db, &process).await?;
-            self.passkey_failed(db, &process, &provider, account.as_deref())
+            let (provider, account) = self.pending_login_provider(&process).await?;
+            self.passkey_failed(&process, &provider, account.as_deref())
                 .await;
         }
         Ok(())
@@ -126,18 +123,14 @@ impl ConnectService {
     }
 
     /// Counts one more browser event for the process; false once it has used its share.
-    async fn count_client_event(
-        &self,
-        db: &mut AnyConnection,
-        process_hash: &str,
-    ) -> Result<bool, ConnectError> {
+    async fn count_client_event(&self, process_hash: &str) -> Result<bool, ConnectError> {
         let counted = sqlx::query(
             "UPDATE connect_processes SET client_events = client_events + 1
              WHERE id_hash = $1 AND client_events < $2",
         )
         .bind(process_hash)
         .bind(MAX_CLIENT_EVENTS_PER_PROCESS)
-        .execute(&mut *db)
+        .execute(self.store().pool())
         .await?;
         Ok(counted.rows_affected() == 1)
     }

@@ -23,7 +23,6 @@ use crate::connect::api::{
 };
 use crate::connect::decisions::{self, AccountLogin, AccountLoginFacts, LastLoginHere};
 use crate::events::{Event, EventType, Reason};
-use sqlx::AnyConnection;
 use webauthn_rs_core::proto::{AllowCredentials, AuthenticatorTransport, Mediation};
 
 /// Fallback codes of login start (`fallbackOperationError.error.code`).
@@ -120,9 +119,7 @@ impl ConnectService {
         req: &InitReq,
         user_agent: Option<&str>,
     ) -> Result<LoginInitRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        let created = self.create_process(db, req, user_agent).await?;
+        let created = self.create_process(req, user_agent).await?;
         let decision = created.login;
         self.record(
             Event::new(EventType::PasskeyDecision)
@@ -141,7 +138,6 @@ impl ConnectService {
                 .map_err(|err| ConnectError::internal("starting conditional UI", err))?;
             options.mediation = Some(Mediation::Conditional);
             self.put_challenge(
-                db,
                 &created.row.id_hash,
                 Slot::LoginConditional,
                 Ceremony::Discoverable,
@@ -169,9 +165,7 @@ impl ConnectService {
         process_id: Option<&str>,
         req: &LoginStartReq,
     ) -> Result<LoginStartRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        let process = self.process(db, process_id).await?;
+        let process = self.process(process_id).await?;
         let typed = req.identifier.trim();
         let source = match req.source {
             LoginSource::OneTap => Reason::OneTap,
@@ -203,7 +197,6 @@ impl ConnectService {
         let identifier = match req.login_connect_token.as_deref() {
             Some(secret) => {
                 self.consume_connect_token(
-                    db,
                     "loginConnectToken",
                     secret,
                     ConnectTokenType::PasskeyLogin,
@@ -211,7 +204,7 @@ impl ConnectService {
                 .await?
                 .identifier
             }
-            None if typed.is_empty() => return self.start_discoverable(db, &process).await,
+            None if typed.is_empty() => return self.start_discoverable(&process).await,
             None if self.settings().require_login_token => {
                 return Err(ConnectError::validation(
                     "loginConnectToken",
@@ -220,12 +213,12 @@ impl ConnectService {
             }
             None => typed.to_string(),
         };
-        let user = self.user_by_identifier(db, &identifier).await?;
+        let user = self.user_by_identifier(&identifier).await?;
         let (credentials, last_login_here) = match &user {
             Some(user) => {
-                let last = self.last_login_on(db, &process.client_hash).await?;
+                let last = self.last_login_on(&process.client_hash).await?;
                 (
-                    self.credentials_of(db, &user.id).await?,
+                    self.credentials_of(&user.id).await?,
                     LastLogin::as_seen_by(last.as_ref(), &user.id),
                 )
             }
@@ -248,7 +241,7 @@ impl ConnectService {
         ) = (user, decision)
         else {
             if self.settings().enumeration_protection == EnumerationProtection::Strict {
-                return self.start_decoy(db, &process, &identifier).await;
+                return self.start_decoy(&process, &identifier).await;
             }
             self.fell_back(&process, decision.reason()).await;
             return Ok(start_fallback(
@@ -271,7 +264,6 @@ impl ConnectService {
             .start_login(&passkeys)
             .map_err(|err| ConnectError::internal("starting a passkey login", err))?;
         self.put_challenge(
-            db,
             &process.id_hash,
             Slot::Login,
             Ceremony::Authentication,
@@ -294,7 +286,6 @@ impl ConnectService {
     /// succeed.
     async fn start_decoy(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
         identifier: &str,
     ) -> Result<LoginStartRsp, ConnectError> {
@@ -318,7 +309,6 @@ impl ConnectService {
             })
             .collect();
         self.put_challenge(
-            db,
             &process.id_hash,
             Slot::Login,
             Ceremony::Authentication,
@@ -355,7 +345,6 @@ impl ConnectService {
     /// credential of this RP.
     async fn start_discoverable(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
     ) -> Result<LoginStartRsp, ConnectError> {
         let (options, state) = self
@@ -363,7 +352,6 @@ impl ConnectService {
             .start_discoverable_login()
             .map_err(|err| ConnectError::internal("starting a passkey login", err))?;
         self.put_challenge(
-            db,
             &process.id_hash,
             Slot::Login,
             Ceremony::Discoverable,
@@ -372,10 +360,10 @@ impl ConnectService {
         )
         .await?;
         let expected_here = self
-            .last_login_on(db, &process.client_hash)
+            .last_login_on(&process.client_hash)
             .await?
             .is_some_and(|last| !last.cross_device)
-            || self.any_created_on(db, &process.client_hash).await?;
+            || self.any_created_on(&process.client_hash).await?;
         Ok(start_options(options_json(&options)?, false, expected_here))
     }
 
@@ -385,10 +373,8 @@ impl ConnectService {
         process_id: Option<&str>,
         req: &LoginFinishReq,
     ) -> Result<LoginFinishRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
         const FIELD: &str = "assertionResponse";
-        let process = self.process(db, process_id).await?;
+        let process = self.process(process_id).await?;
         if req.is_conditional_ui {
             // The autofill pick is where a conditional-UI login starts.
             self.record(
@@ -412,7 +398,7 @@ impl ConnectService {
         } else {
             Slot::Login
         };
-        let Some(challenge) = self.take_challenge(db, &process.id_hash, slot).await? else {
+        let Some(challenge) = self.take_challenge(&process.id_hash, slot).await? else {
             // Finished already (a replayed assertion), expired, or never started.
             self.record(
                 Event::new(EventType::PasskeyLoginFailed)
@@ -429,11 +415,11 @@ impl ConnectService {
         };
         let (user, stored, result) = match challenge.ceremony {
             Ceremony::Authentication => {
-                self.finish_known_user(db, &process, &challenge, &credential)
+                self.finish_known_user(&process, &challenge, &credential)
                     .await?
             }
             Ceremony::Discoverable => {
-                self.finish_discoverable(db, &process, &challenge, &credential)
+                self.finish_discoverable(&process, &challenge, &credential)
                     .await?
             }
             Ceremony::Registration => {
@@ -443,7 +429,7 @@ impl ConnectService {
                 ))
             }
         };
-        match self.record_login(db, &stored, &result).await? {
+        match self.record_login(&stored, &result).await? {
             LoginUpdate::Written => {}
             LoginUpdate::CounterRegression {
                 stored: old,
@@ -451,7 +437,6 @@ impl ConnectService {
             } => {
                 return Err(self
                     .counter_regression(
-                        db,
                         &process,
                         &stored,
                         &format!("stored {old}, presented {presented}"),
@@ -467,23 +452,20 @@ impl ConnectService {
         };
         let cross_device = from_another_device == Some(true);
         let signed_passkey_data = self
-            .issue_signed_data(
-                db,
-                LoginProof {
-                    process_id_hash: &process.id_hash,
-                    user_id: &user.id,
-                    identifier: &user.identifier,
-                    credential_id: &stored.id,
-                    challenge_id: &challenge.id,
-                    is_cui: req.is_conditional_ui,
-                    cross_device: from_another_device,
-                },
-            )
+            .issue_signed_data(LoginProof {
+                process_id_hash: &process.id_hash,
+                user_id: &user.id,
+                identifier: &user.identifier,
+                credential_id: &stored.id,
+                challenge_id: &challenge.id,
+                is_cui: req.is_conditional_ui,
+                cross_device: from_another_device,
+            })
             .await?;
-        self.record_last_login(db, &process.client_hash, &user.id, cross_device)
+        self.record_last_login(&process.client_hash, &user.id, cross_device)
             .await?;
         tracing::info!(user = %user.id, credential = %stored.id, cui = req.is_conditional_ui, "passkey login");
-        let signal_details = self.signal_details(&user, &self.credentials_of(db, &user.id).await?);
+        let signal_details = self.signal_details(&user, &self.credentials_of(&user.id).await?);
         self.record(
             Event::new(EventType::PasskeyLoginCompleted)
                 .with_account(&user.identifier)
@@ -510,15 +492,14 @@ impl ConnectService {
     /// reads it as "this passkey was deleted").
     async fn presented_credential(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
         credential: &PublicKeyCredential,
     ) -> Result<CredentialRow, ConnectError> {
         let id = encode_credential_id(credential.get_credential_id());
-        if let Some(stored) = self.credential_by_credential_id(db, &id).await? {
+        if let Some(stored) = self.credential_by_credential_id(&id).await? {
             return Ok(stored);
         }
-        let reason = if self.events().was_deleted(db, &id).await {
+        let reason = if self.events().was_deleted(&id).await {
             Reason::DeletedPasskey
         } else {
             Reason::UnknownCredential
@@ -539,26 +520,25 @@ impl ConnectService {
     /// one of theirs.
     async fn finish_known_user(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
         challenge: &TakenChallenge,
         credential: &PublicKeyCredential,
     ) -> Result<(UserRow, CredentialRow, AuthenticationResult), ConnectError> {
-        let stored = self.presented_credential(db, process, credential).await?;
+        let stored = self.presented_credential(process, credential).await?;
         let user_id = challenge.user_id.as_deref().unwrap_or_default();
         if stored.user_id != user_id {
             return Err(self
-                .user_mismatch(db, process, &stored, "credential of another user")
+                .user_mismatch(process, &stored, "credential of another user")
                 .await);
         }
         let state: Authentication = serde_json::from_str(&challenge.state)
             .map_err(|err| ConnectError::internal("stored login state", err))?;
         let result = match self.ceremonies().finish_login(credential, &state) {
             Ok(result) => result,
-            Err(err) => return Err(self.login_refused(db, process, &stored, &err).await),
+            Err(err) => return Err(self.login_refused(process, &stored, &err).await),
         };
         let user = self
-            .user_by_id(db, &stored.user_id)
+            .user_by_id(&stored.user_id)
             .await?
             .ok_or_else(|| ConnectError::not_found("this passkey's user no longer exists"))?;
         Ok((user, stored, result))
@@ -568,7 +548,6 @@ impl ConnectService {
     /// and must be the credential's owner.
     async fn finish_discoverable(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
         challenge: &TakenChallenge,
         credential: &PublicKeyCredential,
@@ -577,13 +556,13 @@ impl ConnectService {
             .ceremonies()
             .identify(credential)
             .map_err(|err| refused("assertionResponse", &err))?;
-        let stored = self.presented_credential(db, process, credential).await?;
-        let user = self.user_by_webauthn_id(db, handle).await?;
+        let stored = self.presented_credential(process, credential).await?;
+        let user = self.user_by_webauthn_id(handle).await?;
         let user = match user {
             Some(user) if user.id == stored.user_id => user,
             _ => {
                 return Err(self
-                    .user_mismatch(db, process, &stored, "user handle mismatch")
+                    .user_mismatch(process, &stored, "user handle mismatch")
                     .await)
             }
         };
@@ -595,21 +574,20 @@ impl ConnectService {
                 .finish_discoverable_login(credential, &state, &stored.passkey)
             {
                 Ok(result) => result,
-                Err(err) => return Err(self.login_refused(db, process, &stored, &err).await),
+                Err(err) => return Err(self.login_refused(process, &stored, &err).await),
             };
         Ok((user, stored, result))
     }
 
     async fn login_refused(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
         stored: &CredentialRow,
         err: &WebauthnError,
     ) -> ConnectError {
         if matches!(err, WebauthnError::CredentialPossibleCompromise) {
             return self
-                .counter_regression(db, process, stored, "counter not above the stored value")
+                .counter_regression(process, stored, "counter not above the stored value")
                 .await;
         }
         let mut event = Event::new(EventType::PasskeyLoginFailed)
@@ -617,12 +595,12 @@ impl ConnectService {
             .with_credential(&stored.id)
             .with_process(&process.id_hash)
             .with_detail(&err.to_string());
-        let account = self.account_of(db, &stored.user_id).await;
+        let account = self.account_of(&stored.user_id).await;
         if let Some(account) = &account {
             event = event.with_account(account);
         }
         self.record(event).await;
-        self.passkey_failed(db, process, &stored.aaguid, account.as_deref())
+        self.passkey_failed(process, &stored.aaguid, account.as_deref())
             .await;
         refused("assertionResponse", err)
     }
@@ -631,14 +609,12 @@ impl ConnectService {
     /// replayed assertion).
     async fn counter_regression(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
         stored: &CredentialRow,
         detail: &str,
     ) -> ConnectError {
         tracing::warn!(credential = %stored.id, user = %stored.user_id, detail, "passkey counter regression refused");
         self.refuse_recorded(
-            db,
             Reason::CounterRegression,
             process,
             stored,
@@ -650,14 +626,12 @@ impl ConnectService {
 
     async fn user_mismatch(
         &self,
-        db: &mut AnyConnection,
         process: &ProcessRow,
         stored: &CredentialRow,
         detail: &str,
     ) -> ConnectError {
         tracing::warn!(credential = %stored.id, detail, "passkey presented for the wrong user");
         self.refuse_recorded(
-            db,
             Reason::UserMismatch,
             process,
             stored,
@@ -680,7 +654,6 @@ impl ConnectService {
     /// Records a refused assertion as an event, then answers it as a validation error.
     async fn refuse_recorded(
         &self,
-        db: &mut AnyConnection,
         reason: Reason,
         process: &ProcessRow,
         stored: &CredentialRow,
@@ -692,12 +665,12 @@ impl ConnectService {
             .with_credential(&stored.id)
             .with_process(&process.id_hash)
             .with_detail(detail);
-        let account = self.account_of(db, &stored.user_id).await;
+        let account = self.account_of(&stored.user_id).await;
         if let Some(account) = &account {
             event = event.with_account(account);
         }
         self.record(event).await;
-        self.passkey_failed(db, process, &stored.aaguid, account.as_deref())
+        self.passkey_failed(process, &stored.aaguid, account.as_deref())
             .await;
         ConnectError::validation("assertionResponse", message)
     }

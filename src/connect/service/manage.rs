@@ -13,7 +13,6 @@ use crate::connect::api::{
     ManageRenameRsp, PasskeyItem,
 };
 use crate::events::{Event, EventType};
-use sqlx::AnyConnection;
 
 impl ConnectService {
     /// `POST /v2/connect/manage/init`.
@@ -22,9 +21,7 @@ impl ConnectService {
         req: &InitReq,
         user_agent: Option<&str>,
     ) -> Result<ManageInitRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        let created = self.create_process(db, req, user_agent).await?;
+        let created = self.create_process(req, user_agent).await?;
         Ok(ManageInitRsp {
             process_id: created.id,
             expires_at: created.row.expires_at,
@@ -41,21 +38,18 @@ impl ConnectService {
         process_id: Option<&str>,
         req: &ManageListReq,
     ) -> Result<ManageListRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        let process = self.process(db, process_id).await?;
+        let process = self.process(process_id).await?;
         let grant = self
             .consume_connect_token(
-                db,
                 "connectToken",
                 &req.connect_token,
                 ConnectTokenType::PasskeyList,
             )
             .await?;
         let (user_id, webauthn_user_id, webauthn_user_name, credentials) =
-            match self.user_by_identifier(db, &grant.identifier).await? {
+            match self.user_by_identifier(&grant.identifier).await? {
                 Some(user) => {
-                    let credentials = self.credentials_of(db, &user.id).await?;
+                    let credentials = self.credentials_of(&user.id).await?;
                     let handle = encode_credential_id(user.webauthn_user_id.as_bytes());
                     (user.id, handle, user.display_name, credentials)
                 }
@@ -93,14 +87,13 @@ impl ConnectService {
     /// made a passkey.
     async fn token_owner(
         &self,
-        db: &mut AnyConnection,
         token: &str,
         kind: ConnectTokenType,
     ) -> Result<UserRow, ConnectError> {
         let grant = self
-            .consume_connect_token(db, "connectToken", token, kind)
+            .consume_connect_token("connectToken", token, kind)
             .await?;
-        self.user_by_identifier(db, &grant.identifier)
+        self.user_by_identifier(&grant.identifier)
             .await?
             .ok_or_else(|| ConnectError::not_found("this user has no such passkey"))
     }
@@ -112,17 +105,15 @@ impl ConnectService {
         process_id: Option<&str>,
         req: &ManageRenameReq,
     ) -> Result<ManageRenameRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        self.process(db, process_id).await?;
+        self.process(process_id).await?;
         let name =
             passkey_name(&req.name).map_err(|message| ConnectError::validation("name", message))?;
         let user = self
-            .token_owner(db, &req.connect_token, ConnectTokenType::PasskeyRename)
+            .token_owner(&req.connect_token, ConnectTokenType::PasskeyRename)
             .await?;
         let not_found = || ConnectError::not_found("this user has no such passkey");
         let renamed = self
-            .rename_credential_of(db, &user.id, &req.credential_id, &name)
+            .rename_credential_of(&user.id, &req.credential_id, &name)
             .await?
             .ok_or_else(not_found)?;
         tracing::info!(user = %user.id, credential = %renamed.id, "passkey renamed by its user");
@@ -145,15 +136,13 @@ impl ConnectService {
         process_id: Option<&str>,
         req: &ManageDeleteReq,
     ) -> Result<ManageDeleteRsp, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        self.process(db, process_id).await?;
+        self.process(process_id).await?;
         let user = self
-            .token_owner(db, &req.connect_token, ConnectTokenType::PasskeyDelete)
+            .token_owner(&req.connect_token, ConnectTokenType::PasskeyDelete)
             .await?;
         let not_found = || ConnectError::not_found("this user has no such passkey");
         let deleted = self
-            .delete_credential_of(db, &user.id, &req.credential_id)
+            .delete_credential_of(&user.id, &req.credential_id)
             .await?
             .ok_or_else(not_found)?;
         tracing::info!(user = %user.id, credential = %deleted.id, "passkey deleted by its user");
@@ -170,8 +159,6 @@ impl ConnectService {
         &self,
         query: &ListQuery,
     ) -> Result<IdentifierList, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
         let (page, size) = paging(query)?;
         let mut value = None;
         for filter in &query.filters {
@@ -188,7 +175,7 @@ impl ConnectService {
         let value = value.ok_or_else(|| {
             ConnectError::validation("filter[]", "identifierValue:eq:<value> is required")
         })?;
-        let user = self.user_by_identifier(db, &value).await?;
+        let user = self.user_by_identifier(&value).await?;
         let total = i64::from(user.is_some());
         let identifiers: Vec<Identifier> = match user {
             Some(user) if page == 1 => vec![Identifier {
@@ -211,14 +198,12 @@ impl ConnectService {
         &self,
         user_id: &str,
     ) -> Result<CredentialList, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
         let user = self
-            .user_by_id(db, user_id)
+            .user_by_id(user_id)
             .await?
             .ok_or_else(|| ConnectError::not_found("user not found"))?;
         let credentials: Vec<_> = self
-            .credentials_of(db, &user.id)
+            .credentials_of(&user.id)
             .await?
             .iter()
             .map(|c| c.to_api(&self.settings().providers))
@@ -238,15 +223,10 @@ impl ConnectService {
         credential_id: &str,
         actor: Option<&str>,
     ) -> Result<(), ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        match self
-            .delete_credential_of(db, user_id, credential_id)
-            .await?
-        {
+        match self.delete_credential_of(user_id, credential_id).await? {
             Some(deleted) => {
                 tracing::info!(user = %user_id, credential = %deleted.id, "passkey deleted by the backend");
-                let account = self.account_of(db, user_id).await.unwrap_or_default();
+                let account = self.account_of(user_id).await.unwrap_or_default();
                 let mut event = passkey_deleted(&account, &deleted);
                 if let Some(actor) = actor {
                     event = event.with_actor(actor);

@@ -41,10 +41,6 @@ use crate::limits::Limiter;
 use crate::live_settings::{LiveSettings, LiveValues};
 use crate::store::{Store, StoreError};
 pub use error::ConnectError;
-
-/// A request's own database connection (see [`ConnectService::connection`]); helpers take
-/// `&mut AnyConnection`, which it dereferences to.
-pub type Db = sqlx::pool::PoolConnection<sqlx::Any>;
 pub use signed_data::Signer;
 
 /// How long a WebAuthn challenge may wait for its finish step.
@@ -249,16 +245,6 @@ impl ConnectService {
         &self.inner.store
     }
 
-    /// The database connection one request works on. Each step takes one from the pool and
-    /// runs every statement on it: a statement on the pool itself takes a connection and
-    /// gives it back, and sqlx pings each connection given back, so that doubled the round
-    /// trips (on SQLite each one a hop to the connection's worker thread and back). Events
-    /// are written on the audit writer's own connection, so a step that holds this one while
-    /// it waits for its event's commit never waits for itself.
-    pub async fn connection(&self) -> Result<Db, ConnectError> {
-        Ok(self.store().pool().acquire().await?)
-    }
-
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
     }
@@ -306,8 +292,8 @@ impl ConnectService {
     /// Deletes expired processes (with their challenges), challenges, connect tokens, signed
     /// data and old events. Returns how many rows went.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let mut conn = self.store().pool().acquire().await?;
         let now = self.now();
+        let pool = self.store().pool();
         let mut purged = 0;
         for (sql, cutoff) in [
             ("DELETE FROM connect_challenges WHERE expires_at <= $1", now),
@@ -335,7 +321,7 @@ impl ConnectService {
         ] {
             purged += sqlx::query(sql)
                 .bind(cutoff)
-                .execute(&mut *conn)
+                .execute(pool)
                 .await?
                 .rows_affected();
         }

@@ -11,7 +11,6 @@ use crate::connect::api::{ClientInformation, InitReq};
 use crate::connect::decisions::{self, Browser, LoginPageDecision, LoginPageFacts};
 use crate::events::Reason;
 use crate::store::flag;
-use sqlx::AnyConnection;
 
 /// The longest process id we look up (ours are 43 characters).
 const MAX_PROCESS_ID_LEN: usize = 128;
@@ -105,13 +104,12 @@ impl ConnectService {
     /// decisions, and notes browser and OS.
     pub async fn create_process(
         &self,
-        db: &mut AnyConnection,
         req: &InitReq,
         user_agent: Option<&str>,
     ) -> Result<NewProcess, ConnectError> {
         let info = &req.client_information;
         let client = self
-            .resolve_client(db, info.client_env_handle.as_deref())
+            .resolve_client(info.client_env_handle.as_deref())
             .await?;
         let decisions = self.rollout_for(&client.hash);
         let now = self.now();
@@ -169,7 +167,7 @@ impl ConnectService {
         .bind(&row.os)
         .bind(row.created_at)
         .bind(row.expires_at)
-        .execute(&mut *db)
+        .execute(self.store().pool())
         .await?;
         Ok(NewProcess {
             id,
@@ -180,11 +178,7 @@ impl ConnectService {
     }
 
     /// The live process named by the `X-Corbado-Process-ID` header.
-    pub async fn process(
-        &self,
-        db: &mut AnyConnection,
-        id: Option<&str>,
-    ) -> Result<ProcessRow, ConnectError> {
+    pub async fn process(&self, id: Option<&str>) -> Result<ProcessRow, ConnectError> {
         let missing = || ConnectError::not_found("process not found or expired; start with init");
         let id = id
             .map(str::trim)
@@ -197,7 +191,7 @@ impl ConnectService {
              FROM connect_processes WHERE id_hash = $1",
         )
         .bind(hash(id))
-        .fetch_optional(&mut *db)
+        .fetch_optional(self.store().pool())
         .await?;
         let process = row.as_ref().map(ProcessRow::from_row).transpose()?;
         match process {
@@ -211,17 +205,16 @@ impl ConnectService {
         if id.len() > MAX_PROCESS_ID_LEN {
             return Ok(false);
         }
-        let mut db = self.connection().await?;
         let id_hash = hash(id);
         // Challenges go with their process (explicitly, so it does not hinge on the
         // database enforcing the foreign key).
         sqlx::query("DELETE FROM connect_challenges WHERE process_hash = $1")
             .bind(&id_hash)
-            .execute(&mut *db)
+            .execute(self.store().pool())
             .await?;
         let done = sqlx::query("DELETE FROM connect_processes WHERE id_hash = $1")
             .bind(&id_hash)
-            .execute(&mut *db)
+            .execute(self.store().pool())
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -16,7 +16,6 @@ use sqlx::Row;
 
 use super::{ConnectError, ConnectService, SIGNED_DATA_LIFETIME_SECS};
 use crate::connect::api::{SignedPasskeyClaims, VerificationResult, VerifySignedDataReq};
-use sqlx::AnyConnection;
 
 /// Clock skew tolerated on `nbf` between instances.
 const NBF_LEEWAY_SECS: i64 = 10;
@@ -211,11 +210,7 @@ pub struct LoginProof<'a> {
 
 impl ConnectService {
     /// Issues signed passkey data for a finished login and records its `jti` as unspent.
-    pub async fn issue_signed_data(
-        &self,
-        db: &mut AnyConnection,
-        proof: LoginProof<'_>,
-    ) -> Result<String, ConnectError> {
+    pub async fn issue_signed_data(&self, proof: LoginProof<'_>) -> Result<String, ConnectError> {
         let now = self.now();
         let claims = SignedPasskeyClaims {
             iss: self.config().project_id.clone(),
@@ -243,7 +238,7 @@ impl ConnectService {
         .bind(proof.identifier)
         .bind(proof.credential_id)
         .bind(claims.exp)
-        .execute(&mut *db)
+        .execute(self.store().pool())
         .await?;
         Ok(token)
     }
@@ -254,9 +249,7 @@ impl ConnectService {
         &self,
         req: &VerifySignedDataReq,
     ) -> Result<VerificationResult, ConnectError> {
-        let mut conn = self.connection().await?;
-        let db = &mut *conn;
-        let (result, reason) = self.check_signed_data(db, req).await?;
+        let (result, reason) = self.check_signed_data(req).await?;
         if let Some(reason) = reason {
             let event = Event::new(EventType::TokenRefused)
                 .with_reason(reason)
@@ -269,7 +262,6 @@ impl ConnectService {
 
     async fn check_signed_data(
         &self,
-        db: &mut AnyConnection,
         req: &VerifySignedDataReq,
     ) -> Result<(VerificationResult, Option<Reason>), ConnectError> {
         let refused = |result, reason| Ok((result, Some(reason)));
@@ -292,7 +284,7 @@ impl ConnectService {
             "DELETE FROM connect_signed_data WHERE jti = $1 RETURNING identifier, expires_at",
         )
         .bind(&claims.jti)
-        .fetch_optional(&mut *db)
+        .fetch_optional(self.store().pool())
         .await?;
         let Some(row) = spent else {
             tracing::info!("signed passkey data refused: already verified or unknown");

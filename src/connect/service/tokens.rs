@@ -13,7 +13,6 @@ use crate::connect::api::{
     ConnectTokenType, ListQuery, Paging,
 };
 use crate::events::{Event, EventType, Reason};
-use sqlx::AnyConnection;
 
 /// Identifiers and display names longer than this are refused.
 const MAX_FIELD_LEN: usize = 256;
@@ -292,10 +291,8 @@ impl ConnectService {
                 }
             }
         }
-        // Both on one connection.
-        let mut db = self.connection().await?;
-        let total: i64 = count.fetch_one(&mut *db).await?.try_get("n")?;
-        let rows = list.fetch_all(&mut *db).await?;
+        let total: i64 = count.fetch_one(self.store().pool()).await?.try_get("n")?;
+        let rows = list.fetch_all(self.store().pool()).await?;
         Ok(ConnectTokenList {
             connect_tokens: rows.iter().map(token_from_row).collect::<Result<_, _>>()?,
             paging: paging_of(page, size, total),
@@ -330,7 +327,6 @@ impl ConnectService {
     /// left untouched.
     pub async fn consume_connect_token(
         &self,
-        db: &mut AnyConnection,
         field: &str,
         secret: &str,
         action: ConnectTokenType,
@@ -356,7 +352,7 @@ impl ConnectService {
         .bind(&secret_hash)
         .bind(action.as_ref())
         .bind(self.now())
-        .fetch_optional(&mut *db)
+        .fetch_optional(self.store().pool())
         .await?;
         if let Some(row) = row {
             return Ok(TokenGrant {
@@ -370,7 +366,7 @@ impl ConnectService {
             "SELECT token_type, status, identifier FROM connect_tokens WHERE secret_hash = $1",
         )
         .bind(&secret_hash)
-        .fetch_optional(&mut *db)
+        .fetch_optional(self.store().pool())
         .await?;
         let (why, reason, identifier) = match known {
             None => ("unknown", Reason::Invalid, None),

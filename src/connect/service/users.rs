@@ -9,7 +9,6 @@ use webauthn_rs::prelude::Uuid;
 use super::credentials::{encode_credential_id, CredentialRow};
 use super::{new_id, ConnectError, ConnectService};
 use crate::connect::api::SignalDetails;
-use sqlx::AnyConnection;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
@@ -60,43 +59,29 @@ impl ConnectService {
         })
     }
 
-    async fn user_where(
-        &self,
-        db: &mut AnyConnection,
-        column: &str,
-        value: &str,
-    ) -> Result<Option<UserRow>, ConnectError> {
+    async fn user_where(&self, column: &str, value: &str) -> Result<Option<UserRow>, ConnectError> {
         // `column` is one of our own constant names below, never input.
         let sql = format!("SELECT {COLUMNS} FROM connect_users WHERE {column} = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(value)
-            .fetch_optional(&mut *db)
+            .fetch_optional(self.store().pool())
             .await?;
         row.as_ref().map(UserRow::from_row).transpose()
     }
 
     pub async fn user_by_identifier(
         &self,
-        db: &mut AnyConnection,
         identifier: &str,
     ) -> Result<Option<UserRow>, ConnectError> {
-        self.user_where(db, "identifier", identifier).await
+        self.user_where("identifier", identifier).await
     }
 
-    pub async fn user_by_id(
-        &self,
-        db: &mut AnyConnection,
-        id: &str,
-    ) -> Result<Option<UserRow>, ConnectError> {
-        self.user_where(db, "id", id).await
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, ConnectError> {
+        self.user_where("id", id).await
     }
 
-    pub async fn user_by_webauthn_id(
-        &self,
-        db: &mut AnyConnection,
-        handle: Uuid,
-    ) -> Result<Option<UserRow>, ConnectError> {
-        self.user_where(db, "webauthn_user_id", &handle.to_string())
+    pub async fn user_by_webauthn_id(&self, handle: Uuid) -> Result<Option<UserRow>, ConnectError> {
+        self.user_where("webauthn_user_id", &handle.to_string())
             .await
     }
 
@@ -104,7 +89,6 @@ impl ConnectService {
     /// Safe under concurrency: two first appends for one identifier create one user.
     pub async fn ensure_user(
         &self,
-        db: &mut AnyConnection,
         identifier: &str,
         display_name: &str,
     ) -> Result<UserRow, ConnectError> {
@@ -118,9 +102,9 @@ impl ConnectService {
         .bind(Uuid::new_v4().to_string())
         .bind(display_name)
         .bind(self.now())
-        .execute(&mut *db)
+        .execute(self.store().pool())
         .await?;
-        self.user_by_identifier(db, identifier)
+        self.user_by_identifier(identifier)
             .await?
             .ok_or_else(|| ConnectError::internal("ensure user", "the user vanished"))
     }
