@@ -726,10 +726,9 @@ async fn a_passkey_is_renamed_by_its_owner_only(db: Db) {
     );
 }
 
-/// Each request holds one database connection for all its statements and waits, holding it,
-/// for its events to be committed. With more logins at once than the pool has connections,
-/// every login still finishes and every event is recorded: the audit log's writer never
-/// queues behind the requests that wait for it.
+/// More logins at once than the database pool has connections: every login finishes and
+/// every event is recorded. (Requests wait for their events' commit; a request that held a
+/// connection while it waited would starve the audit writer of one.)
 async fn more_logins_at_once_than_database_connections(db: Db) {
     const PEOPLE: usize = 40;
     let svc = TestService::start_unlimited(db).await;
