@@ -1,20 +1,20 @@
 //! Limits shared by every instance on one PostgreSQL database.
 //!
-//! governor keeps one number per key, the GCRA's "theoretical arrival time" (TAT), and lets
-//! the place that keeps it be swapped ([`StateStore`]). Here that number is a row, stored
-//! as absolute time (nanoseconds since the Unix epoch) so every instance reads the same
-//! thing. Each check locks the row, lets governor decide against a clock frozen at "now"
-//! (so its relative times start at now), and writes the new TAT back in the same
-//! transaction. The arithmetic stays governor's; only the storage is ours.
+//! The algorithm is governor's GCRA: each key keeps one number, the "theoretical arrival
+//! time" (TAT), stored as absolute time (nanoseconds since the Unix epoch) so every
+//! instance reads the same thing. A request is let through when `TAT − τ ≤ now`, and then
+//! moves the TAT to `max(TAT, now) + T` (T: one request's share of the period; τ: the burst
+//! beyond the first, `T × (burst − 1)`, with both taken from governor's [`Quota`]).
+//!
+//! Written as one conditional upsert by hand because governor's storage hook
+//! ([`governor::state::StateStore`]) is a read-modify-write callback: on a database that
+//! takes a transaction with the row locked, five round trips per check (and a request's
+//! checks are on its path). The statement below decides and writes in one, with the row
+//! locked for that statement only. A test holds it to governor's decisions.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{NotKeyed, StateStore};
-use governor::{Quota, RateLimiter};
+use governor::Quota;
 use sqlx::Row;
 
 use crate::store::{Store, StoreError};
@@ -37,7 +37,7 @@ impl SharedState {
     }
 
     pub async fn check(&self, quota: Quota, key: &str) -> Result<(), Duration> {
-        match self.check_locked(quota, key).await {
+        match self.check_at(quota, key, unix_nanos()).await {
             Ok(verdict) => verdict,
             Err(err) => {
                 // The database cannot be asked: let the request through rather than turn an
@@ -48,38 +48,43 @@ impl SharedState {
         }
     }
 
-    /// One transaction per check: the bucket's row is locked (`FOR UPDATE`) while governor
-    /// decides, so concurrent requests for one key wait their turn instead of retrying.
-    async fn check_locked(
+    /// One statement per admitted request: a new key starts at `now + T`; a known one moves
+    /// on only if the request fits. Concurrent requests for one key queue on the row's lock
+    /// for the length of that statement. A refusal reads the TAT to say how long to wait.
+    async fn check_at(
         &self,
         quota: Quota,
         key: &str,
+        now: u64,
     ) -> Result<Result<(), Duration>, StoreError> {
-        let mut tx = self.store.pool().begin().await?;
-        // A new bucket starts as "nothing seen" (a TAT of 0 lies in the past).
-        sqlx::query(
-            "INSERT INTO rate_limits (key, tat) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING",
+        let t = quota.replenish_interval().as_nanos() as u64;
+        let tau = t.saturating_mul(u64::from(quota.burst_size().get()) - 1);
+        let admitted = sqlx::query(
+            "INSERT INTO rate_limits (key, tat) VALUES ($1, $2 + $3)
+             ON CONFLICT (key) DO UPDATE SET tat = GREATEST(rate_limits.tat, $2) + $3
+                 WHERE rate_limits.tat - $4 <= $2
+             RETURNING tat",
         )
         .bind(key)
-        .execute(&mut *tx)
+        .bind(as_column(now))
+        .bind(as_column(t))
+        .bind(as_column(tau))
+        .fetch_optional(self.store.pool())
         .await?;
-        let row = sqlx::query("SELECT tat FROM rate_limits WHERE key = $1 FOR UPDATE")
+        if admitted.is_some() {
+            return Ok(Ok(()));
+        }
+        let row = sqlx::query("SELECT tat FROM rate_limits WHERE key = $1")
             .bind(key)
-            .fetch_one(&mut *tx)
+            .fetch_optional(self.store.pool())
             .await?;
-        let stored = u64::try_from(row.try_get::<i64, _>("tat")?).unwrap_or(0);
-        let now = unix_nanos();
-        let next = match decide(quota, Some(stored.saturating_sub(now))) {
-            Ok(next) => next,
-            Err(wait) => return Ok(Err(wait)),
+        let tat = match row {
+            Some(row) => u64::try_from(row.try_get::<i64, _>("tat")?).unwrap_or(0),
+            None => 0,
         };
-        sqlx::query("UPDATE rate_limits SET tat = $1 WHERE key = $2")
-            .bind(as_column(now.saturating_add(next)))
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Ok(()))
+        Ok(Err(Duration::from_nanos(
+            tat.saturating_sub(tau).saturating_sub(now),
+        )))
     }
 
     pub async fn purge(&self) -> Result<u64, StoreError> {
@@ -89,53 +94,6 @@ impl SharedState {
             .execute(self.store.pool())
             .await?;
         Ok(done.rows_affected())
-    }
-}
-
-/// governor's decision for one request, given the stored TAT relative to now (`None`: no
-/// request seen yet). `Ok`: the new TAT, relative to now; `Err`: how long to wait.
-fn decide(quota: Quota, tat: Option<u64>) -> Result<u64, Duration> {
-    let slot = Slot {
-        tat: tat.map(Nanos::from),
-        next: AtomicU64::new(0),
-    };
-    let limiter: RateLimiter<NotKeyed, Slot, FrozenAtZero, NoOpMiddleware<Nanos>> =
-        RateLimiter::new(quota, slot, FrozenAtZero);
-    match limiter.check() {
-        Ok(()) => Ok(limiter.into_state_store().next.into_inner()),
-        Err(not_until) => Err(not_until.wait_time_from(FrozenAtZero.now())),
-    }
-}
-
-/// A clock that always says 0: relative times then start at the moment of the check.
-#[derive(Clone, Copy)]
-struct FrozenAtZero;
-
-impl Clock for FrozenAtZero {
-    type Instant = Nanos;
-
-    fn now(&self) -> Nanos {
-        Nanos::from(0)
-    }
-}
-
-/// A state store holding one key's TAT for one decision: what was read, and what governor
-/// wants written.
-struct Slot {
-    tat: Option<Nanos>,
-    next: AtomicU64,
-}
-
-impl StateStore for Slot {
-    type Key = NotKeyed;
-
-    fn measure_and_replace<T, F, E>(&self, _key: &NotKeyed, f: F) -> Result<T, E>
-    where
-        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
-    {
-        let (decision, next) = f(self.tat)?;
-        self.next.store(next.as_u64(), Ordering::Relaxed);
-        Ok(decision)
     }
 }
 
@@ -153,26 +111,98 @@ fn as_column(nanos: u64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::num::NonZeroU32;
+
+    use governor::clock::{Clock, FakeRelativeClock};
+    use governor::RateLimiter;
+
     use super::*;
     use crate::limits::Rate;
 
-    /// governor's arithmetic on a stored TAT, as each check sees it: a burst of three, then
-    /// one every twenty seconds.
-    #[test]
-    fn decisions_follow_the_stored_arrival_time() {
-        let quota = Rate::parse("3/1m").unwrap().quota();
-        let interval = 20_000_000_000_u64;
-        // First request: nothing stored; the TAT moves one interval ahead.
-        let first = decide(quota, None).unwrap();
-        assert_eq!(first, interval);
-        // Two more fit in the burst, each pushing the TAT on.
-        let second = decide(quota, Some(first)).unwrap();
-        let third = decide(quota, Some(second)).unwrap();
-        assert_eq!(third, 3 * interval);
-        // The fourth must wait until one interval has drained.
-        let wait = decide(quota, Some(third)).unwrap_err();
-        assert_eq!(wait, Duration::from_nanos(interval));
-        // A TAT in the past (stored before now) is the same as none.
-        assert_eq!(decide(quota, Some(0)).unwrap(), interval);
+    /// A fresh database on the test PostgreSQL server (scripts/with-postgres.sh).
+    async fn fresh_store() -> Store {
+        let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect(
+            "LATCHKEY_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh or \
+             scripts/with-postgres.sh, which start a throwaway PostgreSQL server",
+        );
+        sqlx::any::install_default_drivers();
+        let name = format!("t_{}", crate::random::digits(16));
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("connect to the test PostgreSQL server");
+        // Our own random digits, not input.
+        let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
+        sqlx::Executor::execute(&mut conn, create)
+            .await
+            .expect("create a test database");
+        let mut url = url::Url::parse(&admin).expect("admin URL");
+        url.set_path(&name);
+        Store::connect(url.as_str()).await.expect("store")
+    }
+
+    /// Gaps between arrivals, from a fixed pseudo-random sequence: bursts (no gap), fractions
+    /// of one request's share `t`, and pauses of two shares; the same on every run.
+    fn gaps(t: Duration, count: usize) -> Vec<Duration> {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        (0..count)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let eighths = [0, 0, 1, 4, 16][(seed % 5) as usize];
+                t * eighths / 8 + Duration::from_nanos(seed % 1_000)
+            })
+            .collect()
+    }
+
+    /// The one-statement check says yes and no exactly when governor's own limiter does,
+    /// asks for the same wait, over a long irregular sequence of arrivals per quota.
+    #[tokio::test]
+    async fn the_shared_check_decides_as_governor_does() {
+        let state = SharedState::open(fresh_store().await).await.expect("open");
+        let start = 1_800_000_000_000_000_000_u64;
+        for rate in ["3/1m", "10/1s", "1/1h", "50/15m"] {
+            let quota = Rate::parse(rate).expect("rate").quota();
+            let clock = FakeRelativeClock::default();
+            let governor = RateLimiter::direct_with_clock(quota, clock.clone());
+            let (mut admitted, mut refused) = (0, 0);
+            for gap in gaps(quota.replenish_interval(), 400) {
+                clock.advance(gap);
+                let now = start + clock.now().as_u64();
+                let expected = governor
+                    .check()
+                    .map_err(|not_until| not_until.wait_time_from(clock.now()));
+                let got = state.check_at(quota, rate, now).await.expect("database");
+                assert_eq!(got, expected, "{rate} at {now}");
+                match got {
+                    Ok(()) => admitted += 1,
+                    Err(_) => refused += 1,
+                }
+            }
+            // The sequence reaches both answers for every quota.
+            assert!(
+                admitted > 0 && refused > 0,
+                "{rate}: {admitted} / {refused}"
+            );
+        }
+    }
+
+    /// Keys are independent, and a refused request moves nothing on.
+    #[tokio::test]
+    async fn a_refusal_leaves_the_bucket_as_it_was() {
+        let state = SharedState::open(fresh_store().await).await.expect("open");
+        let quota = Quota::per_hour(NonZeroU32::new(1).expect("one"));
+        let now = 1_800_000_000_000_000_000_u64;
+        let hour = Duration::from_secs(3600);
+        assert_eq!(state.check_at(quota, "a", now).await.unwrap(), Ok(()));
+        assert_eq!(state.check_at(quota, "b", now).await.unwrap(), Ok(()));
+        let ten_minutes = Duration::from_secs(600);
+        let later = now + ten_minutes.as_nanos() as u64;
+        let wait = state.check_at(quota, "a", later).await.unwrap();
+        assert_eq!(wait, Err(hour - ten_minutes));
+        // An hour after the first, the next fits: the refusal did not push the bucket on.
+        let next = now + hour.as_nanos() as u64;
+        assert_eq!(state.check_at(quota, "a", next).await.unwrap(), Ok(()));
+        assert!(state.check_at(quota, "a", next).await.unwrap().is_err());
     }
 }
