@@ -475,6 +475,38 @@ async fn tampered_signed_data(db: Db) {
     );
 }
 
+/// A token issued by an instance of an older version (its row has no hash, as during a
+/// rolling upgrade) verifies once with a valid signature; a forgery carrying its `jti` is
+/// refused and does not spend it.
+async fn signed_data_from_before_hashes_were_kept(db: Db) {
+    let (svc, mut auth) = enrolled(db, "acc_s").await;
+    let signed = svc.signed_data(&mut auth, "acc_s").await;
+    sqlx::query("UPDATE connect_signed_data SET token_hash = ''")
+        .execute(svc.service.store().pool())
+        .await
+        .unwrap();
+    let mut parts: Vec<&str> = signed.split('.').collect();
+    let mut claims: SignedPasskeyClaims = jsonwebtoken::dangerous::insecure_decode(&signed)
+        .unwrap()
+        .claims;
+    claims.is_cui = !claims.is_cui;
+    let payload = base64_url(serde_json::to_string(&claims).unwrap().as_bytes());
+    parts[1] = &payload;
+    let forged = parts.join(".");
+    assert_eq!(
+        svc.verify(&forged, "acc_s").await,
+        VerificationResult::InvalidSignature
+    );
+    assert_eq!(
+        svc.verify(&signed, "acc_s").await,
+        VerificationResult::Success
+    );
+    assert_eq!(
+        svc.verify(&signed, "acc_s").await,
+        VerificationResult::InvalidChallenge
+    );
+}
+
 async fn replayed_signed_data(db: Db) {
     let (svc, mut auth) = enrolled(db, "acc_s").await;
     let signed = svc.signed_data(&mut auth, "acc_s").await;
@@ -839,6 +871,7 @@ on_both_databases!(
     wrong_action_connect_token,
     token_of_another_user,
     tampered_signed_data,
+    signed_data_from_before_hashes_were_kept,
     replayed_signed_data,
     expired_signed_data,
     signed_data_for_another_user,

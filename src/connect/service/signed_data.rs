@@ -1,8 +1,16 @@
 //! Signed passkey data: after a passkey login the browser gets a short-lived JWT (ES256, or
 //! EdDSA when the key file holds an Ed25519 key) with Corbado's claims, and hands it to the
-//! app's backend, which asks the service to verify it. Verification checks the signature,
-//! the times, then spends the `jti` (one `DELETE … RETURNING`), so each token verifies once,
-//! and compares the expected user with the one the service recorded at issue time.
+//! app's backend, which asks the service to verify it. Verification checks the times, then
+//! spends the `jti` (one `DELETE … RETURNING`), so each token verifies once, and compares the
+//! expected user with the one the service recorded at issue time.
+//!
+//! The service keeps the SHA-256 of every token it issues with its `jti`, and spends a row
+//! only for the token whose hash it is: byte for byte what was signed, so for the service
+//! (which issued it) as strong as checking the signature, at the cost of a hash instead of an
+//! elliptic-curve verification on every login. The signature is there for backends that
+//! verify with the JWK set; the service checks it only for rows written before hashes were
+//! kept (an instance of an older version, during an upgrade) and to say why a token was
+//! refused.
 //!
 //! The key comes from `LATCHKEY_SIGNING_KEY_FILE` (PKCS#8 PEM); for a local http site a
 //! missing file is generated once (mode 0600). The public key is served as a JWK set.
@@ -14,7 +22,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash}
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sqlx::Row;
 
-use super::{ConnectError, ConnectService, SIGNED_DATA_LIFETIME_SECS};
+use super::{hash, ConnectError, ConnectService, SIGNED_DATA_LIFETIME_SECS};
 use crate::connect::api::{SignedPasskeyClaims, VerificationResult, VerifySignedDataReq};
 
 /// Clock skew tolerated on `nbf` between instances.
@@ -230,14 +238,16 @@ impl ConnectService {
         };
         let token = self.signer().sign(&claims)?;
         sqlx::query(
-            "INSERT INTO connect_signed_data (jti, user_id, identifier, credential_id, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO connect_signed_data (jti, user_id, identifier, credential_id, expires_at,
+                 token_hash)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&claims.jti)
         .bind(proof.user_id)
         .bind(proof.identifier)
         .bind(proof.credential_id)
         .bind(claims.exp)
+        .bind(hash(&token))
         .execute(self.store().pool())
         .await?;
         Ok(token)
@@ -265,37 +275,73 @@ impl ConnectService {
         req: &VerifySignedDataReq,
     ) -> Result<(VerificationResult, Option<Reason>), ConnectError> {
         let refused = |result, reason| Ok((result, Some(reason)));
-        if req.signed_passkey_data.len() > MAX_TOKEN_LEN {
-            return refused(VerificationResult::InvalidSignature, Reason::Invalid);
-        }
-        let Some(claims) = self
-            .signer()
-            .decode(&req.signed_passkey_data, &self.config().project_id)
-        else {
-            tracing::info!("signed passkey data refused: bad signature or header");
+        let token = req.signed_passkey_data.as_str();
+        // Claims as presented; nothing is believed until the token's row is spent below.
+        let presented = (token.len() <= MAX_TOKEN_LEN)
+            .then(|| jsonwebtoken::dangerous::insecure_decode::<SignedPasskeyClaims>(token).ok())
+            .flatten()
+            .map(|data| data.claims);
+        let Some(presented) = presented else {
+            tracing::info!("signed passkey data refused: not a token of ours");
             return refused(VerificationResult::InvalidSignature, Reason::BadSignature);
         };
         let now = self.now();
-        if claims.exp <= now || claims.nbf > now + NBF_LEEWAY_SECS {
+        let fresh = presented.exp > now && presented.nbf <= now + NBF_LEEWAY_SECS;
+        if fresh {
+            if let Some(identifier) = self.spend_signed_data(&presented.jti, token).await? {
+                if identifier != req.username || presented.webauthn_id != identifier {
+                    tracing::warn!("signed passkey data refused: user mismatch");
+                    return refused(VerificationResult::UserMismatch, Reason::UserMismatch);
+                }
+                return Ok((VerificationResult::Success, None));
+            }
+        }
+        // Refused: the signature tells a forgery from a token spent, expired or unknown.
+        if self
+            .signer()
+            .decode(token, &self.config().project_id)
+            .is_none()
+        {
+            tracing::info!("signed passkey data refused: bad signature or header");
+            return refused(VerificationResult::InvalidSignature, Reason::BadSignature);
+        }
+        if !fresh {
             tracing::info!("signed passkey data refused: expired or not yet valid");
             return refused(VerificationResult::InvalidChallenge, Reason::Expired);
         }
-        let spent = sqlx::query(
-            "DELETE FROM connect_signed_data WHERE jti = $1 RETURNING identifier, expires_at",
-        )
-        .bind(&claims.jti)
-        .fetch_optional(self.store().pool())
-        .await?;
-        let Some(row) = spent else {
-            tracing::info!("signed passkey data refused: already verified or unknown");
-            return refused(VerificationResult::InvalidChallenge, Reason::Replay);
+        tracing::info!("signed passkey data refused: already verified or unknown");
+        refused(VerificationResult::InvalidChallenge, Reason::Replay)
+    }
+
+    /// Spends the row of `jti` if `token` is the token issued with it; returns the identifier
+    /// it was issued to. A row without a hash (written by an older instance) is spent only
+    /// when the token's signature holds.
+    async fn spend_signed_data(
+        &self,
+        jti: &str,
+        token: &str,
+    ) -> Result<Option<String>, ConnectError> {
+        let spend = |sql: &'static str, token_hash: String| {
+            sqlx::query(sql)
+                .bind(jti)
+                .bind(token_hash)
+                .fetch_optional(self.store().pool())
         };
-        let identifier: String = row.try_get("identifier")?;
-        if identifier != req.username || claims.webauthn_id != identifier {
-            tracing::warn!("signed passkey data refused: user mismatch");
-            return refused(VerificationResult::UserMismatch, Reason::UserMismatch);
+        const SPEND: &str = "DELETE FROM connect_signed_data WHERE jti = $1 AND token_hash = $2
+             RETURNING identifier";
+        let mut spent = spend(SPEND, hash(token)).await?;
+        if spent.is_none()
+            && self
+                .signer()
+                .decode(token, &self.config().project_id)
+                .is_some()
+        {
+            spent = spend(SPEND, String::new()).await?;
         }
-        Ok((VerificationResult::Success, None))
+        spent
+            .map(|row| row.try_get("identifier"))
+            .transpose()
+            .map_err(ConnectError::from)
     }
 }
 
