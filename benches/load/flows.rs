@@ -21,6 +21,11 @@ pub enum Operation {
     Append,
     /// `GET /login`, rendered on the server.
     LoginPage,
+    /// `GET /healthz`: one request through the server and nothing else (no database).
+    Health,
+    /// `GET /readyz`: one request and two database round trips (`SELECT 1`, the applied
+    /// migrations).
+    Ready,
     /// The peer's options → (sign) → verify.
     PeerPasskeyLogin,
 }
@@ -32,6 +37,8 @@ impl Operation {
             Self::PasswordLogin => "password login",
             Self::Append => "append (new passkey)",
             Self::LoginPage => "GET /login",
+            Self::Health => "GET /healthz",
+            Self::Ready => "GET /readyz",
             Self::PeerPasskeyLogin => "passkey login (peer)",
         }
     }
@@ -158,26 +165,29 @@ impl Site {
             Operation::PasskeyLogin => self.passkey_login(user).await,
             Operation::PasswordLogin => self.password_login(user).await,
             Operation::Append => self.append(user).await,
-            Operation::LoginPage => self.login_page().await,
+            Operation::LoginPage => self.get("/login", "text/html").await,
+            Operation::Health => self.get("/healthz", "text/plain").await,
+            Operation::Ready => self.get("/readyz", "application/json").await,
             Operation::PeerPasskeyLogin => self.peer_login(user).await,
         }
     }
 
-    async fn login_page(&self) -> Result<(), String> {
+    /// A `GET` that must answer `200` with a body.
+    async fn get(&self, path: &str, accept: &str) -> Result<(), String> {
         let res = self
             .client
-            .get(format!("{}/login", self.base()))
-            .header("accept", "text/html")
+            .get(format!("{}{path}", self.base()))
+            .header("accept", accept)
             .send()
             .await
-            .map_err(|err| format!("GET /login: {err}"))?;
+            .map_err(|err| format!("GET {path}: {err}"))?;
         let status = res.status().as_u16();
-        let page = res
+        let body = res
             .bytes()
             .await
-            .map_err(|err| format!("GET /login: {err}"))?;
-        if status != 200 || page.is_empty() {
-            return Err(format!("GET /login: {status}"));
+            .map_err(|err| format!("GET {path}: {err}"))?;
+        if status != 200 || body.is_empty() {
+            return Err(format!("GET {path}: {status}"));
         }
         Ok(())
     }

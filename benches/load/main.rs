@@ -16,7 +16,8 @@
 //! Without `LATCHKEY_TEST_POSTGRES_URL` only SQLite is measured (and no peer).
 //!
 //! To look at one figure closely: `--only sqlite|postgres|postgres-x2|peer`,
-//! `--operation passkey-login|password-login|login-page|append`, `--concurrency N`, and
+//! `--operation passkey-login|password-login|login-page|healthz|readyz|append`,
+//! `--concurrency N`, and
 //! `--perf DIR` (a `perf record -g` of the server processes over each measured run, one
 //! file per figure; read with `perf report -i FILE`). A filtered run never writes the docs.
 //! `LATCHKEY_LOAD_SERVER_LOG=sqlx::query=debug` shows the servers' log (here: every statement).
@@ -41,10 +42,14 @@ use webauthn_rs::prelude::{Url, WebauthnBuilder};
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
 /// The app's operations, in an order that keeps them independent: appends (which add
 /// passkeys to the accounts, so lengthen later login options) come last.
-const OPERATIONS: [Operation; 4] = [
+/// `GET /healthz` and `GET /readyz` measure the parts a passkey login is made of (a request,
+/// a database round trip), for its floor.
+const OPERATIONS: [Operation; 6] = [
     Operation::PasskeyLogin,
     Operation::PasswordLogin,
     Operation::LoginPage,
+    Operation::Health,
+    Operation::Ready,
     Operation::Append,
 ];
 
@@ -85,10 +90,11 @@ impl Filter {
     }
 }
 
-/// `passkey login` → `passkey-login`, `GET /login` → `login-page`.
+/// `passkey login` → `passkey-login`, `GET /login` → `login-page`, `GET /healthz` →
+/// `healthz`.
 fn slug(name: &str) -> String {
-    if name == Operation::LoginPage.name() {
-        return "login-page".into();
+    if let Some(path) = name.strip_prefix("GET /") {
+        return if path == "login" { "login-page" } else { path }.into();
     }
     name.split(" (")
         .next()
