@@ -119,25 +119,9 @@ mod tests {
     use super::*;
     use crate::limits::Rate;
 
-    /// A fresh database on the test PostgreSQL server (scripts/with-postgres.sh).
     async fn fresh_store() -> Store {
-        let admin = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect(
-            "LATCHKEY_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh or \
-             scripts/with-postgres.sh, which start a throwaway PostgreSQL server",
-        );
-        sqlx::any::install_default_drivers();
-        let name = format!("t_{}", crate::random::digits(16));
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .expect("connect to the test PostgreSQL server");
-        // Our own random digits, not input.
-        let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
-        sqlx::Executor::execute(&mut conn, create)
-            .await
-            .expect("create a test database");
-        let mut url = url::Url::parse(&admin).expect("admin URL");
-        url.set_path(&name);
-        Store::connect(url.as_str()).await.expect("store")
+        let url = crate::store::testing::fresh_postgres_database().await;
+        Store::connect(&url).await.expect("store")
     }
 
     /// Gaps between arrivals, from a fixed pseudo-random sequence: bursts (no gap), fractions

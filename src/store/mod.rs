@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod oidc_logins;
 pub mod sessions;
+pub mod testing;
 
 use std::collections::BTreeSet;
 use std::path::Path;
