@@ -287,61 +287,55 @@ impl ConnectService {
         };
         let now = self.now();
         let fresh = presented.exp > now && presented.nbf <= now + NBF_LEEWAY_SECS;
+        let mut spent = None;
         if fresh {
-            if let Some(identifier) = self.spend_signed_data(&presented.jti, token).await? {
-                if identifier != req.username || presented.webauthn_id != identifier {
-                    tracing::warn!("signed passkey data refused: user mismatch");
-                    return refused(VerificationResult::UserMismatch, Reason::UserMismatch);
-                }
-                return Ok((VerificationResult::Success, None));
+            spent = self.spend_signed_data(&presented.jti, &hash(token)).await?;
+        }
+        if spent.is_none() {
+            // Not the token issued with this jti (or no longer spendable): the signature
+            // tells a forgery from a token expired, spent or unknown, and admits a row an
+            // older instance wrote without a hash.
+            if self
+                .signer()
+                .decode(token, &self.config().project_id)
+                .is_none()
+            {
+                tracing::info!("signed passkey data refused: bad signature or header");
+                return refused(VerificationResult::InvalidSignature, Reason::BadSignature);
             }
+            if !fresh {
+                tracing::info!("signed passkey data refused: expired or not yet valid");
+                return refused(VerificationResult::InvalidChallenge, Reason::Expired);
+            }
+            spent = self.spend_signed_data(&presented.jti, "").await?;
         }
-        // Refused: the signature tells a forgery from a token spent, expired or unknown.
-        if self
-            .signer()
-            .decode(token, &self.config().project_id)
-            .is_none()
-        {
-            tracing::info!("signed passkey data refused: bad signature or header");
-            return refused(VerificationResult::InvalidSignature, Reason::BadSignature);
+        let Some(identifier) = spent else {
+            tracing::info!("signed passkey data refused: already verified or unknown");
+            return refused(VerificationResult::InvalidChallenge, Reason::Replay);
+        };
+        if identifier != req.username || presented.webauthn_id != identifier {
+            tracing::warn!("signed passkey data refused: user mismatch");
+            return refused(VerificationResult::UserMismatch, Reason::UserMismatch);
         }
-        if !fresh {
-            tracing::info!("signed passkey data refused: expired or not yet valid");
-            return refused(VerificationResult::InvalidChallenge, Reason::Expired);
-        }
-        tracing::info!("signed passkey data refused: already verified or unknown");
-        refused(VerificationResult::InvalidChallenge, Reason::Replay)
+        Ok((VerificationResult::Success, None))
     }
 
-    /// Spends the row of `jti` if `token` is the token issued with it; returns the identifier
-    /// it was issued to. A row without a hash (written by an older instance) is spent only
-    /// when the token's signature holds.
+    /// Spends the row of `jti` kept with `token_hash` (empty: a row an older instance wrote);
+    /// returns the identifier it was issued to.
     async fn spend_signed_data(
         &self,
         jti: &str,
-        token: &str,
+        token_hash: &str,
     ) -> Result<Option<String>, ConnectError> {
-        let spend = |sql: &'static str, token_hash: String| {
-            sqlx::query(sql)
-                .bind(jti)
-                .bind(token_hash)
-                .fetch_optional(self.store().pool())
-        };
-        const SPEND: &str = "DELETE FROM connect_signed_data WHERE jti = $1 AND token_hash = $2
-             RETURNING identifier";
-        let mut spent = spend(SPEND, hash(token)).await?;
-        if spent.is_none()
-            && self
-                .signer()
-                .decode(token, &self.config().project_id)
-                .is_some()
-        {
-            spent = spend(SPEND, String::new()).await?;
-        }
-        spent
-            .map(|row| row.try_get("identifier"))
-            .transpose()
-            .map_err(ConnectError::from)
+        let spent = sqlx::query(
+            "DELETE FROM connect_signed_data WHERE jti = $1 AND token_hash = $2
+             RETURNING identifier",
+        )
+        .bind(jti)
+        .bind(token_hash)
+        .fetch_optional(self.store().pool())
+        .await?;
+        Ok(spent.map(|row| row.try_get("identifier")).transpose()?)
     }
 }
 
