@@ -129,9 +129,7 @@ impl Results {
         let _ = writeln!(out, "{END}");
         out
     }
-}
 
-impl Results {
     /// The floor of a passkey login built from parts measured in this run, at concurrency
     /// 16 (at 1 an idle server's wake-ups dominate): a request through the server
     /// (`GET /healthz`), a database round trip (half of what `GET /readyz`, with two, adds),
